@@ -1,0 +1,266 @@
+"""`c360 contacts import FILE.csv`: validate contact rows, publish profiles, report every row."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from c360.contacts_csv import (
+    Header,
+    HeaderError,
+    ImportContext,
+    Row,
+    parse_header,
+    read_rows,
+    validate_row,
+)
+from c360.contacts_report import Report, write_report
+from projections.keys import Keys
+from projections.profile_schema import (
+    UNIQUE_PHONE,
+    ProfileConfig,
+    ProfileSchemaError,
+    config_from_json,
+)
+from projections.redis_client import redis_client
+from projections.redis_profiles import RedisProfileDirectory
+from schemas.topics import CONTACTS
+from streams.settings import ConfigError, StreamSettings
+
+BATCH = 2000
+
+
+class _Publisher:
+    """The confluent-kafka producer, created only when something is published."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from c360.kafka import make_producer  # noqa: PLC0415 - no client for --dry-run
+
+        self.topic = topic
+        self.producer = make_producer(bootstrap, "c360-contacts-import")
+
+    def send(self, rows: list[Row]) -> int:
+        from c360.kafka import produce_all  # noqa: PLC0415
+        from schemas import codec  # noqa: PLC0415
+
+        batch = [
+            (f"{r.record.tenant_id}:{r.record.profile_id}".encode(), codec.encode(r.record))
+            for r in rows
+            if r.record is not None
+        ]
+        return produce_all(self.producer, self.topic, batch)
+
+
+async def _flush(
+    rows: list[Row],
+    ctx: ImportContext,
+    directory: RedisProfileDirectory,
+    state: dict[str, Any],
+    report: Report,
+    publisher: _Publisher | None,
+) -> None:
+    """Decide created/updated against the directory (and earlier rows), warn about phones
+    that move under unique-phone, publish the valid rows."""
+    valid = [r for r in rows if r.record is not None]
+    ids = [r.record.profile_id for r in valid if r.record is not None]
+    known = await directory.known(ctx.tenant_id, ids)
+    seen: dict[str, int] = state["seen"]
+    if ctx.schema.uniqueness == UNIQUE_PHONE:
+        await _phone_moves(valid, ctx, directory, state, report)
+    for row in rows:
+        if row.record is None:
+            report.add(row.line, row.profile_id, "rejected", row.reasons)
+            continue
+        pid = row.record.profile_id
+        exists = seen[pid] != -1 if pid in seen else pid in known
+        seen[pid] = -1 if row.record.deleted else row.line
+        status = "deleted" if row.record.deleted else "updated" if exists else "created"
+        report.add(row.line, pid, status, ())
+    if publisher is not None and valid:
+        report.published += publisher.send(valid)
+
+
+async def _phone_moves(
+    valid: list[Row],
+    ctx: ImportContext,
+    directory: RedisProfileDirectory,
+    state: dict[str, Any],
+    report: Report,
+) -> None:
+    owners_in_file: dict[str, tuple[int, str]] = state["phones"]
+    tokens = sorted({p.token for r in valid for p in r.phones})
+    current = dict(zip(tokens, await directory.lookup_many(ctx.tenant_id, tokens), strict=True))
+    for row in valid:
+        assert row.record is not None
+        pid = row.record.profile_id
+        for phone in row.phones:
+            earlier = owners_in_file.get(phone.token)
+            before = (earlier[1], f"line {earlier[0]}") if earlier else None
+            if before is None and current.get(phone.token):
+                before = (current[phone.token][0], "the directory")
+            if before is not None and before[0] != pid:
+                report.warnings.append(
+                    {
+                        "line": row.line,
+                        "profile_id": pid,
+                        "kind": "phone_moved",
+                        "message": f"a phone of this row moves from profile {before[0]} "
+                        f"({before[1]}) under the unique-phone policy",
+                    }
+                )
+            owners_in_file[phone.token] = (row.line, pid)
+
+
+def run_import(args: argparse.Namespace, settings: StreamSettings) -> Report:
+    """Stream the file, validate, decide, publish in batches; returns the report.
+
+    The file loop is synchronous; directory calls run on one private event loop per import.
+    """
+    schema = ProfileConfig()
+    if args.schema:
+        schema = config_from_json(Path(args.schema).read_text(encoding="utf-8"))
+    tenant = args.tenant or settings.default_tenant
+    # Whole seconds: the stamp must survive timestamp-millis exactly (see _wait_applied).
+    started = datetime.now(tz=UTC).replace(microsecond=0)
+    ctx = ImportContext(
+        tenant, settings, schema.for_tenant(tenant), started, secrets.randbits(64), args.source
+    )
+    report = Report(str(args.file), tenant, rows=[] if args.report.suffix == ".csv" else None)
+    state: dict[str, Any] = {"seen": {}, "phones": {}}
+    with asyncio.Runner() as loop:
+        client = redis_client(settings.redis_url)
+        directory = RedisProfileDirectory(client, Keys(settings.key_namespace), schema.policy_for)
+        publisher = None
+        if not args.dry_run:
+            publisher = _Publisher(settings.kafka_bootstrap_servers, settings.topic(CONTACTS))
+        try:
+            for batch in _batches(Path(args.file), ctx, report):
+                loop.run(_flush(batch, ctx, directory, state, report, publisher))
+            if args.wait and publisher is not None:
+                report.applied = loop.run(_wait_applied(directory, ctx, state["seen"], args.wait))
+        finally:
+            loop.run(client.aclose())
+    return report
+
+
+def _batches(path: Path, ctx: ImportContext, report: Report) -> Iterator[list[Row]]:
+    """Validated rows in batches; the header is mapped first (HeaderError stops everything)."""
+    header: Header | None = None
+    batch: list[Row] = []
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        for line, cells, error in read_rows(handle):
+            if header is None:
+                if error or cells is None:
+                    raise HeaderError(f"line {line}: {error or 'no header row'}")
+                header = parse_header(cells, ctx.schema)
+                continue
+            if cells is not None and not any(c.strip() for c in cells):
+                report.blank += 1
+                continue
+            if cells is None:
+                batch.append(Row(line, None, reasons=(error or "malformed CSV",)))
+            else:
+                batch.append(validate_row(cells, header, line, ctx))
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    if header is None:
+        raise HeaderError("the file is empty (no header row)")
+    yield batch
+
+
+async def _wait_applied(
+    directory: RedisProfileDirectory, ctx: ImportContext, seen: dict[str, int], seconds: float
+) -> int:
+    """Poll until the streams worker applied every published row (or `seconds` pass): a
+    profile is applied when its stored stamp is this run's last row for it (deletes: gone)."""
+    deadline = time.monotonic() + seconds
+    pending = dict(seen)
+    base_ms = int(ctx.occurred_at.timestamp()) * 1000
+    while pending and time.monotonic() < deadline:
+        ids = list(pending)
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            found = await directory.get_many(ctx.tenant_id, chunk)
+            for pid in chunk:
+                line = pending[pid]
+                if line == -1:
+                    done = pid not in found
+                else:
+                    done = pid in found and found[pid].stamp >= (base_ms, ctx.event_id(line))
+                if done:
+                    del pending[pid]
+        if pending:
+            await asyncio.sleep(0.5)
+    return len(seen) - len(pending)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="c360 contacts import",
+        description="Import contact profiles from a CSV file into the profile directory.",
+    )
+    parser.add_argument("file", type=Path, help="CSV with a header row (UTF-8)")
+    parser.add_argument("--tenant", help="tenant id (default: C360_DEFAULT_TENANT)")
+    parser.add_argument(
+        "--schema",
+        default=os.environ.get("C360_PROFILE_SCHEMA_FILE"),
+        help="tenant profile schema JSON (default: C360_PROFILE_SCHEMA_FILE)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="report path, .json (summary) or .csv (every row); default FILE.report.json",
+    )
+    parser.add_argument("--source", default="csv", help="source recorded on each profile")
+    parser.add_argument("--dry-run", action="store_true", help="validate and report only")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="after publishing, wait until the streams worker applied every row",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """0: all rows imported; 1: some rows rejected (see the report); 2: nothing imported
+    (bad header, schema, settings or file); 3: the broker did not take every record."""
+    args = _parser().parse_args(argv)
+    args.report = args.report or args.file.with_name(args.file.name + ".report.json")
+    began = time.monotonic()
+    try:
+        settings = StreamSettings.from_env()
+        report = run_import(args, settings)
+    except (ConfigError, ProfileSchemaError, HeaderError, OSError) as exc:
+        print(f"c360 contacts import: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # c360.kafka.DeliveryFailed and friends
+        print(f"c360 contacts import: publishing failed: {exc}", file=sys.stderr)
+        return 3
+    write_report(report, args.report)
+    summary = report.summary()
+    counts = ", ".join(
+        f"{summary[k]} {k}" for k in ("created", "updated", "deleted", "rejected", "published")
+    )
+    applied = "" if report.applied is None else f", {report.applied} applied"
+    seconds = time.monotonic() - began
+    print(f"{summary['rows']} rows: {counts}{applied} in {seconds:.1f}s; report: {args.report}")
+    for item in report.rejects[:10]:
+        print(f"  line {item['line']}: {'; '.join(item['reasons'])}", file=sys.stderr)
+    if report.rejected > 10:
+        print(f"  ... {report.rejected - 10} more in the report", file=sys.stderr)
+    return 1 if report.rejected else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,267 @@
+"""`c360 dev up`: Tansu + Redis + every worker on one machine, supervised until Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from confluent_kafka import KafkaException
+
+from c360 import devstate
+from c360.devspecs import ProcSpec, SpecsFactory, StackContext, default_specs, stack_env
+from c360.infra import InfraError, redis_answers, start_redis, start_tansu, tansu_bootstrap
+from c360.kafka_admin import create_topics, wait_broker
+from c360.procs import (
+    Cancelled,
+    Child,
+    ChildDied,
+    free_port,
+    module_available,
+    spawn,
+    wait_until,
+)
+
+Say = Callable[[str], None]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass(frozen=True, slots=True)
+class UpOptions:
+    """Command-line options of `c360 dev up`."""
+
+    http_port: int = 8360
+    demo: bool = True
+    data_dir: Path = devstate.DEFAULT_DATA_DIR
+    kafka_bootstrap: str | None = None  # an external broker instead of Tansu
+    skip: tuple[str, ...] = field(default=())
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _never_raises(say: Say) -> Say:
+    """Output must not break a shutdown: a closed terminal or pipe raises on print."""
+
+    def safe(line: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            say(line)
+
+    return safe
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when we could bind host:port right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class DevStack:
+    """Starts infrastructure then workers in order; stops all of them, in reverse, on exit."""
+
+    def __init__(
+        self, options: UpOptions, specs: SpecsFactory = default_specs, say: Say = _say
+    ) -> None:
+        self.options = options
+        self.specs = specs
+        self.say = _never_raises(say)
+        self.data_dir = options.data_dir.resolve()
+        self.log_dir = self.data_dir / "logs"
+        self.children: list[Child] = []
+        self.stop_signal: int | None = None
+        self.state: dict[str, Any] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def up(self) -> int:
+        """Run until a stop signal (0), a child's death or a start-up failure (1)."""
+        running = devstate.read_state(self.data_dir)
+        sup = int(running.get("supervisor_pid", 0)) if running else 0
+        if running and devstate.same_process(sup, str(running.get("supervisor_cmd", ""))):
+            self.say(f"a dev stack is already running (pid {sup}); stop it: c360 dev down")
+            return 1
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+        code = 1
+        try:
+            ctx = self._start()
+            self._banner(ctx)
+            self._demo(ctx)
+            code = self._supervise()
+        except Cancelled:
+            code = 0
+        except ChildDied as exc:
+            self.say(f"\nERROR: {exc}")
+        except (InfraError, TimeoutError, OSError, KafkaException) as exc:
+            self.say(f"\nERROR: {exc}")
+        finally:
+            self._shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return code
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.stop_signal = signum
+
+    def _cancelled(self) -> bool:
+        return self.stop_signal is not None
+
+    def _start(self) -> StackContext:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.log_dir.glob("*.log"):
+            old.unlink()  # one run's logs only: a crash report must not show an old run
+        port = self.options.http_port or free_port()
+        if not port_free(port):
+            msg = f"HTTP port {port} is in use; pick another: c360 dev up --http-port N (0 = any)"
+            raise InfraError(msg)
+        self.state = {
+            "supervisor_pid": os.getpid(),
+            "supervisor_cmd": _own_cmd(),
+            "phase": "starting",
+            "log_dir": str(self.log_dir),
+            "children": [],
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        self._save()
+        bootstrap = self._kafka()
+        redis_url = self._redis()
+        prefix = os.environ.get("C360_TOPIC_PREFIX", "")
+        created, existing = create_topics(bootstrap, prefix)
+        self.say(f"topics: {len(created)} created, {len(existing)} already there")
+        ctx = StackContext(bootstrap, redis_url, port, self.data_dir, self.log_dir, prefix)
+        self.state.update(bootstrap=bootstrap, redis_url=redis_url, http_url=ctx.http_url)
+        self._save()
+        env = stack_env(ctx)
+        for spec in self.specs(ctx):
+            self._start_proc(spec, env)
+        self.state["phase"] = "ready"
+        self._save()
+        return ctx
+
+    def _kafka(self) -> str:
+        if self.options.kafka_bootstrap:
+            wait_broker(self.options.kafka_bootstrap, 30)
+            return self.options.kafka_bootstrap
+        self.say("starting Tansu (Kafka-compatible broker, in-memory) ...")
+        child = start_tansu(self.log_dir / "tansu.log", cancel=self._cancelled)
+        self._track(child)
+        return tansu_bootstrap(child)
+
+    def _redis(self) -> str:
+        url = os.environ.get("C360_REDIS_URL")
+        if url and redis_answers(url):
+            self.say(f"using Redis at {url} (C360_REDIS_URL)")
+            return url
+        if url:
+            self.say(f"C360_REDIS_URL={url} does not answer; starting a private redis-server")
+        child, own = start_redis(
+            self.data_dir / "redis", self.log_dir / "redis.log", cancel=self._cancelled
+        )
+        self._track(child)
+        return own
+
+    def _start_proc(self, spec: ProcSpec, env: dict[str, str]) -> None:
+        if spec.name in self.options.skip:
+            self.say(f"{spec.name}: skipped (--skip)")
+            return
+        if spec.module and not module_available(spec.module):
+            self.say(f"WARNING {spec.name}: module {spec.module} is not there yet; not started")
+            return
+        self.say(f"starting {spec.name} ...")
+        child = spawn(spec.name, spec.argv, self.log_dir / f"{spec.name}.log", {**env, **spec.env})
+        self._track(child)
+        wait_until(
+            lambda: spec.ready_check(child),
+            spec.ready_timeout,
+            spec.name,
+            child,
+            cancel=self._cancelled,
+        )
+        self.say(f"{spec.name}: ready (pid {child.pid})")
+
+    def _track(self, child: Child) -> None:
+        self.children.append(child)
+        self.state["children"].append(
+            {"name": child.name, "pid": child.pid, "cmd": child.argv[0],
+             "log": str(child.log_path)}
+        )
+        self._save()
+
+    def _save(self) -> None:
+        devstate.write_state(self.data_dir, self.state)
+
+    def _supervise(self) -> int:
+        while self.stop_signal is None:
+            for child in self.children:
+                if not child.alive():
+                    raise ChildDied(child)
+            time.sleep(0.3)
+        self.say(f"\nreceived {signal.Signals(self.stop_signal).name}; stopping ...")
+        return 0
+
+    def _shutdown(self) -> None:
+        for child in reversed(self.children):
+            if child.alive():
+                self.say(f"stopping {child.name} (pid {child.pid}) ...")
+            try:
+                child.stop(15.0)
+            except Exception as exc:  # keep stopping the others; `dev down` can retry
+                self.say(f"WARNING could not stop {child.name} (pid {child.pid}): {exc}")
+        self.children.clear()
+        devstate.clear_state(self.data_dir)
+        self.say("dev stack stopped")
+
+    # -- user-facing output ------------------------------------------------------------------
+    def _banner(self, ctx: StackContext) -> None:
+        url = ctx.http_url
+        self.say(
+            "\n".join(
+                [
+                    "",
+                    "c360 dev stack is ready",
+                    f"  agent panel    {url}/",
+                    f"  timeline API   {url}/v1/timeline?identifier=%2B442079460123  (demo: alice)",
+                    f"  OpenAPI        {url}/openapi.json",
+                    f"  health/ready   {url}/health  {url}/ready",
+                    f"  Kafka          {ctx.bootstrap}   (C360_KAFKA_BOOTSTRAP_SERVERS)",
+                    f"  Redis          {ctx.redis_url}",
+                    f"  logs           {ctx.log_dir}/<name>.log",
+                    "  stop           Ctrl-C here, or `c360 dev down` in another terminal",
+                    "",
+                ]
+            )
+        )
+
+    def _demo(self, ctx: StackContext) -> None:
+        if not self.options.demo:
+            return
+        if not module_available("c360.demo"):
+            self.say("demo data: c360.demo is not there yet; skipped")
+            return
+        demo = importlib.import_module("c360.demo")
+        try:
+            count = demo.publish_demo(ctx.bootstrap, ctx.topic_prefix)
+        except Exception as exc:  # the stack stays useful without demo data
+            self.say(f"WARNING demo data was not published: {exc}")
+            return
+        self.say(f"demo data: published {count} events to {ctx.topic_prefix}c360.interactions.v1")
+
+
+def _own_cmd() -> str:
+    """argv[0] of this process as /proc shows it (for pid-reuse checks by `dev down`)."""
+    try:
+        return Path(f"/proc/{os.getpid()}/cmdline").read_bytes().split(b"\0", 1)[0].decode()
+    except OSError:
+        return sys.executable

@@ -1,0 +1,47 @@
+"""The one port the CRM sink worker calls: CrmAdapter (one implementation per CRM)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
+from schemas.records import ActivityRequested
+
+CRM_NAMES = ("hubspot", "salesforce", "zendesk", "zoho", "dynamics365", "webhook")
+
+
+class CrmAdapter(Protocol):
+    """Upserts contacts and activities in one CRM; every call is idempotent.
+
+    Every method raises only `connectors.crm.errors` types:
+    CrmRejected (permanent 4xx), CrmUnavailable (429/5xx/timeout; `retry_after`),
+    CrmAuthError (401 after one refresh), StaleCrmReference (404/410 on a stored id).
+    """
+
+    name: str  # one of CRM_NAMES
+
+    async def find_contact(self, *, phone: str | None, email: str | None) -> CrmContact | None:
+        """The contact with this email, else this phone (E.164; the vendor's stored formats
+        — national, digits-only — are tried too); None when nothing matches."""
+        ...
+
+    async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
+        """Update the contact matching the draft's email/phone, or create it."""
+        ...
+
+    async def upsert_activity(
+        self,
+        request: ActivityRequested,
+        *,
+        contact_id: str | None,
+        existing_activity_id: str | None,
+    ) -> ActivityWrite:
+        """Create the activity, or update the one already written for
+        `request.idempotency_key` (or `existing_activity_id` when the worker stored it),
+        linked to `contact_id` when given. Raises StaleCrmReference when
+        `existing_activity_id` or `contact_id` no longer exists."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the adapter owns (never the shared HTTP session)."""
+        ...

@@ -1,0 +1,109 @@
+"""POST /v1/desktop/actions: an agent's action -> DesktopActionTaken on c360.desktop.v1."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from schemas.errors import C360Error
+from schemas.records import DesktopActionTaken
+
+# What each action needs besides the interaction (streams/relink.py, streams/activities.py
+# and projections/related.py read them): profile actions a profile, record actions a record
+# key `<crm>:<object type>:<id>`, a note its text; task/call/event text is optional.
+NEEDS: dict[str, str | None] = {
+    "open_profile": "profile_id",
+    "relink": "profile_id",
+    "add_note": "text",
+    "add_task": None,
+    "add_call": None,
+    "add_event": None,
+    "link_record": "record_id",
+    "unlink_record": "record_id",
+}
+MAX_TEXT = 10_000
+MAX_ID = 256
+MAX_BODY = 64 * 1024
+_NS = uuid.UUID("5b0e7d0c-2f4e-5a51-9c7d-c360de5c7091")
+
+
+class InvalidAction(C360Error):
+    """The request body is not a valid desktop action; `problems` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """Who acts (from the verified token, never from the body) and when."""
+
+    tenant: str
+    agent: str
+    now: datetime
+
+
+def _str(doc: dict[str, Any], name: str, limit: int, problems: list[str]) -> str | None:
+    value = doc.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{name} must be a string")
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        problems.append(f"{name} is longer than {limit} characters")
+        return None
+    return value or None
+
+
+def parse_action(body: bytes, ctx: ActionContext) -> DesktopActionTaken:
+    """Validate a JSON body `{action, interaction_id, profile_id?, record_id?, text?,
+    client_action_id?}`. The event id derives from (tenant, agent, client_action_id) when
+    the panel sends one, so a retried click publishes the same event (downstream handlers
+    are idempotent by event id) — one note, not two."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidAction([f"body is not JSON: {exc}"]) from exc
+    if not isinstance(doc, dict):
+        raise InvalidAction(["body must be a JSON object"])
+    problems: list[str] = []
+    action = doc.get("action")
+    if action not in NEEDS:
+        problems.append("action must be one of " + ", ".join(NEEDS))
+    interaction = _str(doc, "interaction_id", MAX_ID, problems)
+    if interaction is None:
+        problems.append("interaction_id is required")
+    fields = {
+        "profile_id": _str(doc, "profile_id", MAX_ID, problems),
+        "record_id": _str(doc, "record_id", MAX_ID, problems),
+        "text": _str(doc, "text", MAX_TEXT, problems),
+    }
+    client_id = _str(doc, "client_action_id", MAX_ID, problems)
+    needed = NEEDS.get(str(action))
+    if needed is not None and fields[needed] is None:
+        problems.append(f"{needed} is required for {action}")
+    if problems:
+        raise InvalidAction(problems)
+    event_id = (
+        str(uuid.uuid5(_NS, f"{ctx.tenant}:{ctx.agent}:{client_id}"))
+        if client_id
+        else str(uuid.uuid4())
+    )
+    return DesktopActionTaken(
+        event_id=event_id,
+        tenant_id=ctx.tenant,
+        occurred_at=ctx.now,
+        agent_id=ctx.agent,
+        interaction_id=str(interaction),
+        action=str(action),
+        profile_id=fields["profile_id"],
+        record_id=fields["record_id"],
+        text=fields["text"],
+    )
+

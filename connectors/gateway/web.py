@@ -1,0 +1,236 @@
+"""The desktop gateway on the HTTP service: agent panel, pop stream, actions, dev login."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from connectors.gateway import auth
+from connectors.gateway.actions import MAX_BODY, ActionContext, InvalidAction, parse_action
+from connectors.gateway.hub import Hub
+from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog, PopFeed, PopLog
+from connectors.gateway.pops import Decoder
+from connectors.gateway.settings import GatewayConfig, GatewaySettings
+from connectors.gateway.stream import serve_stream
+from connectors.sources.kafka_publisher import KafkaPublisher, Message, Publisher, PublishFailed
+from schemas import codec
+
+log = structlog.get_logger("c360.gateway")
+STATIC = Path(__file__).with_name("static")
+PANEL_PATH = "/desktop/"
+
+
+@dataclass
+class Gateway:
+    """Everything the handlers need; `setup` builds the Kafka-backed one, tests the twins."""
+
+    settings: GatewaySettings
+    config: GatewayConfig
+    hub: Hub
+    feed: PopFeed
+    pop_log: PopLog
+    publisher: Publisher
+    clock: Callable[[], float] = time.time
+
+
+GATEWAY = web.AppKey("c360_gateway", Gateway)
+
+
+def _error(status: int, error: str, detail: str) -> web.Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="c360-desktop"'} if status == 401 else None
+    return web.json_response({"error": error, "detail": detail}, status=status, headers=headers)
+
+
+class _Denied(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+def _token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    # EventSource cannot set headers, so the stream also takes ?token= (see docs/desktop.md).
+    return request.query.get("token")
+
+
+def identify(request: web.Request, gw: Gateway) -> auth.AgentIdentity:
+    """The agent the request's token speaks for: 401 without a valid token; 403 when the
+    request names (?tenant= / ?agent=) someone else than the token does."""
+    try:
+        who = auth.verify(gw.settings.secret, _token(request), gw.clock())
+    except auth.InvalidToken as exc:
+        raise _Denied(_error(401, "unauthorized", str(exc))) from exc
+    for name, mine in (("tenant", who.tenant), ("agent", who.agent)):
+        asked = request.query.get(name)
+        if asked is not None and asked != mine:
+            raise _Denied(_error(403, "forbidden", f"this token is not valid for that {name}"))
+    return who
+
+
+def _guarded(
+    handler: Callable[[web.Request, Gateway], Any],
+) -> Callable[[web.Request], Any]:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request, request.app[GATEWAY])
+        except _Denied as denied:
+            return denied.response
+        return response
+
+    return wrapped
+
+
+async def me(request: web.Request, gw: Gateway) -> web.Response:
+    """Who the token is for (the panel checks its token with this)."""
+    who = identify(request, gw)
+    return web.json_response({"tenant": who.tenant, "agent": who.agent,
+                              "expires_at": who.expires_at, "dev": gw.settings.dev})
+
+
+async def stream(request: web.Request, gw: Gateway) -> web.StreamResponse:
+    """The agent's pops as SSE (docs/desktop.md)."""
+    who = identify(request, gw)
+    return await serve_stream(request, who, gw.hub, gw.pop_log,
+                              gw.settings.heartbeat_seconds, gw.settings.ready_timeout_seconds,
+                              gw.clock)
+
+
+async def post_action(request: web.Request, gw: Gateway) -> web.Response:
+    """Validate, scope to the token's agent, publish DesktopActionTaken; 202 once acked."""
+    who = identify(request, gw)
+    if (request.content_length or 0) > MAX_BODY:
+        return _error(413, "payload_too_large", f"the limit is {MAX_BODY} bytes")
+    body = await request.read()
+    if len(body) > MAX_BODY:
+        return _error(413, "payload_too_large", f"the limit is {MAX_BODY} bytes")
+    now = datetime.fromtimestamp(gw.clock(), tz=UTC)
+    try:
+        record = parse_action(body, ActionContext(who.tenant, who.agent, now))
+    except InvalidAction as exc:
+        return web.json_response(
+            {"error": "invalid_action", "detail": str(exc), "problems": exc.problems},
+            status=400,
+        )
+    message = Message(gw.config.desktop_topic, record.interaction_id.encode(),
+                      codec.encode(record))
+    try:
+        await gw.publisher.publish([message])
+    except PublishFailed as exc:
+        log.warning("desktop_action_unpublished", action=record.action, error=str(exc))
+        return web.json_response({"error": "unavailable", "detail": "broker unavailable"},
+                                 status=503, headers={"Retry-After": "2"})
+    log.info("desktop_action", tenant=who.tenant, agent=who.agent, action=record.action,
+             event_id=record.event_id)
+    return web.json_response({"event_id": record.event_id, "action": record.action},
+                             status=202)
+
+
+async def dev_agents(_request: web.Request, gw: Gateway) -> web.Response:
+    """Dev mode only: the demo agents the login page offers."""
+    if not gw.settings.dev:
+        raise web.HTTPNotFound()
+    return web.json_response({"tenant": gw.config.default_tenant,
+                              "agents": list(gw.settings.dev_agents)})
+
+
+async def dev_login(request: web.Request, gw: Gateway) -> web.Response:
+    """Dev mode only: a token for any agent of any tenant, no password (C360_ENV=dev)."""
+    if not gw.settings.dev:
+        raise web.HTTPNotFound()
+    try:
+        doc = json.loads(await request.read())
+        agent = str(doc["agent"]).strip()
+        tenant = str(doc.get("tenant") or gw.config.default_tenant).strip()
+        token = auth.issue(gw.settings.secret, tenant, agent, gw.clock(),
+                           gw.settings.token_ttl_seconds)
+    except (ValueError, KeyError, TypeError) as exc:
+        return _error(400, "invalid_login", f"send {{\"agent\": ..., \"tenant\"?: ...}}: {exc}")
+    who = auth.verify(gw.settings.secret, token, gw.clock())
+    log.info("desktop_dev_login", tenant=tenant, agent=agent)
+    return web.json_response({"token": token, "tenant": tenant, "agent": agent,
+                              "expires_at": who.expires_at})
+
+
+async def panel(_request: web.Request) -> web.FileResponse:
+    """The agent panel page (plain HTML + JS, no build step)."""
+    return web.FileResponse(STATIC / "panel.html", headers={"Cache-Control": "no-cache"})
+
+
+async def to_panel(_request: web.Request) -> web.Response:
+    """`/desktop` (no slash) leads to the panel."""
+    raise web.HTTPFound(PANEL_PATH)
+
+
+def mount(app: web.Application, gw: Gateway) -> None:
+    """Routes and lifecycle: the feed starts with the app, streams end before cleanup."""
+    app[GATEWAY] = gw
+    # The same page at `/desktop/`, `/panel` and `/` (the URL `c360 dev up` prints); its
+    # assets use absolute paths, so any of them works.
+    app.router.add_get(PANEL_PATH, panel)
+    app.router.add_get("/panel", panel)
+    app.router.add_get("/desktop", to_panel)
+    app.router.add_static("/desktop/static", STATIC, append_version=False)
+    app.router.add_get("/v1/desktop/me", _guarded(me))
+    app.router.add_get("/v1/desktop/stream", _guarded(stream))
+    app.router.add_post("/v1/desktop/actions", _guarded(post_action))
+    app.router.add_get("/v1/desktop/dev/agents", _guarded(dev_agents))
+    app.router.add_post("/v1/desktop/dev/login", _guarded(dev_login))
+    if not any(getattr(r, "canonical", None) == "/" for r in app.router.resources()):
+        app.router.add_get("/", panel)
+
+    async def _start(_app: web.Application) -> None:
+        gw.feed.start(asyncio.get_running_loop(), gw.hub)
+
+    async def _shutdown(_app: web.Application) -> None:
+        gw.hub.close()
+
+    async def _cleanup(_app: web.Application) -> None:
+        await asyncio.to_thread(gw.feed.stop)
+        await gw.publisher.close()
+
+    app.on_startup.append(_start)
+    app.on_shutdown.append(_shutdown)
+    app.on_cleanup.append(_cleanup)
+
+
+def _decoder(config: GatewayConfig) -> Decoder:
+    if not config.schema_registry_url:
+        return codec.decode
+    from schemas.confluent import ConfluentCodec, SchemaRegistryClient  # noqa: PLC0415
+
+    confluent = ConfluentCodec(SchemaRegistryClient(config.schema_registry_url))
+    return lambda data: codec.decode(data, confluent=confluent)
+
+
+def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
+    """Mounted by c360.web: Kafka-backed feed, re-reads and action publisher (clients are
+    created when the app starts or on first use, never here)."""
+    merged = dict(os.environ if env is None else env)
+    # The service's own mode (StreamSettings.env, from the same C360_ENV) decides dev login.
+    merged.setdefault("C360_ENV", str(getattr(settings, "env", "prod")))
+    gws = GatewaySettings.from_env(merged)
+    config = GatewayConfig.from_settings(settings)
+    decode = _decoder(config)
+    gw = Gateway(
+        settings=gws,
+        config=config,
+        hub=Hub(gws.buffer_size, gws.recent_seconds * 1000, lambda: int(time.time() * 1000)),
+        feed=KafkaPopFeed(config.bootstrap, config.screenpops_topic, decode, gws.warm_records,
+                          gws.recent_seconds),
+        pop_log=KafkaPopLog(config.bootstrap, config.screenpops_topic, decode, gws.max_reread),
+        publisher=KafkaPublisher(config.bootstrap, client_id="c360-gateway"),
+    )
+    mount(app, gw)
+    if gws.dev:
+        log.warning("desktop_dev_login_enabled", reason="C360_ENV=dev: tokens without password")

@@ -1,0 +1,282 @@
+"""POST /v1/ingest/{source}: vendor webhooks and canonical JSON -> c360.interactions.v1 (+ DLQ)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+from urllib.parse import parse_qsl
+
+import structlog
+from aiohttp import web
+
+from connectors.sources.errors import SourcePayloadError
+from connectors.sources.ingest_settings import TENANT_RE, IngestSettings
+from connectors.sources.kafka_publisher import KafkaPublisher, Message, Publisher, PublishFailed
+from connectors.sources.registry import TRANSLATORS, Translator
+from connectors.sources.signatures import validate_twilio
+from schemas import codec
+from schemas.canonical_json import from_json
+from schemas.errors import SchemaError
+from schemas.records import INTERACTION_EVENT_TYPES, DeadLetter, InteractionEvent
+from schemas.topics import DLQ, INTERACTIONS
+
+log = structlog.get_logger("c360.ingest")
+
+CANONICAL = "canonical"
+ROUTE = "/v1/ingest/{source}"
+_DLQ_NS = uuid.UUID("0d4f6a52-9c1e-5b7a-8e3d-c360126e5701")
+_MAX_ERROR = 2000
+_PUBLISHER_KEY = web.AppKey("c360_ingest_publisher", KafkaPublisher)
+
+
+class TenantMismatch(SchemaError):
+    """A canonical record names another tenant than the one the request is authorized for."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """What the handler needs: topics (prefixed), size limit, default tenant, credentials."""
+
+    interactions_topic: str
+    dlq_topic: str
+    max_payload_bytes: int
+    default_tenant: str
+    auth: IngestSettings
+
+    @classmethod
+    def from_settings(cls, settings: Any, auth: IngestSettings) -> IngestConfig:
+        """Read the attributes it needs duck-typed (connectors never import streams)."""
+        prefix = str(settings.topic_prefix)
+        return cls(prefix + INTERACTIONS, prefix + DLQ, int(settings.max_payload_bytes),
+                   str(settings.default_tenant), auth)
+
+
+def parse_canonical(body: bytes, tenant: str) -> list[InteractionEvent]:
+    """One canonical JSON interaction record or an array of them; all or nothing.
+
+    Raises SchemaError naming the first bad record, TenantMismatch for another tenant's one.
+    """
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"canonical: not JSON: {exc}") from exc
+    items = doc if isinstance(doc, list) else [doc]
+    if not items:
+        raise SchemaError("canonical: empty array")
+    events: list[InteractionEvent] = []
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise SchemaError(f"canonical: record {n} is not a JSON object")
+        try:
+            record = from_json(json.dumps(item))
+        except SchemaError as exc:
+            raise SchemaError(f"canonical: record {n}: {exc}") from exc
+        if not isinstance(record, INTERACTION_EVENT_TYPES):
+            raise SchemaError(
+                f"canonical: record {n} is a {type(record).__name__}, not an interaction event"
+            )
+        event = cast("InteractionEvent", record)  # the tuple is typed as tuple[type, ...]
+        if event.tenant_id != tenant:
+            raise TenantMismatch(f"canonical: record {n} belongs to another tenant")
+        events.append(event)
+    return events
+
+
+def dead_letter(
+    source: str, tenant: str, body: bytes, error: BaseException, received_at: datetime
+) -> DeadLetter:
+    """The DeadLetter of a rejected request; its id is stable per (source, tenant, bytes),
+    so a vendor retrying the same bad payload dead-letters one record id."""
+    digest = hashlib.sha256(body).hexdigest()
+    return DeadLetter(
+        event_id=str(uuid.uuid5(_DLQ_NS, f"ingest:{source}:{tenant}:{digest}")),
+        occurred_at=received_at,
+        topic=f"http:/v1/ingest/{source}",
+        partition=-1,
+        offset=-1,
+        original_value=body,
+        error_type=type(error).__name__,
+        error_message=str(error)[:_MAX_ERROR],
+        stage=f"ingest:{source}",
+        tenant_id=tenant,
+    )
+
+
+def _error(status: int, error: str, detail: str, **extra: Any) -> web.Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="c360-ingest"'} if status == 401 else None
+    return web.json_response(
+        {"error": error, "detail": detail, **extra}, status=status, headers=headers
+    )
+
+
+class Ingest:
+    """The request handler; `publisher` and `clock` are injected so tests can swap them."""
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        publisher: Publisher,
+        translators: Mapping[str, Translator] = TRANSLATORS,
+        clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
+        self._config = config
+        self._publisher = publisher
+        self._translators = translators
+        self._clock = clock
+
+    @property
+    def sources(self) -> list[str]:
+        """Every accepted `{source}` path segment."""
+        return sorted([*self._translators, CANONICAL])
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Authenticate, translate, publish, answer; see docs/ingest.md for every status."""
+        source = request.match_info["source"]
+        if source != CANONICAL and source not in self._translators:
+            return _error(404, "unknown_source", f"no translator for {source!r}",
+                          sources=self.sources)
+        limit = self._config.max_payload_bytes
+        too_big = _error(413, "payload_too_large", f"the limit is {limit} bytes")
+        if (request.content_length or 0) > limit:
+            return too_big
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return too_big
+        if len(body) > limit:
+            return too_big
+        tenant = (request.headers.get("X-C360-Tenant") or request.query.get("tenant")
+                  or self._config.default_tenant)
+        if not TENANT_RE.match(tenant):
+            return _error(400, "invalid_tenant", "tenant must match " + TENANT_RE.pattern)
+        bound = log.bind(source=source, tenant=tenant, bytes=len(body))
+        decision = self._config.auth.authorize(
+            tenant, source, _bearer(request), self._twilio_ok(request, body, tenant, source)
+        )
+        if not decision.allowed:
+            bound.warning("ingest_unauthorized", status=decision.status)
+            error = "unauthorized" if decision.status == 401 else "forbidden"
+            return _error(decision.status, error, decision.reason)
+        received_at = self._clock()
+        try:
+            events = self._translate(source, body, tenant, received_at)
+            messages = [
+                Message(self._config.interactions_topic, e.interaction_id.encode(),
+                        codec.encode(e))
+                for e in events
+            ]
+        except TenantMismatch as exc:
+            bound.warning("ingest_tenant_mismatch")
+            return _error(403, "forbidden", str(exc))
+        except (SourcePayloadError, SchemaError) as exc:
+            return await self._dead_letter(source, tenant, body, exc, received_at, 400, bound)
+        except Exception as exc:  # a translator bug: keep the bytes, tell the sender
+            bound.exception("ingest_translator_crashed")
+            return await self._dead_letter(source, tenant, body, exc, received_at, 500, bound)
+        try:
+            await self._publisher.publish(messages)
+        except PublishFailed as exc:
+            bound.warning("ingest_broker_unavailable", error=str(exc), events=len(messages))
+            return _unavailable(exc)
+        ids = [e.event_id for e in events]
+        bound.info("ingest_accepted", events=len(ids))
+        return web.json_response({"accepted": len(ids), "event_ids": ids}, status=202)
+
+    def _translate(
+        self, source: str, body: bytes, tenant: str, received_at: datetime
+    ) -> list[InteractionEvent]:
+        if source == CANONICAL:
+            return parse_canonical(body, tenant)
+        return self._translators[source](body, tenant, received_at)
+
+    async def _dead_letter(
+        self, source: str, tenant: str, body: bytes, exc: BaseException,
+        received_at: datetime, status: int, bound: Any,
+    ) -> web.Response:
+        letter = dead_letter(source, tenant, body, exc, received_at)
+        try:
+            await self._publisher.publish(
+                [Message(self._config.dlq_topic, None, codec.encode(letter))]
+            )
+        except PublishFailed as failed:
+            # The bytes are not stored anywhere: the sender must keep them and retry.
+            bound.warning("ingest_dead_letter_failed", error=str(failed))
+            return _unavailable(failed)
+        bound.warning("ingest_dead_lettered", error_type=letter.error_type,
+                      dead_letter_id=letter.event_id)
+        kind = "malformed_payload" if status == 400 else "translator_error"
+        return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id)
+
+    def _twilio_ok(
+        self, request: web.Request, body: bytes, tenant: str, source: str
+    ) -> bool | None:
+        token = self._config.auth.twilio_auth_tokens.get(tenant)
+        signature = request.headers.get("X-Twilio-Signature")
+        if source != "twilio" or token is None or signature is None:
+            return None
+        form = request.content_type == "application/x-www-form-urlencoded"
+        try:
+            params = parse_qsl(body.decode(), keep_blank_values=True) if form else None
+        except UnicodeDecodeError:
+            return False
+        return any(
+            validate_twilio(token, url, signature, params, body=None if form else body)
+            for url in self._urls(request)
+        )
+
+    def _urls(self, request: web.Request) -> list[str]:
+        # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
+        # Trusting forwarded headers is safe here: the HMAC still needs the auth token.
+        public = self._config.auth.public_base_url
+        if public:
+            return [public + request.raw_path]
+        urls = [str(request.url)]
+        proto = request.headers.get("X-Forwarded-Proto")
+        host = request.headers.get("X-Forwarded-Host") or request.host
+        if proto:
+            urls.append(f"{proto.split(',')[0].strip()}://{host}{request.raw_path}")
+        return urls
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return (value.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def _unavailable(exc: PublishFailed) -> web.Response:
+    if exc.too_large:
+        return _error(413, "payload_too_large", "the broker refused a record of this size")
+    response = _error(503, "broker_unavailable", "events were not acknowledged; retry later")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def add_ingest_routes(app: web.Application, ingest: Ingest) -> None:
+    """Mount POST /v1/ingest/{source}."""
+    app.router.add_post(ROUTE, ingest.handle)
+
+
+def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
+    """Mounted by c360/web.py: reads C360_INGEST_* from `env` (default: the environment),
+    publishes to settings.kafka_bootstrap_servers. The producer connects on first use."""
+    auth = IngestSettings.from_env(env)
+    config = IngestConfig.from_settings(settings, auth)
+    publisher = KafkaPublisher(
+        str(settings.kafka_bootstrap_servers),
+        ack_timeout_seconds=auth.ack_timeout_seconds,
+        max_message_bytes=config.max_payload_bytes,
+    )
+    app[_PUBLISHER_KEY] = publisher
+    add_ingest_routes(app, Ingest(config, publisher))
+    if auth.open:
+        log.warning("ingest_unauthenticated", reason="C360_ENV=dev and no ingest credentials")
+
+    async def _close(_app: web.Application) -> None:
+        await publisher.close()
+
+    app.on_cleanup.append(_close)

@@ -1,0 +1,97 @@
+"""In-memory twins of the stores (unit tests, handler tests); same contract suite as Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from projections.ports import Party
+from projections.timeline import InteractionEntry, Retention, entry_of, merge
+from schemas.records import InteractionEvent
+
+
+class InMemoryTimelineStore:
+    """TimelineStore in a dict, trimming exactly as the Redis script does."""
+
+    def __init__(self, retention: Retention | None = None) -> None:
+        self._retention = retention or Retention()
+        self.entries: dict[tuple[str, str, str], InteractionEntry] = {}
+        self.index: dict[tuple[str, str, str], dict[str, int]] = {}
+        self.tombstones: set[tuple[str, str, str]] = set()
+        self.writes = 0
+
+    async def apply(
+        self, tenant_id: str, token: str, event: InteractionEvent, now_ms: int
+    ) -> InteractionEntry | None:
+        return await self.merge_entry(tenant_id, token, entry_of(event), now_ms)
+
+    async def merge_entry(
+        self, tenant_id: str, token: str, partial: InteractionEntry, now_ms: int
+    ) -> InteractionEntry | None:
+        """Join a partial entry into the stored one (see RedisTimelineStore.merge_entry)."""
+        key = (tenant_id, token, partial.interaction_id)
+        if key in self.tombstones:
+            return None
+        current = self.entries.get(key)
+        merged = merge(current, partial)
+        if merged == current:
+            return merged
+        floor = now_ms - self._retention.window_ms
+        if current is None and merged.started_ms < floor:
+            self.tombstones.add(key)
+            return None
+        self.writes += 1
+        self.entries[key] = merged
+        index = self.index.setdefault((tenant_id, token, merged.channel), {})
+        index[merged.interaction_id] = merged.started_ms
+        evict = [iid for iid, score in index.items() if score < floor]
+        ranked = sorted(((score, iid) for iid, score in index.items() if score >= floor))
+        evict += [iid for _, iid in ranked[: max(0, len(ranked) - self._retention.max_entries)]]
+        for iid in evict:
+            index.pop(iid, None)
+            self.entries.pop((tenant_id, token, iid), None)
+            self.tombstones.add((tenant_id, token, iid))
+        return merged if key in self.entries else None
+
+    async def read(
+        self,
+        tenant_id: str,
+        token: str,
+        channels: Sequence[str],
+        now_ms: int,
+        limit: int,
+        before_ms: int | None = None,
+    ) -> list[InteractionEntry]:
+        floor = now_ms - self._retention.window_ms
+        hits = sorted(
+            (
+                (score, iid)
+                for channel in channels
+                for iid, score in self.index.get((tenant_id, token, channel), {}).items()
+                if score >= floor and (before_ms is None or score < before_ms)
+            ),
+            reverse=True,
+        )[:limit]
+        return [self.entries[(tenant_id, token, iid)] for _, iid in hits]
+
+    async def get(self, tenant_id: str, token: str, interaction_id: str) -> InteractionEntry | None:
+        return self.entries.get((tenant_id, token, interaction_id))
+
+
+class InMemoryInteractionParties:
+    """InteractionParties in dicts."""
+
+    def __init__(self) -> None:
+        self.parties: dict[tuple[str, str], Party] = {}
+        self.parked: dict[tuple[str, str], list[bytes]] = {}
+
+    async def remember(self, interaction_id: str, party: Party) -> None:
+        self.parties.setdefault((party.tenant_id, interaction_id), party)
+
+    async def lookup(self, tenant_id: str, interaction_id: str) -> Party | None:
+        return self.parties.get((tenant_id, interaction_id))
+
+    async def park(self, tenant_id: str, interaction_id: str, raw: bytes) -> None:
+        self.parked.setdefault((tenant_id, interaction_id), []).append(raw)
+
+    async def drain(self, tenant_id: str, interaction_id: str) -> list[bytes]:
+        return self.parked.pop((tenant_id, interaction_id), [])

@@ -1,0 +1,268 @@
+"""HTTP query API of the read model: timelines, insights, journey, one interaction, OpenAPI."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from projections import insights
+from projections.errors import CorruptEntry, StoreUnavailable
+from projections.http_api import READ_API, ReadApi
+from projections.keys import Keys
+from projections.openapi import docs_html, spec
+from projections.query import (
+    MAX_LIMIT,
+    QueryError,
+    encode_cursor,
+    parse_channels,
+    parse_query,
+)
+from projections.reads import (
+    ReadModel,
+    Scope,
+    UnknownProfile,
+    all_entries,
+    find_interaction,
+    insights_of,
+    profile_scope,
+    timeline_page,
+)
+from projections.redis_client import redis_client
+from projections.redis_links import RedisInteractionLinks
+from projections.redis_parties import RedisInteractionParties
+from projections.redis_profiles import RedisProfileDirectory
+from projections.timeline import Retention
+from projections.topic_config import TopicConfig
+from projections.view import describe, detail
+
+# Tenants, profile ids and interaction ids end up inside Redis keys and hash tags; braces
+# would move a key to another Cluster slot, so they are refused at the edge.
+_TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_ID = re.compile(r"^[^{}\s]{1,200}$")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryApi:
+    """What the query routes need: the stores, and the composition root's resolver/clock."""
+
+    rm: ReadModel
+    base: ReadApi
+    # Page size when `limit` is absent: the configured timeline length
+    # (C360_TIMELINE_MAX_ENTRIES, "up to 50 interactions"), else the ReadApi's default.
+    default_limit: int | None = None
+
+
+QUERY_API = web.AppKey("query_api", QueryApi)
+
+
+class ApiError(Exception):
+    """An answer other than 200, as {"error": {"code", "message"}}."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _api_error(exc: Exception) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, QueryError):
+        return ApiError(400, exc.code, exc.message)
+    if isinstance(exc, UnknownProfile):
+        return ApiError(404, "unknown_profile", str(exc))
+    if isinstance(exc, StoreUnavailable | RedisConnectionError | RedisTimeoutError):
+        # Adapters raise StoreUnavailable; a bare client error from one that does not wrap
+        # its errors (links) is the same condition for the caller: retry later.
+        return ApiError(503, "store_unavailable", f"store unavailable: {type(exc).__name__}")
+    return ApiError(500, "corrupt_entry", str(exc))
+
+
+def _errors(handler: Callable[[web.Request, QueryApi], Awaitable[Any]]) -> Handler:
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(await handler(request, request.app[QUERY_API]))
+        except (
+            ApiError,
+            QueryError,
+            UnknownProfile,
+            StoreUnavailable,
+            CorruptEntry,
+            RedisConnectionError,
+            RedisTimeoutError,
+        ) as exc:
+            err = _api_error(exc)
+        body = {"error": {"code": err.code, "message": err.message}}
+        return web.json_response(body, status=err.status)
+
+    return wrapped
+
+
+def _tenant(request: web.Request, api: QueryApi) -> str:
+    tenant = request.query.get("tenant") or request.headers.get("X-C360-Tenant")
+    tenant = tenant or api.base.default_tenant
+    if not _TENANT.match(tenant):
+        raise ApiError(400, "bad_tenant", "tenant must be 1-64 of A-Z a-z 0-9 _ . -")
+    return tenant
+
+
+def _id(raw: str, what: str) -> str:
+    if not _ID.match(raw):
+        raise ApiError(400, f"bad_{what}", f"{what} must be 1-200 characters without braces")
+    return raw
+
+
+def _first(request: web.Request, *names: str) -> str:
+    """The first non-empty of several spellings of one parameter (e.g. profile, profile_id)."""
+    return next((v for n in names if (v := request.query.get(n, "").strip())), "")
+
+
+async def _scope(request: web.Request, api: QueryApi, tenant: str) -> tuple[Scope, dict[str, Any]]:
+    """The identifier's or the profile's scope, and how the answer names it."""
+    identifier = request.query.get("identifier", "").strip()
+    profile = request.match_info.get("profile_id") or _first(request, "profile", "profile_id")
+    if identifier and profile:
+        raise ApiError(400, "ambiguous_scope", "give either 'identifier' or 'profile', not both")
+    if profile:
+        pid = _id(profile, "profile_id")
+        scope = await profile_scope(api.rm, tenant, pid)
+        return scope, {"profile_id": pid, "identifiers": len(scope.tokens)}
+    if not identifier:
+        raise ApiError(400, "missing_identifier", "query parameter 'identifier' is required")
+    try:
+        party = api.base.resolve(tenant, identifier)
+    except ValueError as exc:
+        raise ApiError(400, "bad_identifier", str(exc)) from exc
+    return Scope((party.token,)), {"party": {"kind": party.kind, "token": party.token}}
+
+
+async def _timeline(request: web.Request, api: QueryApi) -> dict[str, Any]:
+    tenant = _tenant(request, api)
+    scope, named = await _scope(request, api, tenant)
+    now = api.base.clock_ms()
+    current = _first(request, "current", "interaction_id")
+    current_channel = None
+    if current and not request.query.get("channel"):
+        found = await find_interaction(api.rm, tenant, _id(current, "current"), scope, now)
+        current_channel = found.channel if found is not None else None
+    query = parse_query(
+        request.query,
+        current_channel=current_channel,
+        default_limit=min(api.default_limit or api.base.default_limit, MAX_LIMIT),
+    )
+    got = await timeline_page(api.rm, tenant, scope, query, now)
+    return {
+        "tenant": tenant,
+        **named,
+        "channels": list(query.channels),
+        "filters": {
+            "campaign": query.campaign,
+            "direction": query.direction,
+            "period_months": query.period_months,
+        },
+        "items": [describe(entry, now) for entry in got.entries],
+        "next_cursor": encode_cursor(got.next_cursor) if got.next_cursor else None,
+        # The first paging form (strictly-before ms): kept for existing clients.
+        "next_before": got.next_cursor.started_ms if got.next_cursor else None,
+    }
+
+
+async def _insights(request: web.Request, api: QueryApi) -> dict[str, Any]:
+    tenant = _tenant(request, api)
+    scope, named = await _scope(request, api, tenant)
+    channels = parse_channels(request.query.get("channel") or "all", None)
+    found = await insights_of(api.rm, tenant, scope, api.base.clock_ms(), channels)
+    return {"tenant": tenant, **named, "channels": list(channels), **found}
+
+
+async def _journey(request: web.Request, api: QueryApi) -> dict[str, Any]:
+    tenant = _tenant(request, api)
+    scope, named = await _scope(request, api, tenant)
+    entries = await all_entries(api.rm, tenant, scope, api.base.clock_ms())
+    campaign = request.query.get("campaign", "").strip() or None
+    return {"tenant": tenant, **named, **insights.journey(entries, campaign)}
+
+
+async def _interaction(request: web.Request, api: QueryApi) -> dict[str, Any]:
+    tenant = _tenant(request, api)
+    iid = _id(request.match_info["interaction_id"], "interaction_id")
+    scoped = any(n in request.query for n in ("identifier", "profile", "profile_id"))
+    scope = (await _scope(request, api, tenant))[0] if scoped else None
+    now = api.base.clock_ms()
+    entry = await find_interaction(api.rm, tenant, iid, scope, now)
+    if entry is None:
+        raise ApiError(
+            404,
+            "unknown_interaction",
+            f"no interaction {iid!r} in the retention window of this scope",
+        )
+    return {"tenant": tenant, "item": detail(entry, now)}
+
+
+def mounted_routes(app: web.Application) -> list[tuple[str, str]]:
+    """(method, path template) of every route the app serves (HEAD and catch-alls left out)."""
+    found = []
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if isinstance(route.resource, web.StaticResource):
+            path += "/{filename}"
+        if path and route.method not in ("HEAD", "*"):
+            found.append((route.method, path))
+    return found
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(spec(mounted_routes(request.app)))
+
+
+async def _docs(request: web.Request) -> web.Response:
+    return web.Response(text=docs_html(spec(mounted_routes(request.app))), content_type="text/html")
+
+
+def add_query_routes(app: web.Application, api: QueryApi) -> None:
+    """Mount every read route on an aiohttp application."""
+    app[QUERY_API] = api
+    app.router.add_get("/v1/timeline", _errors(_timeline))
+    app.router.add_get("/v1/profiles/{profile_id}/timeline", _errors(_timeline))
+    app.router.add_get("/v1/insights", _errors(_insights))
+    app.router.add_get("/v1/journey", _errors(_journey))
+    app.router.add_get("/v1/interactions/{interaction_id}", _errors(_interaction))
+    app.router.add_get("/openapi.json", _openapi)
+    app.router.add_get("/docs", _docs)
+
+
+def setup(app: web.Application, settings: Any) -> None:
+    """c360.web extension hook: Redis-backed read model from the service's settings (read
+    duck-typed, so this package does not import streams) and the ReadApi c360.web set."""
+    if READ_API not in app:
+        msg = "projections.query_api.setup needs projections.http_api.add_read_routes first"
+        raise RuntimeError(msg)
+    base = app[READ_API]
+    client = redis_client(settings.redis_url)
+    keys = Keys(settings.key_namespace)
+    topics_file = getattr(settings, "topics_file", None) or os.environ.get("C360_TOPICS_FILE")
+    rm = ReadModel(
+        timeline=base.timeline,
+        retention=Retention(
+            settings.timeline_max_entries, settings.timeline_retention_days * 86_400_000
+        ),
+        profiles=RedisProfileDirectory(client, keys),
+        links=RedisInteractionLinks(client, keys),
+        parties=RedisInteractionParties(client, keys, settings.party_link_ttl_seconds),
+        topics=TopicConfig(topics_file or None),
+    )
+    add_query_routes(app, QueryApi(rm, base, int(settings.timeline_max_entries)))
+
+    async def _close(_app: web.Application) -> None:
+        await client.aclose()
+
+    app.on_cleanup.append(_close)

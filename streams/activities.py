@@ -1,0 +1,154 @@
+"""Activity use cases: automation rules at wrap-up, and manual activities from the desktop."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from projections.ports import Party
+from projections.related import (
+    RelatedRecordsStore,
+    closed_ms_of,
+    describe,
+    fact_from_action,
+    facts_from_result,
+    fold,
+)
+from projections.timeline import InteractionEntry, from_ms, to_ms
+from projections.view import direction_of, duration_of, title_of
+from schemas.records import (
+    ActivityRequested,
+    ActivityResult,
+    DesktopActionTaken,
+    PartyInteraction,
+)
+from schemas.topics import ACTIVITIES_REQUESTED
+from streams.handlers import Deps, Outgoing, party_of
+from streams.rules import RuleSet, activities_for, kind_of_key, manual_key
+
+MANUAL_KINDS = {"add_note": "note", "add_task": "task", "add_call": "call", "add_event": "event"}
+_NS = uuid.UUID("5a1d7e39-0c1b-4d8e-a7b4-2f7e6c3d9a10")
+_SUBJECT_MAX = 120
+
+
+def _out(activity: ActivityRequested) -> Outgoing:
+    # Keyed by idempotency key: every revision of one activity lands on one partition, in
+    # order, so the sink sees the last wrap-up after the first.
+    return Outgoing(ACTIVITIES_REQUESTED, activity.idempotency_key.encode(), activity)
+
+
+async def handle_request_activity(
+    record: PartyInteraction, deps: Deps, rules: RuleSet | None = None
+) -> list[Outgoing]:
+    """Fold the event into the merged entry and evaluate the tenant's rules on it; emits (a
+    new revision of) each activity a rule asks for once the agent entered wrap-up.
+
+    `rules` None = the built-in call rule from the settings. Duplicates re-emit the same
+    revision, which the sink ignores.
+    """
+    entry = await deps.timeline.apply(
+        record.tenant_id, record.party_token, record.event, deps.clock_ms()
+    )
+    if entry is None:
+        return []  # outside retention: too old to act on
+    ruleset = rules if rules is not None else RuleSet(default=(deps.call_rule.as_rule(),))
+    return [_out(a) for a in activities_for(entry, party_of(record), ruleset)]
+
+
+def manual_activity_for(
+    record: DesktopActionTaken, party: Party | None, entry: InteractionEntry | None
+) -> ActivityRequested | None:
+    """The activity an agent added by hand (note, task, call, event), or None for other
+    desktop actions. Each desktop action is its own activity (keyed by its event id)."""
+    kind = MANUAL_KINDS.get(record.action)
+    if kind is None:
+        return None
+    text = (record.text or "").strip()
+    first = text.split("\n", 1)[0].strip()
+    fallback = title_of(entry) if kind == "call" and entry is not None else kind.capitalize()
+    subject = (first[: _SUBJECT_MAX - 1] + "…") if len(first) > _SUBJECT_MAX else first
+    key = manual_key(record.tenant_id, record.interaction_id, None, kind, record.event_id)
+    with_call = kind == "call" and entry is not None
+    return ActivityRequested(
+        event_id=str(uuid.uuid5(_NS, key)),
+        tenant_id=record.tenant_id,
+        occurred_at=record.occurred_at,
+        interaction_id=record.interaction_id,
+        idempotency_key=key,
+        kind=kind,
+        revision=to_ms(record.occurred_at),
+        subject=subject or fallback,
+        body=text,
+        agent_id=record.agent_id,
+        channel=entry.channel if entry else None,
+        direction=direction_of(entry) if entry else None,
+        started_at=from_ms(entry.started_ms) if with_call and entry else None,
+        duration_seconds=duration_of(entry) if with_call and entry else None,
+        party_token=party.token if party else None,
+        customer_phone=party.value if party and party.kind == "phone" else None,
+        customer_email=party.value if party and party.kind == "email" else None,
+        profile_id=record.profile_id,
+        recording_url=entry.recording.url if with_call and entry and entry.recording else None,
+    )
+
+
+async def handle_desktop_activity(record: DesktopActionTaken, deps: Deps) -> list[Outgoing]:
+    """A manual activity from the desktop -> ActivityRequested (other actions: nothing).
+
+    The customer's identifiers come from the interaction's party, so the CRM can find the
+    contact; an interaction c360 has not seen still gets its activity, without a contact.
+    """
+    if record.action not in MANUAL_KINDS:
+        return []
+    party = await deps.parties.lookup(record.tenant_id, record.interaction_id)
+    entry = None
+    if party is not None:
+        entry = await deps.timeline.get(record.tenant_id, party.token, record.interaction_id)
+    activity = manual_activity_for(record, party, entry)
+    return [_out(activity)] if activity is not None else []
+
+
+async def handle_activity_result(
+    record: ActivityResult, store: RelatedRecordsStore
+) -> list[Outgoing]:
+    """A CRM write's activity and contact become related records of the interaction."""
+    facts = facts_from_result(record, kind_of_key(record.idempotency_key))
+    await store.add(record.tenant_id, record.interaction_id, facts)
+    return []
+
+
+async def handle_related_action(
+    record: DesktopActionTaken, store: RelatedRecordsStore
+) -> list[Outgoing]:
+    """The agent links or unlinks a record (the latest decision wins); other actions: none."""
+    fact = fact_from_action(record)
+    if fact is not None:
+        await store.add(record.tenant_id, record.interaction_id, [fact])
+    return []
+
+
+async def related_records(
+    deps: Deps, store: RelatedRecordsStore, tenant_id: str, interaction_id: str
+) -> list[dict[str, Any]]:
+    """The interaction's related records with their status (new while it is open,
+    suggested afterwards, linked/unlinked once the agent decided)."""
+    facts = await store.facts(tenant_id, interaction_id)
+    if not facts:
+        return []
+    party = await deps.parties.lookup(tenant_id, interaction_id)
+    entry = await deps.timeline.get(tenant_id, party.token, interaction_id) if party else None
+    return describe(fold(facts), closed_ms_of(entry))
+
+
+def related_hook(
+    deps: Deps, store: RelatedRecordsStore
+) -> Callable[[str, str, str | None], Awaitable[list[dict[str, Any]] | None]]:
+    """`DirectoryDeps.related` for screen pops: the interaction's related records."""
+
+    async def related(
+        tenant_id: str, interaction_id: str, _profile_id: str | None
+    ) -> list[dict[str, Any]] | None:
+        return await related_records(deps, store, tenant_id, interaction_id)
+
+    return related

@@ -1,0 +1,141 @@
+"""The one Faust app: raw-bytes topics from the catalogue, thin agents, deps at start-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from schemas.topics import (
+    ACTIVITIES_REQUESTED,
+    ACTIVITIES_RESULTS,
+    CONTACTS,
+    DESKTOP,
+    DLQ,
+    INTERACTIONS,
+    INTERACTIONS_BY_PARTY,
+    SCREENPOPS,
+)
+from streams.bootstrap import build_deps
+from streams.handlers import Deps
+from streams.logconfig import configure_logging
+from streams.processing import Stats
+from streams.settings import StreamSettings
+
+settings = StreamSettings.from_env()
+configure_logging(settings.log_format, settings.log_level)
+
+# Settings follow FACTS.md (c): at-least-once plus idempotent projections (Kafka EOS does
+# not cover Redis), a short commit interval to shrink the replay window after a crash,
+# bounded poll batches against rebalance storms, and in-memory Faust state (we keep no
+# Faust tables: all state is in Redis and rebuildable from the topics).
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+    store="memory://",
+    processing_guarantee="at_least_once",
+    broker_commit_interval=1.0,
+    broker_max_poll_records=500,
+    stream_wait_empty=True,
+    producer_acks=-1,
+    topic_replication_factor=settings.topic_replication_factor,
+    consumer_auto_offset_reset="earliest",
+    autodiscover=False,
+    web_enabled=True,
+)
+
+
+def raw_topic(name: str) -> Any:
+    """A catalogue topic carrying raw bytes: decoding happens in our code (DLQ-able)."""
+    return app.topic(
+        settings.topic(name),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
+TOPICS = {
+    name: raw_topic(name)
+    for name in (
+        INTERACTIONS,
+        INTERACTIONS_BY_PARTY,
+        SCREENPOPS,
+        ACTIVITIES_REQUESTED,
+        ACTIVITIES_RESULTS,
+        CONTACTS,
+        DESKTOP,
+        DLQ,
+    )
+}
+STATS: dict[str, Stats] = {}
+_deps: list[Deps] = []
+
+
+def deps() -> Deps:
+    """The process's dependencies, built on first use inside the worker's event loop."""
+    if not _deps:
+        _deps.append(build_deps(settings))
+    return _deps[0]
+
+
+async def send(name: str, key: bytes | None, value: bytes) -> None:
+    """Send to a catalogue topic and wait for the broker's ack before the input is acked."""
+    fut = await TOPICS[name].send(key=key, value=value)
+    await fut
+
+
+def stats(stage: str) -> Stats:
+    """The counters of one agent."""
+    return STATS.setdefault(stage, Stats())
+
+
+@app.page("/c360/stats")
+async def stats_page(_web: Any, request: Any) -> Any:
+    """Per-agent processed / dead-lettered / retry counters."""
+    return _web.json(
+        {
+            k: {"processed": v.processed, "dead_lettered": v.dead_lettered, "retries": v.retries}
+            for k, v in STATS.items()
+        }
+    )
+
+
+@app.page("/health")
+async def health_page(_web: Any, request: Any) -> Any:
+    """Liveness: the worker's event loop answers."""
+    return _web.json({"status": "ok"})
+
+
+@app.page("/ready")
+async def ready_page(_web: Any, request: Any) -> Any:
+    """Readiness: Redis answers (the projections' store); 503 otherwise."""
+    from projections.errors import StoreUnavailable  # noqa: PLC0415
+
+    try:
+        await deps().timeline.read(settings.default_tenant, "readiness-probe", ["voice"], 0, 1)
+    except StoreUnavailable as exc:
+        return _web.json({"status": "redis_unavailable", "error": str(exc)}, status=503)
+    return _web.json({"status": "ready"})
+
+
+def _register_agents() -> None:
+    """Import every module of streams/agents: each registers its agent on `app`."""
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    import streams.agents  # noqa: PLC0415
+
+    for module in pkgutil.iter_modules(streams.agents.__path__):
+        importlib.import_module(f"streams.agents.{module.name}")
+
+
+_register_agents()
+
+if __name__ == "__main__":
+    # `python -m streams.app` runs this file as __main__, a second copy of the module; the
+    # agents register on the `streams.app` module they import, so run that one's app.
+    import streams.app as registered  # noqa: PLW0406 - deliberate, see above
+
+    registered.app.main()

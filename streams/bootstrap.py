@@ -1,0 +1,99 @@
+"""The one place the streams process wires its dependencies (overrides for tests)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from projections.keys import Keys
+from projections.ports import InteractionParties, TimelineStore
+from projections.reads import ReadModel, insights_hook
+from projections.redis_client import redis_client
+from projections.redis_links import RedisInteractionLinks, RedisPopCache
+from projections.redis_parties import RedisInteractionParties
+from projections.redis_profiles import RedisProfileDirectory
+from projections.redis_timeline import RedisTimelineStore
+from projections.timeline import Retention
+from projections.topic_config import TopicConfig
+from streams.directory import DirectoryDeps, load_configs
+from streams.handlers import Deps
+from streams.rules import CallActivityRule
+from streams.settings import StreamSettings
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the epoch, now."""
+    return time.time_ns() // 1_000_000
+
+
+def build_deps(
+    settings: StreamSettings,
+    *,
+    timeline: TimelineStore | None = None,
+    parties: InteractionParties | None = None,
+    clock_ms: Callable[[], int] | None = None,
+    directory: DirectoryDeps | None = None,
+) -> Deps:
+    """Build the handlers' dependencies; Redis adapters unless twins are passed in."""
+    keys = Keys(settings.key_namespace)
+    retention = Retention(
+        max_entries=settings.timeline_max_entries,
+        window_ms=settings.timeline_retention_days * 86_400_000,
+    )
+    if timeline is None or parties is None:
+        client = redis_client(settings.redis_url)
+        timeline = timeline or RedisTimelineStore(client, keys, retention)
+        parties = parties or RedisInteractionParties(client, keys, settings.party_link_ttl_seconds)
+        directory = directory or redis_directory(settings, client, keys, timeline, retention)
+    return Deps(
+        settings=settings,
+        timeline=timeline,
+        parties=parties,
+        clock_ms=clock_ms or wall_clock_ms,
+        call_rule=CallActivityRule(min_seconds=settings.activity_min_call_seconds),
+        directory=directory,
+        confluent=_confluent(settings),
+    )
+
+
+def _confluent(settings: StreamSettings) -> Any:
+    if not settings.schema_registry_url:
+        return None
+    from schemas.confluent import ConfluentCodec, SchemaRegistryClient  # noqa: PLC0415
+
+    return ConfluentCodec(SchemaRegistryClient(settings.schema_registry_url))
+
+
+def redis_directory(
+    settings: StreamSettings,
+    client: Any,
+    keys: Keys,
+    timeline: TimelineStore | None = None,
+    retention: Retention | None = None,
+) -> DirectoryDeps:
+    """Profile directory, links and pop cache on Redis; tenant configs from the environment
+    (C360_PROFILE_SCHEMA_FILE, C360_LAYOUT_FILE, C360_TOPICS_FILE), validated now rather
+    than on first use. With a timeline store, pops carry insights (the read model's hook)."""
+    schema, layouts = load_configs()
+    profiles = RedisProfileDirectory(client, keys, schema.policy_for)
+    links = RedisInteractionLinks(client, keys)
+    directory = DirectoryDeps(
+        settings,
+        profiles=profiles,
+        links=links,
+        pop_cache=RedisPopCache(client, keys),
+        profile_config=schema,
+        layouts=layouts,
+    )
+    if timeline is not None:
+        read_model = ReadModel(
+            timeline,
+            retention or Retention(),
+            profiles=profiles,
+            links=links,
+            topics=TopicConfig.from_env(),
+        )
+        directory.insights = insights_hook(read_model)
+    directory.validate()
+    return directory

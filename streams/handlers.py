@@ -1,0 +1,177 @@
+"""Use cases of the streams process: pure core + ports, no Faust, no Redis client."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from projections.ports import InteractionParties, Party, TimelineStore
+from schemas import codec
+from schemas.records import (
+    InteractionEnded,
+    InteractionEvent,
+    InteractionOffered,
+    PartyInteraction,
+)
+from schemas.topics import INTERACTIONS_BY_PARTY
+from streams.directory import DirectoryDeps
+from streams.errors import InvalidIdentifier as InvalidIdentifierError
+from streams.identity import Identifier, normalize, party_token
+from streams.rules import CallActivityRule
+from streams.settings import StreamSettings
+
+_NS = uuid.UUID("0d8f3c52-7a0e-4d5b-9b1e-52b1c9e0aa77")
+NOT_ROUTABLE = frozenset({"anonymous", "extension", "short_code"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record to send: catalogue topic name (unprefixed), key bytes, record."""
+
+    topic: str
+    key: bytes
+    value: object
+
+
+@dataclass(slots=True)
+class Deps:
+    """What handlers need; built by streams.bootstrap (tests pass in-memory twins)."""
+
+    settings: StreamSettings
+    timeline: TimelineStore
+    parties: InteractionParties
+    clock_ms: Callable[[], int]
+    call_rule: CallActivityRule = field(default_factory=CallActivityRule)
+    # Profile directory, links, pop cache and tenant configs; None = identifiers only.
+    directory: DirectoryDeps | None = None
+    # schemas.confluent.ConfluentCodec when C360_SCHEMA_REGISTRY_URL is set: outputs use the
+    # Confluent wire format; inputs in any of the three formats are read.
+    confluent: Any = None
+
+    def encode(self, record: object, topic: str) -> bytes:
+        """Bytes of an output record for a catalogue topic (unprefixed name)."""
+        if self.confluent is not None:
+            return bytes(self.confluent.encode(record, self.settings.topic(topic)))
+        return codec.encode(record)
+
+    def decode(self, raw: bytes) -> Any:
+        """The record in input bytes; raises SchemaError (or a subclass) on bad input."""
+        return codec.decode(
+            raw, max_bytes=self.settings.max_payload_bytes, confluent=self.confluent
+        )
+
+
+def customer_address(event: InteractionEvent) -> str | None:
+    """The customer's raw identifier in an event: explicit, else by direction."""
+    if event.customer_address:
+        return event.customer_address
+    if isinstance(event, InteractionOffered | InteractionEnded):
+        # Translators leave an address empty when the vendor does not say who the customer
+        # is (web chats, some contact events): that is "unknown yet", not an identifier.
+        address = event.to_address if event.direction == "outbound" else event.from_address
+        return address.strip() or None
+    return None
+
+
+def party_for(event: InteractionEvent, address: str, settings: StreamSettings) -> Party:
+    """Normalize the address into a Party; raises InvalidIdentifier for garbage input.
+
+    Anonymous/withheld callers get a per-interaction token: they must not share one
+    timeline. Extensions mark agent-to-agent (internal) interactions.
+    """
+    ident = normalize(address, settings.region_for(event.tenant_id))
+    direction = getattr(event, "direction", None)
+    if ident.kind == "anonymous" or ident.value is None:
+        ident = Identifier(kind="anonymous", value=f"interaction:{event.interaction_id}")
+    token = party_token(settings.pii_pepper, event.tenant_id, ident)
+    return Party(
+        tenant_id=event.tenant_id,
+        token=token,
+        kind=ident.kind,
+        value=None if ident.kind == "anonymous" else ident.value,
+        internal=ident.kind == "extension" or direction == "internal",
+        normalizer_version=_version(),
+    )
+
+
+def party_for_identifier(tenant_id: str, raw: str, settings: StreamSettings) -> Party:
+    """The Party a raw identifier reads as (for lookups; raises InvalidIdentifier)."""
+    ident = normalize(raw, settings.region_for(tenant_id))
+    if ident.kind == "anonymous" or ident.value is None:
+        msg = "an anonymous caller id has no timeline of its own"
+        raise InvalidIdentifierError(msg)
+    return Party(
+        tenant_id=tenant_id,
+        token=party_token(settings.pii_pepper, tenant_id, ident),
+        kind=ident.kind,
+        value=ident.value,
+        internal=ident.kind == "extension",
+        normalizer_version=_version(),
+    )
+
+
+def _version() -> str:
+    from streams.identity import NORMALIZER_VERSION  # noqa: PLC0415 - keeps one source
+
+    return NORMALIZER_VERSION
+
+
+def party_key(party: Party) -> bytes:
+    """Kafka key of the by-party topic: tenant + token (never the raw identifier)."""
+    return f"{party.tenant_id}:{party.token}".encode()
+
+
+def _rekeyed(party: Party, event: InteractionEvent) -> Outgoing:
+    record = PartyInteraction(
+        event_id=event.event_id,
+        tenant_id=event.tenant_id,
+        occurred_at=event.occurred_at,
+        party_token=party.token,
+        party_kind=party.kind,
+        party_value=party.value,
+        normalizer_version=party.normalizer_version,
+        internal=party.internal,
+        event=event,
+    )
+    return Outgoing(INTERACTIONS_BY_PARTY, party_key(party), record)
+
+
+async def handle_interaction(
+    event: InteractionEvent, raw: bytes, deps: Deps, decode: Callable[[bytes], object]
+) -> list[Outgoing]:
+    """Normalize + re-key one canonical event. Events without an address wait (parked)
+    until an event of the same interaction names the customer; then all are released."""
+    address = customer_address(event)
+    if address is None:
+        known = await deps.parties.lookup(event.tenant_id, event.interaction_id)
+        if known is None:
+            await deps.parties.park(event.tenant_id, event.interaction_id, raw)
+            return []
+        return [_rekeyed(known, event)]
+    party = party_for(event, address, deps.settings)
+    await deps.parties.remember(event.interaction_id, party)
+    known = await deps.parties.lookup(event.tenant_id, event.interaction_id) or party
+    out = [_rekeyed(known, event)]
+    for parked in await deps.parties.drain(event.tenant_id, event.interaction_id):
+        earlier = decode(parked)
+        out.append(_rekeyed(known, earlier))  # type: ignore[arg-type]
+    return out
+
+
+def party_of(record: PartyInteraction) -> Party:
+    """The Party a by-party record is about."""
+    return Party(
+        tenant_id=record.tenant_id,
+        token=record.party_token,
+        kind=record.party_kind,
+        value=record.party_value,
+        internal=record.internal,
+        normalizer_version=record.normalizer_version,
+    )
+
+
+async def handle_project_timeline(record: PartyInteraction, deps: Deps) -> None:
+    """Fold the event into the party's timeline (idempotent by construction)."""
+    await deps.timeline.apply(record.tenant_id, record.party_token, record.event, deps.clock_ms())

@@ -1,0 +1,40 @@
+"""Desktop link actions: the agent opens another profile or relinks; the pop follows it."""
+
+from __future__ import annotations
+
+from projections.links import AGENT, LinkAction
+from projections.timeline import to_ms
+from schemas.records import DesktopActionTaken
+from streams.handlers import Deps, Outgoing
+from streams.linking import apply_link
+from streams.policies import PopDecision
+from streams.screen_pops import pop_out, render_pop
+
+LINK_ACTIONS = frozenset({"open_profile", "relink"})
+
+
+async def handle_desktop_action(record: DesktopActionTaken, deps: Deps) -> list[Outgoing]:
+    """Link the interaction to the profile the agent opened (the last one opened wins) and
+    send that agent a fresh pop showing it; other desktop actions are not ours."""
+    directory = deps.directory
+    if directory is None or record.action not in LINK_ACTIONS or not record.profile_id:
+        return []
+    party = await deps.parties.lookup(record.tenant_id, record.interaction_id)
+    action = LinkAction(
+        event_id=record.event_id,
+        at_ms=to_ms(record.occurred_at),
+        profile_id=record.profile_id,
+        by=AGENT,
+        agent_id=record.agent_id,
+        action=record.action,
+    )
+    token = party.token if party else None
+    await apply_link(directory, record.tenant_id, record.interaction_id, token, action)
+    if party is None:
+        return []
+    entry = await deps.timeline.get(record.tenant_id, party.token, record.interaction_id)
+    if entry is None:
+        return []
+    decision = PopDecision(record.agent_id, suppressed=False, trigger=record.action)
+    pop = await render_pop(deps, party, entry, decision, record.event_id, action.at_ms)
+    return [pop_out(pop)]

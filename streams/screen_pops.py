@@ -1,0 +1,287 @@
+"""Screen-pop use case: match the caller, render the panel, pre-warm it on IVR entry, emit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import structlog
+
+from projections.layouts import render_fields
+from projections.links import SYSTEM, LinkAction, current_link
+from projections.ports import Party
+from projections.profile_timeline import profile_timeline
+from projections.timeline import InteractionEntry, from_ms, to_ms
+from projections.view import describe
+from schemas.records import (
+    InteractionEvent,
+    InteractionOffered,
+    MatchCandidate,
+    PartyInteraction,
+    ScreenPopRequested,
+)
+from schemas.topics import SCREENPOPS
+from streams.directory import DirectoryDeps
+from streams.handlers import Deps, Outgoing, party_of
+from streams.linking import apply_link
+from streams.matching import SEARCHABLE, Hint, Link, MatchInput, decide, suppressed_match
+from streams.policies import DEFAULT_RULES, PopDecision, is_prewarm, screen_pop_for
+from streams.pop_view import (
+    Panel,
+    dumps,
+    full_view,
+    panel_from_json,
+    panel_to_json,
+    profile_section,
+    suppressed_view,
+)
+
+_NS = uuid.UUID("0d8f3c52-7a0e-4d5b-9b1e-52b1c9e0aa77")
+NO_INSIGHTS = "insights: not available in this deployment"
+POP_TRIGGERS = frozenset({"offered", "accepted", "transferred"})
+log = structlog.get_logger("c360.screen_pops")
+
+
+async def _candidates(d: DirectoryDeps, tenant: str, ids: list[str]) -> tuple[MatchCandidate, ...]:
+    assert d.profiles is not None
+    found = await d.profiles.get_many(tenant, ids)
+    return tuple(
+        MatchCandidate(pid, found[pid].display_name if pid in found else None) for pid in ids
+    )
+
+
+async def _match_input(
+    d: DirectoryDeps, party: Party, entry: InteractionEntry, hint_text: str | None
+) -> tuple[MatchInput, str | None]:
+    """Gather link, hint and identifier search results; returns the input and the link."""
+    tenant = party.tenant_id
+    linked = None
+    if d.links is not None:
+        linked = current_link(await d.links.actions(tenant, entry.interaction_id))
+    hint = Hint.parse(hint_text or (entry.offer.hint if entry.offer else None))
+    link = None
+    if d.profiles is None:
+        return MatchInput(party.kind, False, hint=hint), None
+    if linked is not None:
+        [candidate] = await _candidates(d, tenant, [linked.profile_id])
+        link = Link(candidate, linked.agent_id if linked.by != SYSTEM else None, linked.action)
+    if hint is not None:
+        named = [hint.record_id, f"{hint.crm}:{hint.record_id}"]
+        found = await d.profiles.get_many(tenant, named)
+        pid = next((i for i in named if i in found), None)
+        if pid is not None:
+            hint = Hint(
+                hint.crm,
+                hint.object_type,
+                hint.record_id,
+                MatchCandidate(pid, found[pid].display_name),
+            )
+    ids: list[str] = []
+    if party.kind in SEARCHABLE and link is None and hint is None:
+        ids = await d.profiles.lookup(tenant, party.token)
+    candidates = await _candidates(d, tenant, ids[:10]) if ids else ()
+    match = MatchInput(party.kind, True, candidates, len(ids), hint, link)
+    return match, linked.profile_id if linked else None
+
+
+async def build_panel(
+    d: DirectoryDeps, party: Party, entry: InteractionEntry, now_ms: int, hint: str | None = None
+) -> Panel:
+    """Match, profile fields by layout, insights and related records for one interaction.
+
+    `hint`: the trigger event's routing-plan record ("crm:object:id"), which the timeline
+    entry does not keep when an earlier offer (IVR, queue) had none.
+    """
+    match_input, linked = await _match_input(d, party, entry, hint)
+    match = decide(match_input)
+    tenant, notes = party.tenant_id, []
+    section, tokens = None, [party.token]
+    if match.profile_id and d.profiles is not None:
+        profile = await d.profiles.get(tenant, match.profile_id)
+        if profile is not None:
+            tokens = await d.profiles.tokens_of(tenant, profile.profile_id)
+            layout = d.layouts.for_tenant(tenant)
+            schema = d.profile_config.for_tenant(tenant)
+            fields = render_fields(profile, layout, schema, frozenset(tokens))
+            section = profile_section(profile, fields)
+    insights = None
+    if d.insights is not None:
+        insights = await d.insights(tenant, tokens, entry.channel, now_ms)
+    else:
+        notes.append(NO_INSIGHTS)
+    related = None
+    if d.related is not None:
+        related = await d.related(tenant, entry.interaction_id, match.profile_id)
+    return Panel(match, section, insights, related, tuple(notes), linked, tuple(tokens))
+
+
+async def _timeline(
+    deps: Deps,
+    d: DirectoryDeps | None,
+    party: Party,
+    entry: InteractionEntry,
+    panel: Panel,
+    now: int,
+) -> list[dict[str, Any]]:
+    limit = d.layouts.for_tenant(party.tenant_id).timeline_limit if d else 10
+    channels = [entry.channel]
+    if d is not None and d.profiles is not None and panel.profile is not None:
+        window = deps.settings.timeline_retention_days * 86_400_000
+        pid = panel.profile["profile_id"]
+        items = await profile_timeline(
+            d.profiles, d.links, deps.timeline, party.tenant_id, pid, channels, now, limit, window
+        )
+    else:
+        items = await deps.timeline.read(party.tenant_id, party.token, channels, now, limit)
+    return [describe(item, now) for item in items]
+
+
+async def _cached_panel(
+    d: DirectoryDeps, party: Party, entry: InteractionEntry, hint: str | None
+) -> Panel | None:
+    """The pre-warmed panel, unless the interaction's link or routing hint changed since
+    (a link to the profile the panel already shows, e.g. the offer pop's own, keeps it)."""
+    if d.pop_cache is None:
+        return None
+    raw = await d.pop_cache.get(party.tenant_id, entry.interaction_id)
+    panel = panel_from_json(raw) if raw is not None else None
+    linked = None
+    if panel is not None and d.links is not None:
+        found = current_link(await d.links.actions(party.tenant_id, entry.interaction_id))
+        linked = found.profile_id if found else None
+    cached_hint = panel.match.hint if panel is not None else None
+    if (
+        panel is None
+        or linked not in (panel.link, panel.match.profile_id)
+        or (
+            hint and (cached_hint is None or Hint.parse(hint) != replace(cached_hint, profile=None))
+        )
+    ):
+        d.metrics.prewarm_misses += 1
+        return None
+    d.metrics.prewarm_hits += 1
+    return panel
+
+
+async def _panel(
+    deps: Deps, party: Party, entry: InteractionEntry, trigger: str, hint: str | None, now: int
+) -> tuple[Panel, bool]:
+    """(panel, prewarmed): the cached panel for ringing/accepting legs, else a fresh one.
+    Link actions re-render on purpose: the pre-warmed panel is for the ringing leg."""
+    d = deps.directory
+    if d is None:
+        return Panel(decide(MatchInput(party.kind, False)), notes=(NO_INSIGHTS,)), False
+    if trigger in POP_TRIGGERS:
+        cached = await _cached_panel(d, party, entry, hint)
+        if cached is not None:
+            return cached, True
+    return await build_panel(d, party, entry, now, hint), False
+
+
+async def render_pop(
+    deps: Deps,
+    party: Party,
+    entry: InteractionEntry,
+    decision: PopDecision,
+    trigger_event_id: str,
+    occurred_ms: int,
+    hint: str | None = None,
+) -> ScreenPopRequested:
+    """Decide, render and (for a fresh identifier/hint match) link the pop for one agent."""
+    d, now = deps.directory, deps.clock_ms()
+    if decision.suppressed:
+        match = suppressed_match(decision.reason or "suppressed")
+        view = suppressed_view(entry, party, decision.trigger, decision.reason or "", match)
+    else:
+        panel, prewarmed = await _panel(deps, party, entry, decision.trigger, hint, now)
+        match = panel.match
+        if d is not None and match.source in ("identifier", "hint") and match.profile_id:
+            action = LinkAction(
+                f"pop:{trigger_event_id}", occurred_ms, match.profile_id, SYSTEM, None, "screen_pop"
+            )
+            await apply_link(d, party.tenant_id, entry.interaction_id, party.token, action)
+        timeline = await _timeline(deps, d, party, entry, panel, now)
+        view = full_view(
+            entry, party, decision.trigger, panel, timeline, prewarmed=prewarmed, rendered_ms=now
+        )
+    pop = ScreenPopRequested(
+        event_id=str(uuid.uuid5(_NS, f"pop:{trigger_event_id}:{decision.agent_id}")),
+        tenant_id=party.tenant_id,
+        occurred_at=from_ms(max(now, occurred_ms)),
+        interaction_id=entry.interaction_id,
+        agent_id=decision.agent_id,
+        channel=entry.channel,
+        party_token=party.token,
+        trigger_event_id=trigger_event_id,
+        match_status=match.status,
+        match_count=match.count,
+        candidates=match.candidates,
+        matched_identifier_kind=match.identifier_kind,
+        reason=match.reason,
+        suppressed=decision.suppressed,
+        suppression_reason=decision.reason,
+        profile_id=match.profile_id,
+        view_json=dumps(view),
+    )
+    if d is not None:
+        d.metrics.observe(deps.clock_ms() - occurred_ms, match.status, decision.reason)
+    return pop
+
+
+STALE = "stale"
+STALE_AFTER_MS = 3_600_000  # a ring older than an hour is history, not a live call
+
+
+def _stale(event: InteractionEvent, now_ms: int) -> bool:
+    # Event age, not the stored entry's end: the projector shares that entry and may have
+    # folded the end in before this agent sees the ring of a live call.
+    return now_ms - to_ms(event.occurred_at) > STALE_AFTER_MS
+
+
+def _hint_of(event: InteractionEvent) -> str | None:
+    hint = event.crm_record_hint if isinstance(event, InteractionOffered) else None
+    return f"{hint.crm}:{hint.object_type}:{hint.record_id}" if hint else None
+
+
+def pop_out(pop: ScreenPopRequested) -> Outgoing:
+    """The pop on its topic, keyed by tenant + agent."""
+    return Outgoing(SCREENPOPS, f"{pop.tenant_id}:{pop.agent_id}".encode(), pop)
+
+
+async def handle_request_screen_pop(record: PartyInteraction, deps: Deps) -> list[Outgoing]:
+    """Pre-warm on IVR entry/queueing; emit the agent's pop (or a suppressed decision)."""
+    party, event = party_of(record), record.event
+    now = deps.clock_ms()
+    entry = await deps.timeline.apply(record.tenant_id, record.party_token, event, now)
+    if entry is None:
+        return []
+    d = deps.directory
+    if is_prewarm(event):
+        if d is not None and d.pop_cache is not None:
+            panel = await build_panel(d, party, entry, now, _hint_of(event))
+            await d.pop_cache.put(
+                record.tenant_id, entry.interaction_id, panel_to_json(panel), d.prewarm_ttl_seconds
+            )
+            d.metrics.prewarmed += 1
+        return []
+    rules = d.rules_for(record.tenant_id) if d is not None else DEFAULT_RULES
+    decision = screen_pop_for(event, party, entry, rules)
+    if decision is None:
+        return []
+    if not decision.suppressed and _stale(event, now):
+        # A replay or late delivery of a ring from long ago (history, not a live call)
+        # must not take an agent's screen; the decision is still recorded, with its reason.
+        decision = replace(decision, suppressed=True, reason=STALE)
+    hint = _hint_of(event)
+    pop = await render_pop(
+        deps, party, entry, decision, event.event_id, to_ms(event.occurred_at), hint
+    )
+    log.info(
+        "screen_pop",
+        agent_id=pop.agent_id,
+        status=pop.match_status,
+        suppressed=pop.suppressed,
+        reason=pop.suppression_reason,
+    )
+    return [pop_out(pop)]

@@ -1,0 +1,169 @@
+"""The agent envelope: DLQ for data errors, retry in place for store outages, no PII in logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from structlog.testing import capture_logs
+
+from projections.errors import StoreUnavailable
+from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
+from projections.timeline import to_ms
+from schemas import codec
+from schemas.confluent import RegistryUnavailable
+from schemas.records import DeadLetter, InteractionEvent, PartyInteraction
+from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
+from streams.bootstrap import build_deps
+from streams.dlq import MAX_ORIGINAL_BYTES
+from streams.handlers import Outgoing, handle_interaction
+from streams.processing import Stats, process
+from streams.settings import StreamSettings
+from tests.factories import CALLER, T0, voice_call
+
+
+@dataclass
+class Msg:
+    value: bytes | None
+    key: bytes | None = b"k"
+    topic: str = INTERACTIONS
+    partition: int = 2
+    offset: int = 41
+
+
+class Sent:
+    def __init__(self):
+        self.records: list[tuple[str, bytes | None, bytes]] = []
+
+    async def __call__(self, topic, key, value):
+        self.records.append((topic, key, value))
+
+
+def _deps(**env):
+    return build_deps(
+        StreamSettings.from_env({"C360_ENV": "dev", **env}),
+        timeline=InMemoryTimelineStore(),
+        parties=InMemoryInteractionParties(),
+        clock_ms=lambda: to_ms(T0 + timedelta(hours=1)),
+    )
+
+
+async def _no_sleep(_delay):
+    return None
+
+
+async def _run(msg, handle, deps=None, expect=()):
+    deps = deps or _deps()
+    sent, stats = Sent(), Stats()
+    await process(msg, stage="normalize", deps=deps, handle=handle, send=sent, stats=stats,
+                  expect=expect, sleep=_no_sleep)
+    return sent, stats
+
+
+def _normalize(deps):
+    return lambda record, raw: handle_interaction(record, raw, deps, codec.decode)
+
+
+async def test_a_good_event_is_sent_on_rekeyed():
+    """A valid canonical event comes out on the by-party topic."""
+    deps = _deps()
+    event = voice_call("ix-1")[0]
+    sent, stats = await _run(Msg(codec.encode(event)), _normalize(deps), deps)
+    assert [t for t, _, _ in sent.records] == [INTERACTIONS_BY_PARTY]
+    assert isinstance(codec.decode(sent.records[0][2]), PartyInteraction)
+    assert stats.processed == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"\x00\x01garbage", b"\xc3\x01" + b"\xff" * 8 + b"body", b"{not json", b"x" * 2_000_000],
+    ids=["empty", "garbage", "unknown-fingerprint", "bad-json", "oversized"],
+)
+async def test_undecodable_bytes_are_dead_lettered_with_the_original_bytes(raw):
+    """Malformed, unknown-schema and oversized payloads land in the DLQ, byte for byte."""
+    sent, stats = await _run(Msg(raw), lambda r, b: _unreachable())
+    assert [t for t, _, _ in sent.records] == [DLQ]
+    letter = codec.decode(sent.records[0][2])
+    assert isinstance(letter, DeadLetter)
+    if len(raw) <= MAX_ORIGINAL_BYTES:
+        assert letter.original_value == raw
+    else:  # too big for a Kafka record: a prefix, and where the whole payload is
+        assert letter.original_value == raw[:MAX_ORIGINAL_BYTES]
+        assert "truncated" in letter.error_message
+        assert f"{INTERACTIONS}/2@41" in letter.error_message
+    assert (letter.topic, letter.partition, letter.offset) == (INTERACTIONS, 2, 41)
+    assert letter.error_type
+    assert stats.dead_lettered == 1
+
+
+async def _unreachable():
+    raise AssertionError("handler must not run for undecodable input")
+
+
+async def test_a_record_of_the_wrong_type_is_dead_lettered():
+    """A PartyInteraction published on the interactions topic is rejected, not crashed on."""
+    deps = _deps()
+    rekeyed = (await handle_interaction(voice_call("ix-1")[0], b"", deps, codec.decode))[0]
+    sent, _ = await _run(Msg(codec.encode(rekeyed.value)), _normalize(deps), deps,
+                         expect=(InteractionEvent.__args__))  # type: ignore[attr-defined]
+    assert [t for t, _, _ in sent.records] == [DLQ]
+
+
+async def test_store_outages_are_retried_in_place_then_processed():
+    """StoreUnavailable does not lose or dead-letter the message: it is retried."""
+    calls = {"n": 0}
+
+    async def flaky(record, raw):
+        calls["n"] += 1
+        if calls["n"] < 4:
+            raise StoreUnavailable("redis unavailable: ConnectionError")
+        return [Outgoing(INTERACTIONS_BY_PARTY, b"k", record)]
+
+    sent, stats = await _run(Msg(codec.encode(voice_call("ix-1")[0])), flaky)
+    assert calls["n"] == 4
+    assert [t for t, _, _ in sent.records] == [INTERACTIONS_BY_PARTY]
+    assert stats.retries == 3
+
+
+async def test_a_store_outage_past_the_deadline_is_dead_lettered_for_redrive():
+    """Past the retry deadline the original bytes go to the DLQ (nothing is lost)."""
+    deps = _deps(C360_REDIS_RETRY_DEADLINE_SECONDS="0")
+
+    async def down(record, raw):
+        raise StoreUnavailable("redis unavailable: ConnectionError")
+
+    raw = codec.encode(voice_call("ix-1")[0])
+    sent, _ = await _run(Msg(raw), down, deps)
+    letter = codec.decode(sent.records[0][2])
+    assert letter.original_value == raw
+    assert letter.error_type == "StoreUnavailable"
+
+
+async def test_logs_carry_message_context_and_no_raw_identifier():
+    """Per-message context is bound; the caller's number appears in no log line."""
+    deps = _deps()
+    bad = voice_call("ix-1", caller="+44 20 7946 0123 x call me")[0]
+    with capture_logs() as logs:
+        await _run(Msg(codec.encode(bad)), _normalize(deps), deps)
+    assert logs
+    assert any(entry.get("event") == "dead_lettered" for entry in logs)
+    text = repr(logs)
+    for fragment in ("2079460123", "7946 0123", CALLER):
+        assert fragment not in text
+
+
+async def test_schema_registry_outages_are_retried_in_place_too():
+    """RegistryUnavailable (a transient registry outage) waits like a store outage."""
+    calls = {"n": 0}
+
+    async def flaky(record, raw):
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise RegistryUnavailable("registry unreachable")
+        return [Outgoing(INTERACTIONS_BY_PARTY, b"k", record)]
+
+    sent, stats = await _run(Msg(codec.encode(voice_call("ix-1")[0])), flaky)
+    assert [t for t, _, _ in sent.records] == [INTERACTIONS_BY_PARTY]
+    assert stats.retries == 2
+    assert stats.dead_lettered == 0

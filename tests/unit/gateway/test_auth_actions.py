@@ -1,0 +1,133 @@
+"""Desktop tokens, gateway settings and desktop action validation."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.gateway import auth
+from connectors.gateway.actions import ActionContext, InvalidAction, parse_action
+from connectors.gateway.settings import DEV_SECRET, GatewayConfigError, GatewaySettings
+
+SECRET = b"0123456789abcdef-test"
+CTX = ActionContext("demo", "agent-1", datetime(2025, 3, 1, tzinfo=UTC))
+
+
+def test_token_round_trip() -> None:
+    """A token issued for (tenant, agent) verifies to the same identity until it expires."""
+    token = auth.issue(SECRET, "demo", "agent-1", 1000.0, 600)
+    assert auth.verify(SECRET, token, 1599.0) == auth.AgentIdentity("demo", "agent-1", 1600)
+
+
+@pytest.mark.parametrize(
+    ("mangle", "now"),
+    [
+        (lambda t: t, 1600.0),  # expired
+        (lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"), 1000.0),  # signature
+        (lambda t: t.replace("c360d1.", "c360d2."), 1000.0),  # prefix
+        (lambda t: "", 1000.0),
+        (lambda t: "a.b", 1000.0),
+    ],
+)
+def test_bad_tokens_are_rejected(mangle: object, now: float) -> None:
+    """Expired, tampered, foreign-prefix, empty and malformed tokens raise InvalidToken."""
+    token = auth.issue(SECRET, "demo", "agent-1", 1000.0, 600)
+    with pytest.raises(auth.InvalidToken):
+        auth.verify(SECRET, mangle(token), now)  # type: ignore[operator]
+
+
+def test_token_of_another_secret_and_swapped_claims_fail() -> None:
+    """A token signed with another secret, or a body swapped from another token, fails."""
+    other = auth.issue(b"another-secret-xxxxxxxx", "demo", "agent-1", 1000.0, 600)
+    with pytest.raises(auth.InvalidToken):
+        auth.verify(SECRET, other, 1000.0)
+    a = auth.issue(SECRET, "demo", "agent-1", 1000.0, 600).split(".")
+    b = auth.issue(SECRET, "demo", "agent-2", 1000.0, 600).split(".")
+    with pytest.raises(auth.InvalidToken):
+        auth.verify(SECRET, ".".join([a[0], b[1], a[2]]), 1000.0)
+
+
+def test_issue_refuses_bad_ids() -> None:
+    """Tenants outside the key alphabet and agent ids with spaces are refused."""
+    with pytest.raises(ValueError, match="tenant"):
+        auth.issue(SECRET, "de mo", "agent-1", 0, 60)
+    with pytest.raises(ValueError, match="agent"):
+        auth.issue(SECRET, "demo", "agent 1", 0, 60)
+
+
+def test_settings_need_a_secret_outside_dev() -> None:
+    """Prod without C360_GATEWAY_SECRET (or with a short one) is a config error; dev is not."""
+    with pytest.raises(GatewayConfigError, match="C360_GATEWAY_SECRET is required"):
+        GatewaySettings.from_env({})
+    with pytest.raises(GatewayConfigError, match="at least 16"):
+        GatewaySettings.from_env({"C360_GATEWAY_SECRET": "short"})
+    dev = GatewaySettings.from_env({"C360_ENV": "dev", "C360_GATEWAY_DEV_AGENTS": "a, b"})
+    assert dev.secret == DEV_SECRET.encode()
+    assert dev.dev_agents == ("a", "b")
+    assert "secret" not in repr(dev)
+
+
+def test_settings_report_every_problem() -> None:
+    """Several bad values are reported together."""
+    with pytest.raises(GatewayConfigError) as err:
+        GatewaySettings.from_env({"C360_ENV": "dev", "C360_GATEWAY_BUFFER": "x",
+                                  "C360_GATEWAY_HEARTBEAT_SECONDS": "0"})
+    assert "C360_GATEWAY_BUFFER" in str(err.value)
+    assert "C360_GATEWAY_HEARTBEAT_SECONDS" in str(err.value)
+
+
+def _body(**doc: object) -> bytes:
+    return json.dumps(doc).encode()
+
+
+def test_action_is_scoped_to_the_token_not_the_body() -> None:
+    """tenant/agent in the body are ignored: the record carries the token's identity."""
+    record = parse_action(
+        _body(action="relink", interaction_id="ix-1", profile_id="p-2",
+              agent_id="agent-666", tenant_id="evil"),
+        CTX,
+    )
+    assert (record.tenant_id, record.agent_id) == ("demo", "agent-1")
+    assert (record.action, record.interaction_id, record.profile_id) == ("relink", "ix-1", "p-2")
+
+
+def test_client_action_id_makes_the_event_id_stable() -> None:
+    """The same client_action_id gives the same event id (a retried click = one note)."""
+    body = _body(action="add_note", interaction_id="ix-1", text=" hi ", client_action_id="c1")
+    one, two = parse_action(body, CTX), parse_action(body, CTX)
+    assert one.event_id == two.event_id
+    assert one.text == "hi"
+    other = parse_action(_body(action="add_note", interaction_id="ix-1", text="hi"), CTX)
+    assert other.event_id != one.event_id
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        ({"action": "explode", "interaction_id": "ix"}, "action must be one of"),
+        ({"action": "relink"}, "interaction_id is required"),
+        ({"action": "relink", "interaction_id": "ix"}, "profile_id is required"),
+        ({"action": "add_note", "interaction_id": "ix", "text": "  "}, "text is required"),
+        ({"action": "link_record", "interaction_id": "ix"}, "record_id is required"),
+        ({"action": "add_note", "interaction_id": "ix", "text": 5}, "text must be a string"),
+        ({"action": "add_note", "interaction_id": "ix", "text": "x" * 10_001}, "longer"),
+    ],
+)
+def test_invalid_actions(doc: dict[str, object], problem: str) -> None:
+    """Each invalid body names its problem."""
+    with pytest.raises(InvalidAction, match=problem):
+        parse_action(json.dumps(doc).encode(), CTX)
+
+
+def test_non_json_and_non_object_bodies() -> None:
+    """Bodies that are not a JSON object are invalid."""
+    for body in (b"not json", b"[1]"):
+        with pytest.raises(InvalidAction):
+            parse_action(body, CTX)
+
+
+def test_optional_text_for_tasks() -> None:
+    """add_task/add_call/add_event need no text (the activity gets a fallback subject)."""
+    assert parse_action(_body(action="add_call", interaction_id="ix"), CTX).text is None
