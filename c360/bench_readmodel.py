@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -152,72 +151,69 @@ async def _seed(
 async def memory(
     url: str, parties: int, per_party: int, transcript: bool, hex_ids: bool
 ) -> dict[str, Any]:
-    """Bytes per stored interaction: value sizes, MEMORY USAGE, used_memory deltas; and the
-    same entries in a per-party hash (a layout proposal) for comparison."""
+    """Bytes per stored interaction of the live layout (one entry hash per party, written
+    through RedisTimelineStore), and of the earlier key-per-entry layout as the baseline
+    measured in the same run."""
     client = redis_client(url)
     keys = Keys(NAMESPACE)
     store = RedisTimelineStore(client, keys, Retention())
     start = datetime.now(tz=UTC).replace(microsecond=0)
     now = to_ms(start) + 3_600_000
     n = parties * per_party
-    entry_keys: list[str] = []
-    index_keys: list[str] = []
-    hash_keys: list[str] = []
+    baseline_keys: list[str] = []
     try:
+        # Warm-up: a first seed grows Redis's own tables (main dict, script cache, buffers);
+        # dropped again so the measured delta is the steady-state cost of the entries.
+        await _seed(store, parties, per_party, now, start, transcript, hex_ids)
+        await _drop_namespace(client, keys)
         before = await _used(client)
         tokens, iids, entries = await _seed(
             store, parties, per_party, now, start, transcript, hex_ids
         )
         after = await _used(client)
         sample: InteractionEntry = entries[0][1]
-        entry_keys += [keys.entry(TENANT, t, i) for (t, _), i in zip(entries, iids, strict=True)]
-        index_keys += [keys.timeline_index(TENANT, t, "voice") for t in tokens]
-        usage = [await client.memory_usage(k) or 0 for k in entry_keys[:500]]
-        zsets = [await client.memory_usage(k) or 0 for k in index_keys]
-        # Proposal A: entries as fields of one hash per party and channel (no key per entry).
-        hash_keys += [f"{keys.party_tag(TENANT, t)}:hx:voice" for t in tokens]
-        hash_before = await _used(client)
+        hashes = [keys.timeline_entries(TENANT, t) for t in tokens]
+        indexes = [keys.timeline_index(TENANT, t, "voice") for t in tokens]
+        hash_usage = [await client.memory_usage(k) or 0 for k in hashes]
+        index_usage = [await client.memory_usage(k) or 0 for k in indexes]
+        # Baseline: the earlier layout, a string key per entry (`…:ix:<id>`, PXAT start +
+        # window) and the index with the id's 36-character text as member.
+        window = Retention().window_ms
+        baseline_before = await _used(client)
         async with client.pipeline(transaction=False) as pipe:
             for (token, entry), iid in zip(entries, iids, strict=True):
-                pipe.hset(
-                    f"{keys.party_tag(TENANT, token)}:hx:voice", iid, entry_codec.dumps(entry)
-                )
+                key = f"{keys.party_tag(TENANT, token)}:ix:{iid}"
+                baseline_keys.append(key)
+                pipe.set(key, entry_codec.dumps(entry), pxat=entry.started_ms + window)
+                pipe.zadd(f"{keys.party_tag(TENANT, token)}:bl:voice", {iid: entry.started_ms})
             await pipe.execute()
-        hash_delta = (await _used(client)) - hash_before
-        # Proposal B: as A, but hash fields and index members are the interaction id's 16
-        # UUID bytes instead of its 36-character text (index measured too, not reused).
-        binary_keys = [f"{keys.party_tag(TENANT, t)}:{k}:voice" for t in tokens for k in "hz"]
-        hash_keys += binary_keys
-        binary_before = await _used(client)
-        async with client.pipeline(transaction=False) as pipe:
-            for (token, entry), iid in zip(entries, iids, strict=True):
-                tag, member = keys.party_tag(TENANT, token), uuid.UUID(iid).bytes
-                pipe.hset(f"{tag}:h:voice", member, entry_codec.dumps(entry))
-                pipe.zadd(f"{tag}:z:voice", {member: entry.started_ms})
-            await pipe.execute()
-        binary_delta = (await _used(client)) - binary_before
+        baseline_keys += [f"{keys.party_tag(TENANT, t)}:bl:voice" for t in tokens]
+        baseline = ((await _used(client)) - baseline_before) / n
+        live = (after - before) / n
         return {
             "interactions": n,
             "transcript_text": transcript,
             "event_ids": "16 hex digits" if hex_ids else "UUID",
-            "hash_max_listpack_value": (await client.config_get("hash-max-listpack-value")).get(
-                "hash-max-listpack-value"
-            ),
             "value_bytes": len(entry_codec.dumps(sample)),
             "value_bytes_format1_json": len(entry_codec_json.dumps(sample)),
-            "entry_key_bytes": len(entry_keys[0]),
-            "memory_usage_per_entry_key": statistics.mean(usage),
-            "memory_usage_per_index_member": sum(zsets) / n,
-            "used_memory_per_interaction": (after - before) / n,
-            "proposal_hash_used_memory_per_interaction": hash_delta / n + sum(zsets) / n,
-            "proposal_binary_ids_used_memory_per_interaction": binary_delta / n,
-            "hash_encoding": (await client.object("encoding", hash_keys[0]) or b"").decode(),
+            "hash_encoding": (await client.object("encoding", hashes[0]) or b"").decode(),
+            "memory_usage_per_entry_in_hash": sum(hash_usage) / n,
+            "memory_usage_per_index_member": sum(index_usage) / n,
+            "used_memory_per_interaction": live,
+            "baseline_key_per_entry_used_memory_per_interaction": baseline,
+            "ratio_to_baseline": round(live / baseline, 3) if baseline else None,
         }
     finally:
-        for group in (entry_keys, index_keys, hash_keys):
-            for i in range(0, len(group), 500):
-                await client.delete(*group[i : i + 500])
+        for i in range(0, len(baseline_keys), 500):
+            await client.delete(*baseline_keys[i : i + 500])
+        await _drop_namespace(client, keys)
         await client.aclose()
+
+
+async def _drop_namespace(client: aioredis.Redis, keys: Keys) -> None:
+    stale = [k async for k in client.scan_iter(match=f"{keys.namespace}:*", count=1000)]
+    for i in range(0, len(stale), 500):
+        await client.delete(*stale[i : i + 500])
 
 
 async def _timed(fn: Callable[[], Awaitable[Any]], rounds: int) -> dict[str, float]:
@@ -261,9 +257,7 @@ async def latency(url: str, rounds: int) -> dict[str, Any]:
         }
         return {"rounds": rounds, **results}
     finally:
-        stale = [k async for k in client.scan_iter(match=f"{keys.namespace}:*", count=1000)]
-        for i in range(0, len(stale), 500):
-            await client.delete(*stale[i : i + 500])
+        await _drop_namespace(client, keys)
         await client.aclose()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from c360.kafka import DeliveryFailed, KafkaException, make_producer, produce_all
-from projections.keys import Keys
+from projections.keys import Keys, interaction_of_field
 from projections.ports import Party
 from projections.redis_client import redis_client
 from schemas.topics import ERASURE
@@ -27,8 +27,13 @@ from streams.settings import ConfigError, StreamSettings
 
 RECORD_TYPE = "ErasureRequested"  # canonical JSON form; see docs/erasure.md
 # The suffix after the party tag names what a key holds (projections/keys.py builds them).
-_KINDS = {"tl": "timeline_index", "ix": "timeline_entry", "claims": "identifier_claims",
-          "owners": "ownership_log"}
+_KINDS = {
+    "tl": "timeline_index",
+    "tx": "timeline_entries",
+    "tb": "timeline_tombstones",
+    "claims": "identifier_claims",
+    "owners": "ownership_log",
+}
 _GLOB_SPECIAL = "\\*?[]"
 NOT_ERASED = (
     "Kafka topics keep the events (interactions, by-party, screen pops, activities, DLQ, "
@@ -53,6 +58,7 @@ class PartyReport:
     removed: Counter[str] = field(default_factory=Counter)
     profiles_listing_identifier: list[str] = field(default_factory=list)
     remaining_after: int = 0
+    interactions: int = 0  # interactions of the party found in its timeline keys
 
     def as_json(self) -> dict[str, Any]:
         """The report line as printed."""
@@ -63,12 +69,14 @@ class PartyReport:
             "erasure_event_id": self.erasure_event_id,
             "removed": dict(sorted(self.removed.items())),
             "profiles_listing_identifier": self.profiles_listing_identifier,
+            "interactions": self.interactions,
             "remaining_after": self.remaining_after,
         }
 
 
-def erasure_request(party: Party, requested_by: str, reason: str | None,
-                    now: datetime) -> tuple[str, bytes]:
+def erasure_request(
+    party: Party, requested_by: str, reason: str | None, now: datetime
+) -> tuple[str, bytes]:
     """(event id, canonical JSON of the erasure request): token, kind, never the value."""
     event_id = str(uuid.uuid4())
     moment = now.astimezone(UTC)
@@ -88,7 +96,8 @@ def erasure_request(party: Party, requested_by: str, reason: str | None,
 
 
 def key_kind(suffix: str) -> str:
-    """timeline_index | timeline_entry | identifier_claims | ownership_log | other:<x>."""
+    """timeline_index | timeline_entries | timeline_tombstones | identifier_claims |
+    ownership_log | other:<x>."""
     head = suffix.split(":", 1)[0]
     return _KINDS.get(head, f"other:{head}")
 
@@ -99,6 +108,11 @@ def _glob(text: str) -> str:
 
 def _text(raw: object) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _iid(field: object) -> str:
+    """The interaction id of an entry-hash field or index member (bytes: no decoding)."""
+    return interaction_of_field(field if isinstance(field, bytes) else str(field).encode())
 
 
 async def _party_keys(client: aioredis.Redis, tag: str) -> list[str]:
@@ -117,9 +131,11 @@ async def _interaction_keys(
         party_raw = await client.get(keys.interaction_party(tenant, iid))
         ours = party_raw is not None and json.loads(party_raw)[0] == token
         if ours:
-            out += [("interaction_party", keys.interaction_party(tenant, iid)),
-                    ("parked_events", keys.interaction_parked(tenant, iid)),
-                    ("screen_pop_cache", keys.screen_pop_cache(tenant, iid))]
+            out += [
+                ("interaction_party", keys.interaction_party(tenant, iid)),
+                ("parked_events", keys.interaction_parked(tenant, iid)),
+                ("screen_pop_cache", keys.screen_pop_cache(tenant, iid)),
+            ]
         link_token = await client.hget(keys.interaction_link(tenant, iid), "")
         if ours or (link_token is not None and _text(link_token) == token):
             out.append(("interaction_link", keys.interaction_link(tenant, iid)))
@@ -147,14 +163,15 @@ async def erase_party(
     ]
     iids: set[str] = set()
     for kind, key in found:
-        if kind == "timeline_entry":
-            iids.add(key[len(tag) + 4:])
+        if kind == "timeline_entries":
+            iids.update(_iid(f) for f in await client.hkeys(key))
         elif kind == "timeline_index":
-            iids.update(_text(m) for m in await client.zrange(key, 0, -1))
+            iids.update(_iid(m) for m in await client.zrange(key, 0, -1))
         elif kind == "identifier_claims":
             claimants = await client.hkeys(key)
             listed = {*report.profiles_listing_identifier, *map(_text, claimants)} - {""}
             report.profiles_listing_identifier = sorted(listed)
+    report.interactions = len(iids)
     found += await _interaction_keys(client, keys, tenant, token, iids)
     if dry_run:
         existing = [kind for kind, key in found if await client.exists(key)]
@@ -172,15 +189,26 @@ async def erase_party(
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c360 forget", description=__doc__)
     parser.add_argument("--tenant", required=True)
-    parser.add_argument("--identifier", action="append", required=True,
-                        help="phone number or email, in any accepted format (repeatable)")
+    parser.add_argument(
+        "--identifier",
+        action="append",
+        required=True,
+        help="phone number or email, in any accepted format (repeatable)",
+    )
     parser.add_argument("--reason", default=None, help="e.g. a ticket or request reference")
     parser.add_argument("--requested-by", default=None, help="default: the OS user")
-    parser.add_argument("--namespace", action="append", default=None,
-                        help="Redis key namespace(s) to erase (default C360_KEY_NAMESPACE; "
-                             "add a blue/green rebuild namespace while one exists)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="report what would be removed; publish and delete nothing")
+    parser.add_argument(
+        "--namespace",
+        action="append",
+        default=None,
+        help="Redis key namespace(s) to erase (default C360_KEY_NAMESPACE; "
+        "add a blue/green rebuild namespace while one exists)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="report what would be removed; publish and delete nothing",
+    )
     return parser
 
 
@@ -194,8 +222,13 @@ def _parties(settings: StreamSettings, tenant: str, raws: Sequence[str]) -> list
     return parties
 
 
-async def _erase_all(settings: StreamSettings, namespaces: Sequence[str],
-                     reports: list[PartyReport], tenant: str, dry_run: bool) -> None:
+async def _erase_all(
+    settings: StreamSettings,
+    namespaces: Sequence[str],
+    reports: list[PartyReport],
+    tenant: str,
+    dry_run: bool,
+) -> None:
     client = redis_client(settings.redis_url)
     try:
         for report in reports:
@@ -229,21 +262,31 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
             report.erasure_event_id, value = erasure_request(party, by, args.reason, now)
             batch.append((f"{party.tenant_id}:{party.token}".encode(), value))
         try:
-            produce_all(make_producer(settings.kafka_bootstrap_servers, "c360-forget"),
-                        settings.topic(ERASURE), batch)
+            produce_all(
+                make_producer(settings.kafka_bootstrap_servers, "c360-forget"),
+                settings.topic(ERASURE),
+                batch,
+            )
         except (DeliveryFailed, KafkaException) as exc:
-            print(f"c360 forget: erasure request not published, nothing erased: {exc}",
-                  file=sys.stderr)
+            print(
+                f"c360 forget: erasure request not published, nothing erased: {exc}",
+                file=sys.stderr,
+            )
             return 3
     namespaces = args.namespace or [settings.key_namespace]
     asyncio.run(_erase_all(settings, namespaces, reports, args.tenant, args.dry_run))
-    print(json.dumps({
-        "tenant": args.tenant,
-        "dry_run": args.dry_run,
-        "namespaces": namespaces,
-        "parties": [r.as_json() for r in reports],
-        "not_erased": list(NOT_ERASED),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "tenant": args.tenant,
+                "dry_run": args.dry_run,
+                "namespaces": namespaces,
+                "parties": [r.as_json() for r in reports],
+                "not_erased": list(NOT_ERASED),
+            },
+            indent=2,
+        )
+    )
     return 1 if any(r.remaining_after for r in reports) else 0
 
 

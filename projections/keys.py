@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 # `{...}` is the Redis Cluster hash tag: all keys of one party (or one interaction) hash to
@@ -27,13 +28,13 @@ class Keys:
         """String: set by `c360 forget`; while it exists nothing is projected for the party."""
         return f"{self.party_tag(tenant_id, token)}:erased"
 
-    def entry_prefix(self, tenant_id: str, token: str) -> str:
-        """Prefix of the party's entry keys; the interaction id follows."""
-        return f"{self.party_tag(tenant_id, token)}:ix:"
+    def timeline_entries(self, tenant_id: str, token: str) -> str:
+        """Hash: entry field (see entry_field) -> stored entry or tombstone, all channels."""
+        return f"{self.party_tag(tenant_id, token)}:tx"
 
-    def entry(self, tenant_id: str, token: str, interaction_id: str) -> str:
-        """String: the compact JSON entry of one interaction in one party's timeline."""
-        return self.entry_prefix(tenant_id, token) + interaction_id
+    def timeline_tombstones(self, tenant_id: str, token: str) -> str:
+        """Sorted set: entry fields holding a tombstone, scored by when it may go (ms)."""
+        return f"{self.party_tag(tenant_id, token)}:tb"
 
     def interaction_tag(self, tenant_id: str, interaction_id: str) -> str:
         """The hash-tagged prefix of per-interaction keys."""
@@ -82,3 +83,30 @@ class Keys:
     def screen_pop_cache(self, tenant_id: str, interaction_id: str) -> str:
         """String: the pre-warmed screen-pop view of an interaction (short TTL)."""
         return f"{self.interaction_tag(tenant_id, interaction_id)}:pop"
+
+
+# Entry fields and index members: an interaction id in its shortest unambiguous bytes. A
+# canonical UUID (the usual id) is its 16 raw bytes, which saves 20 bytes in the hash field
+# and again in the index member (docs/storage.md). Any other id is its UTF-8 text behind a
+# 0xFF byte (never part of UTF-8), padded with another one when that would make 16 bytes,
+# so only UUIDs are 16 bytes long and the mapping can be reversed.
+_NOT_UTF8 = b"\xff"
+
+
+def entry_field(interaction_id: str) -> bytes:
+    """The hash field and index member of an interaction id (reversible, see above)."""
+    try:
+        as_uuid = uuid.UUID(interaction_id)
+    except ValueError:
+        as_uuid = None
+    if as_uuid is not None and str(as_uuid) == interaction_id:
+        return as_uuid.bytes
+    field = _NOT_UTF8 + interaction_id.encode()
+    return field + _NOT_UTF8 if len(field) == 16 else field
+
+
+def interaction_of_field(field: bytes) -> str:
+    """The interaction id an entry field stands for (inverse of entry_field)."""
+    if len(field) == 16:
+        return str(uuid.UUID(bytes=field))
+    return field.replace(_NOT_UTF8, b"").decode()

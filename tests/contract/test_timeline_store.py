@@ -144,5 +144,5 @@ async def test_an_erased_party_is_not_projected_again(redis_url):
         assert await store.read("acme", "tok", ["voice"], NOW, 10) == []
         assert await client.exists(keys.timeline_index("acme", "tok", "voice")) == 0
     finally:
-        await client.delete(keys.erased("acme", "tok"), keys.entry("acme", "tok", "ix-1"))
+        await client.delete(keys.erased("acme", "tok"), keys.timeline_entries("acme", "tok"))
         await client.aclose()

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from projections import entry_codec, entry_codec_json
+from projections.keys import entry_field, interaction_of_field
 from projections.timeline import AgentLeg, Analysis, Recording, WrapUp, fold
 from schemas.records import InteractionAnalyzed, RecordingAvailable
 from tests.factories import T0, eid, interaction_events, voice_call
@@ -205,3 +206,26 @@ def test_trailing_bytes_are_refused():
     data = entry_codec.dumps(_typical(str(uuid.uuid4())))
     with pytest.raises(ValueError, match="trailing"):
         entry_codec.loads(data + b"\x00")
+
+
+@given(st.one_of(st.uuids().map(str), st.text(min_size=1, max_size=40)))
+def test_entry_fields_are_reversible_and_only_uuids_take_16_bytes(interaction_id):
+    """keys.entry_field packs UUIDs into 16 bytes; every id maps back to itself."""
+    field = entry_field(interaction_id)
+    assert interaction_of_field(field) == interaction_id
+    canonical = _is_canonical_uuid(interaction_id)
+    assert (len(field) == 16) == canonical
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_distinct_ids_never_share_an_entry_field(a, b):
+    """The field mapping is injective, so two interactions never share a hash field."""
+    if a != b:
+        assert entry_field(a) != entry_field(b)
+
+
+def _is_canonical_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
