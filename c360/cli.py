@@ -39,8 +39,23 @@ def _dispatch(words: tuple[str, ...], argv: list[str]) -> int:
         print(f"c360 {' '.join(words)}: not available yet ({module_name} is missing)",
               file=sys.stderr)
         return 2
+    _use_running_dev_stack()
     main: Callable[[list[str]], int | None] = importlib.import_module(module_name).main
     return int(main(argv) or 0)
+
+
+def _use_running_dev_stack() -> None:
+    """Point tools at the `c360 dev up` stack of this directory when one is ready and the
+    user set no broker/Redis of their own (its ports are random each run)."""
+    from c360 import devstate  # noqa: PLC0415
+
+    data_dir = Path(os.environ.get("C360_DATA_DIR", str(devstate.DEFAULT_DATA_DIR)))
+    found = devstate.tool_env(data_dir, os.environ)
+    if found:
+        os.environ.update(found)
+        wired = ("C360_KAFKA_BOOTSTRAP_SERVERS", "C360_REDIS_URL")
+        shown = ", ".join(f"{k}={found[k]}" for k in wired if k in found)
+        print(f"c360: using the running dev stack ({data_dir}): {shown}", file=sys.stderr)
 
 
 def _match_tool(argv: Sequence[str]) -> tuple[str, ...] | None:

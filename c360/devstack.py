@@ -141,7 +141,9 @@ class DevStack:
         created, existing = create_topics(bootstrap, prefix)
         self.say(f"topics: {len(created)} created, {len(existing)} already there")
         ctx = StackContext(bootstrap, redis_url, port, self.data_dir, self.log_dir, prefix)
-        self.state.update(bootstrap=bootstrap, redis_url=redis_url, http_url=ctx.http_url)
+        self.state.update(
+            bootstrap=bootstrap, redis_url=redis_url, http_url=ctx.http_url, topic_prefix=prefix
+        )
         self._save()
         env = stack_env(ctx)
         for spec in self.specs(ctx):

@@ -8,7 +8,7 @@ import os
 import signal
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +127,22 @@ def status(data_dir: Path, say: Say) -> int:
     if running and state.get("http_url"):
         say(f"  health      {_health(str(state['http_url']) + '/health')}")
     return 0 if running else 3
+
+
+def tool_env(data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings that point a `c360` tool (demo, publish, dlq, forget, ...) at the running dev
+    stack: its broker, Redis, topic prefix and dev mode. Only variables the user has not set
+    are returned; nothing when no stack of this data dir is ready."""
+    state = read_state(data_dir)
+    if not state or state.get("phase") != "ready":
+        return {}
+    if not same_process(int(state.get("supervisor_pid", 0)), str(state.get("supervisor_cmd", ""))):
+        return {}
+    wiring = {
+        "C360_KAFKA_BOOTSTRAP_SERVERS": state.get("bootstrap"),
+        "C360_REDIS_URL": state.get("redis_url"),
+        "C360_TOPIC_PREFIX": state.get("topic_prefix"),
+        "C360_ENV": "dev",
+        "C360_TENANT_REGIONS": "demo=GB",  # as the stack's workers (c360.devspecs.stack_env)
+    }
+    return {k: str(v) for k, v in wiring.items() if v is not None and k not in environ}

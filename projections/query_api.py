@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -249,7 +248,7 @@ def setup(app: web.Application, settings: Any) -> None:
     base = app[READ_API]
     client = redis_client(settings.redis_url)
     keys = Keys(settings.key_namespace)
-    topics_file = getattr(settings, "topics_file", None) or os.environ.get("C360_TOPICS_FILE")
+    topics_file = getattr(settings, "topics_file", "") or None
     rm = ReadModel(
         timeline=base.timeline,
         retention=Retention(

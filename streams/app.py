@@ -16,7 +16,7 @@ from schemas.topics import (
     INTERACTIONS_BY_PARTY,
     SCREENPOPS,
 )
-from streams.bootstrap import build_deps
+from streams.bootstrap import build_deps, rules_source
 from streams.handlers import Deps
 from streams.logconfig import configure_logging
 from streams.processing import Stats
@@ -71,12 +71,15 @@ TOPICS = {
 }
 STATS: dict[str, Stats] = {}
 _deps: list[Deps] = []
+# Loaded when the worker starts, so a bad C360_RULES_FILE stops it with the list of problems
+# instead of failing the first wrap-up; the Redis clients are built later, in the loop.
+RULES = rules_source(settings)
 
 
 def deps() -> Deps:
     """The process's dependencies, built on first use inside the worker's event loop."""
     if not _deps:
-        _deps.append(build_deps(settings))
+        _deps.append(build_deps(settings, rules=RULES))
     return _deps[0]
 
 

@@ -13,12 +13,16 @@ from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
+from projections.redis_related import RedisRelatedRecords
 from projections.redis_timeline import RedisTimelineStore
+from projections.related import RelatedRecordsStore
 from projections.timeline import Retention
 from projections.topic_config import TopicConfig
+from streams.activities import related_hook
 from streams.directory import DirectoryDeps, load_configs
 from streams.handlers import Deps
 from streams.rules import CallActivityRule
+from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 
 
@@ -34,8 +38,11 @@ def build_deps(
     parties: InteractionParties | None = None,
     clock_ms: Callable[[], int] | None = None,
     directory: DirectoryDeps | None = None,
+    rules: RulesSource | None = None,
+    related: RelatedRecordsStore | None = None,
 ) -> Deps:
-    """Build the handlers' dependencies; Redis adapters unless twins are passed in."""
+    """Build the handlers' dependencies; Redis adapters unless twins are passed in. The
+    related-records store also feeds the screen pops (DirectoryDeps.related)."""
     keys = Keys(settings.key_namespace)
     retention = Retention(
         max_entries=settings.timeline_max_entries,
@@ -46,7 +53,8 @@ def build_deps(
         timeline = timeline or RedisTimelineStore(client, keys, retention)
         parties = parties or RedisInteractionParties(client, keys, settings.party_link_ttl_seconds)
         directory = directory or redis_directory(settings, client, keys, timeline, retention)
-    return Deps(
+        related = related or RedisRelatedRecords(client, keys)
+    deps = Deps(
         settings=settings,
         timeline=timeline,
         parties=parties,
@@ -54,7 +62,19 @@ def build_deps(
         call_rule=CallActivityRule(min_seconds=settings.activity_min_call_seconds),
         directory=directory,
         confluent=_confluent(settings),
+        rules=rules or rules_source(settings),
+        related=related,
     )
+    if related is not None and directory is not None and directory.related is None:
+        directory.related = related_hook(deps, related)
+    return deps
+
+
+def rules_source(settings: StreamSettings) -> RulesSource:
+    """The tenant automation rules (C360_RULES_FILE), loaded now: a bad file raises
+    ConfigError with the list of problems; later edits are re-read, a bad edit keeps the
+    last good rules."""
+    return RulesSource.loaded(settings.rules_file or None, settings.activity_min_call_seconds)
 
 
 def _confluent(settings: StreamSettings) -> Any:
@@ -72,10 +92,10 @@ def redis_directory(
     timeline: TimelineStore | None = None,
     retention: Retention | None = None,
 ) -> DirectoryDeps:
-    """Profile directory, links and pop cache on Redis; tenant configs from the environment
+    """Profile directory, links and pop cache on Redis; tenant configs from the settings
     (C360_PROFILE_SCHEMA_FILE, C360_LAYOUT_FILE, C360_TOPICS_FILE), validated now rather
     than on first use. With a timeline store, pops carry insights (the read model's hook)."""
-    schema, layouts = load_configs()
+    schema, layouts = load_configs(settings.profile_schema_file, settings.layout_file)
     profiles = RedisProfileDirectory(client, keys, schema.policy_for)
     links = RedisInteractionLinks(client, keys)
     directory = DirectoryDeps(
@@ -92,7 +112,7 @@ def redis_directory(
             retention or Retention(),
             profiles=profiles,
             links=links,
-            topics=TopicConfig.from_env(),
+            topics=TopicConfig(settings.topics_file or None),
         )
         directory.insights = insights_hook(read_model)
     directory.validate()

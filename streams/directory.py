@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,11 +78,9 @@ def _read(path: str, what: str) -> str:
         raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from exc
 
 
-def load_configs(env: Mapping[str, str] | None = None) -> tuple[ProfileConfig, LayoutConfig]:
+def load_configs(schema_file: str, layout_file: str) -> tuple[ProfileConfig, LayoutConfig]:
     """The profile schema (C360_PROFILE_SCHEMA_FILE) and layouts (C360_LAYOUT_FILE); defaults
-    when unset. Raises ConfigError for unreadable or invalid files."""
-    env = os.environ if env is None else env
-    schema_file, layout_file = env.get("C360_PROFILE_SCHEMA_FILE"), env.get("C360_LAYOUT_FILE")
+    when "" (unset). Raises ConfigError for unreadable or invalid files."""
     try:
         schema = config_from_json(_read(schema_file, "profile schema")) if schema_file else None
         layouts = layout_from_json(_read(layout_file, "layout")) if layout_file else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from projections.ports import InteractionParties, Party, TimelineStore
+from projections.related import RelatedRecordsStore
 from schemas import codec
 from schemas.records import (
     InteractionEnded,
@@ -19,7 +20,8 @@ from schemas.topics import INTERACTIONS_BY_PARTY
 from streams.directory import DirectoryDeps
 from streams.errors import InvalidIdentifier as InvalidIdentifierError
 from streams.identity import Identifier, normalize, party_token
-from streams.rules import CallActivityRule
+from streams.rules import CallActivityRule, RuleSet, default_rules
+from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 
 _NS = uuid.UUID("0d8f3c52-7a0e-4d5b-9b1e-52b1c9e0aa77")
@@ -49,6 +51,16 @@ class Deps:
     # schemas.confluent.ConfluentCodec when C360_SCHEMA_REGISTRY_URL is set: outputs use the
     # Confluent wire format; inputs in any of the three formats are read.
     confluent: Any = None
+    # Tenant automation rules (streams.rules_config.RulesSource; None = the built-in call
+    # rule) and the related-records store (None = no related records), both from bootstrap.
+    rules: RulesSource | None = None
+    related: RelatedRecordsStore | None = None
+
+    def current_rules(self) -> RuleSet:
+        """The automation rules to evaluate with now."""
+        if self.rules is None:
+            return default_rules(self.settings.activity_min_call_seconds)
+        return self.rules.current()
 
     def encode(self, record: object, topic: str) -> bytes:
         """Bytes of an output record for a catalogue topic (unprefixed name)."""

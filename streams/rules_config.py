@@ -193,7 +193,12 @@ class RulesSource:
     def from_env(cls, env: Mapping[str, str], min_call_seconds: int) -> RulesSource:
         """C360_RULES_FILE (unset = the built-in call rule); the file is loaded now, so a
         bad file stops the worker at start-up with the list of problems."""
-        source = cls(env.get("C360_RULES_FILE") or None, default_rules(min_call_seconds))
+        return cls.loaded(env.get("C360_RULES_FILE") or None, min_call_seconds)
+
+    @classmethod
+    def loaded(cls, path: str | None, min_call_seconds: int) -> RulesSource:
+        """The rules file at `path` (None = the built-in call rule), loaded now."""
+        source = cls(path, default_rules(min_call_seconds))
         source.load()
         return source
 

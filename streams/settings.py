@@ -68,6 +68,12 @@ class StreamSettings:
     http_port: int = 8360
     topic_replication_factor: int = 3
     schema_registry_url: str = ""
+    # Tenant configuration files ("" = built-in defaults); each is validated at start-up and
+    # re-read when it changes where its loader says so (docs/operations.md).
+    rules_file: str = ""
+    topics_file: str = ""
+    profile_schema_file: str = ""
+    layout_file: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StreamSettings:
@@ -110,6 +116,10 @@ class StreamSettings:
             http_host=env.get("C360_HTTP_HOST", "127.0.0.1"),
             http_port=_int(env, "C360_HTTP_PORT", 8360, problems),
             schema_registry_url=env.get("C360_SCHEMA_REGISTRY_URL", ""),
+            rules_file=env.get("C360_RULES_FILE", ""),
+            topics_file=env.get("C360_TOPICS_FILE", ""),
+            profile_schema_file=env.get("C360_PROFILE_SCHEMA_FILE", ""),
+            layout_file=env.get("C360_LAYOUT_FILE", ""),
             topic_replication_factor=_int(
                 env, "C360_TOPIC_REPLICATION_FACTOR", 1 if mode == "dev" else 3, problems
             ),

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from schemas.records import PartyInteraction
 from schemas.topics import INTERACTIONS_BY_PARTY
 from streams.activities import handle_request_activity
-from streams.app import TOPICS, app, deps, send, settings, stats
+from streams.app import TOPICS, app, deps, send, stats
 from streams.processing import process
-from streams.rules_config import RulesSource
-
-# Loaded when the worker starts, so a bad C360_RULES_FILE stops it with the list of
-# problems; afterwards the file is re-read when it changes (a bad edit keeps the last good).
-RULES = RulesSource.from_env(os.environ, settings.activity_min_call_seconds)
 
 
 @app.agent(TOPICS[INTERACTIONS_BY_PARTY])
@@ -25,7 +19,9 @@ async def request_activities(stream: Any) -> None:
             event.message,
             stage="activity",
             deps=deps(),
-            handle=lambda record, _raw: handle_request_activity(record, deps(), RULES.current()),
+            handle=lambda record, _raw: handle_request_activity(
+                record, deps(), deps().current_rules()
+            ),
             send=send,
             stats=stats("activity"),
             expect=(PartyInteraction,),

@@ -4,32 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.keys import Keys
-from projections.redis_client import redis_client
-from projections.redis_related import RedisRelatedRecords
 from projections.related import RelatedRecordsStore
 from schemas.records import ActivityResult, DesktopActionTaken
 from schemas.topics import ACTIVITIES_RESULTS, DESKTOP
-from streams.activities import handle_activity_result, handle_related_action, related_hook
-from streams.app import TOPICS, app, deps, raw_topic, send, settings, stats
+from streams.activities import handle_activity_result, handle_related_action
+from streams.app import TOPICS, app, deps, raw_topic, send, stats
 from streams.processing import process
 
 TOPICS.setdefault(DESKTOP, raw_topic(DESKTOP))
 TOPICS.setdefault(ACTIVITIES_RESULTS, raw_topic(ACTIVITIES_RESULTS))
-_store: list[RelatedRecordsStore] = []
 
 
 def store() -> RelatedRecordsStore:
-    """The related-records store, built on first use inside the worker's event loop; the
-    screen pops show the records too (DirectoryDeps.related).
-    TODO(lead): build it in streams.bootstrap.build_deps and carry it on Deps."""
-    if not _store:
-        _store.append(RedisRelatedRecords(redis_client(settings.redis_url),
-                                          Keys(settings.key_namespace)))
-        directory = deps().directory
-        if directory is not None and directory.related is None:
-            directory.related = related_hook(deps(), _store[0])
-    return _store[0]
+    """The related-records store streams.bootstrap built (it also feeds the screen pops)."""
+    related = deps().related
+    if related is None:
+        raise RuntimeError("streams.bootstrap.build_deps built no related-records store")
+    return related
 
 
 @app.agent(TOPICS[ACTIVITIES_RESULTS])

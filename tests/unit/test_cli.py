@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -88,3 +89,55 @@ def test_stale_state_is_reported_and_cleared(tmp_path: Path) -> None:
     assert "stale" in lines[0]
     assert devstate.down(tmp_path, lines.append) == 0
     assert devstate.read_state(tmp_path) is None
+
+
+def _ready_state(tmp_path: Path, pid: int, cmd: str) -> None:
+    devstate.write_state(tmp_path, {
+        "supervisor_pid": pid, "supervisor_cmd": cmd, "phase": "ready", "children": [],
+        "bootstrap": "127.0.0.1:4242", "redis_url": "redis://127.0.0.1:4343/0",
+        "topic_prefix": "",
+    })
+
+
+def _own_argv0() -> str:
+    return Path("/proc/self/cmdline").read_bytes().split(b"\0", 1)[0].decode()
+
+
+def test_tools_find_the_running_dev_stack_unless_the_user_set_their_own(
+    tmp_path: Path,
+) -> None:
+    """`c360 demo call` etc. reach the stack's random ports; explicit settings win."""
+    _ready_state(tmp_path, os.getpid(), _own_argv0())
+    env = devstate.tool_env(tmp_path, {"C360_REDIS_URL": "redis://mine:1/0"})
+    assert env["C360_KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:4242"
+    assert env["C360_ENV"] == "dev" and env["C360_TOPIC_PREFIX"] == ""
+    assert "C360_REDIS_URL" not in env
+
+
+def test_tools_ignore_a_stopped_or_starting_dev_stack(tmp_path: Path) -> None:
+    """A dead supervisor or a stack not ready yet wires nothing."""
+    _ready_state(tmp_path, 2**22 + 12345, "/nonexistent")
+    assert devstate.tool_env(tmp_path, {}) == {}
+    devstate.write_state(tmp_path, {"supervisor_pid": os.getpid(), "phase": "starting"})
+    assert devstate.tool_env(tmp_path, {}) == {}
+    assert devstate.tool_env(tmp_path / "none", {}) == {}
+
+
+def test_a_tool_runs_with_the_dev_stack_wiring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dispatch applies the running stack's settings before the tool reads its defaults."""
+    _ready_state(tmp_path, os.getpid(), _own_argv0())
+    (tmp_path / "c360_env_tool.py").write_text(
+        "import os\ndef main(argv):\n    return 0 if os.environ["
+        "'C360_KAFKA_BOOTSTRAP_SERVERS'] == '127.0.0.1:4242' else 9\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.TOOLS, ("envtool",), ("c360_env_tool", "test tool"))
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    for name in ("C360_KAFKA_BOOTSTRAP_SERVERS", "C360_REDIS_URL", "C360_ENV",
+                 "C360_TOPIC_PREFIX", "C360_TENANT_REGIONS"):
+        monkeypatch.setenv(name, "x")  # recorded, so what the tool run sets is undone too
+        monkeypatch.delenv(name)
+    assert cli.main(["envtool"]) == 0
+    assert "using the running dev stack" in capsys.readouterr().err
