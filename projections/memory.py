@@ -41,6 +41,8 @@ class InMemoryTimelineStore:
             return None
         self.writes += 1
         self.entries[key] = merged
+        if current is not None and current.channel != merged.channel:
+            self.index.get((tenant_id, token, current.channel), {}).pop(merged.interaction_id, None)
         index = self.index.setdefault((tenant_id, token, merged.channel), {})
         index[merged.interaction_id] = merged.started_ms
         evict = [iid for iid, score in index.items() if score < floor]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -64,6 +65,17 @@ class TimelineStoreContract:
             await store.apply("acme", "tok", event, NOW)
         later = NOW + 20 * 86_400_000
         assert await store.read("acme", "tok", ["voice"], later, 10) == []
+
+    async def test_an_interaction_whose_channel_changes_shows_in_one_channel(self):
+        """A producer disagreeing on the channel: the fold keeps min(channel), indexed once."""
+        store = await self.make_store(RETENTION)
+        voice = voice_call("ix-1")
+        for event in voice[:2]:
+            await store.apply("acme", "tok", event, NOW)
+        await store.apply("acme", "tok", replace(voice[2], channel="chat"), NOW)
+        assert await store.read("acme", "tok", ["voice"], NOW, 10) == []
+        [entry] = await store.read("acme", "tok", ["chat"], NOW, 10)
+        assert entry.interaction_id == "ix-1" and entry.channel == "chat"
 
     async def test_paging_with_before(self):
         """`before_ms` returns the next page, strictly older."""
