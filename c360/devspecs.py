@@ -78,11 +78,14 @@ class ProcSpec:
 SpecsFactory = Callable[[StackContext], list[ProcSpec]]
 
 
+# The demo tenant's numbers are British: national forms ("020 7946 0123") read as GB.
+DEV_TENANT_REGIONS = "demo=GB"
+
+
 def stack_env(ctx: StackContext, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The children's environment: the user's (C360_* pass through) plus the stack's wiring."""
     env = dict(os.environ if environ is None else environ)
-    # The demo tenant's numbers are British: national forms ("020 7946 0123") read as GB.
-    env.setdefault("C360_TENANT_REGIONS", "demo=GB")
+    env.setdefault("C360_TENANT_REGIONS", DEV_TENANT_REGIONS)
     env.update(
         {
             "C360_KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap,

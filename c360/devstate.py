@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from c360.devspecs import DEV_TENANT_REGIONS
 from c360.procs import group_alive, pid_alive, stop_group
 
 DEFAULT_DATA_DIR = Path(".c360/dev")
@@ -143,6 +144,6 @@ def tool_env(data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
         "C360_REDIS_URL": state.get("redis_url"),
         "C360_TOPIC_PREFIX": state.get("topic_prefix"),
         "C360_ENV": "dev",
-        "C360_TENANT_REGIONS": "demo=GB",  # as the stack's workers (c360.devspecs.stack_env)
+        "C360_TENANT_REGIONS": DEV_TENANT_REGIONS,  # as the stack's workers
     }
     return {k: str(v) for k, v in wiring.items() if v is not None and k not in environ}

@@ -27,13 +27,8 @@ from streams.settings import ConfigError, StreamSettings
 
 RECORD_TYPE = "ErasureRequested"  # canonical JSON form; see docs/erasure.md
 # The suffix after the party tag names what a key holds (projections/keys.py builds them).
-_KINDS = {
-    "tl": "timeline_index",
-    "tx": "timeline_entries",
-    "tb": "timeline_tombstones",
-    "claims": "identifier_claims",
-    "owners": "ownership_log",
-}
+_KINDS = {"tl": "timeline_index", "tx": "timeline_entries", "tb": "timeline_tombstones",
+          "claims": "identifier_claims", "owners": "ownership_log"}
 _GLOB_SPECIAL = "\\*?[]"
 NOT_ERASED = (
     "Kafka topics keep the events (interactions, by-party, screen pops, activities, DLQ, "
@@ -74,9 +69,8 @@ class PartyReport:
         }
 
 
-def erasure_request(
-    party: Party, requested_by: str, reason: str | None, now: datetime
-) -> tuple[str, bytes]:
+def erasure_request(party: Party, requested_by: str, reason: str | None,
+                    now: datetime) -> tuple[str, bytes]:
     """(event id, canonical JSON of the erasure request): token, kind, never the value."""
     event_id = str(uuid.uuid4())
     moment = now.astimezone(UTC)
@@ -131,11 +125,9 @@ async def _interaction_keys(
         party_raw = await client.get(keys.interaction_party(tenant, iid))
         ours = party_raw is not None and json.loads(party_raw)[0] == token
         if ours:
-            out += [
-                ("interaction_party", keys.interaction_party(tenant, iid)),
-                ("parked_events", keys.interaction_parked(tenant, iid)),
-                ("screen_pop_cache", keys.screen_pop_cache(tenant, iid)),
-            ]
+            out += [("interaction_party", keys.interaction_party(tenant, iid)),
+                    ("parked_events", keys.interaction_parked(tenant, iid)),
+                    ("screen_pop_cache", keys.screen_pop_cache(tenant, iid))]
         link_token = await client.hget(keys.interaction_link(tenant, iid), "")
         if ours or (link_token is not None and _text(link_token) == token):
             out.append(("interaction_link", keys.interaction_link(tenant, iid)))
@@ -189,26 +181,15 @@ async def erase_party(
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c360 forget", description=__doc__)
     parser.add_argument("--tenant", required=True)
-    parser.add_argument(
-        "--identifier",
-        action="append",
-        required=True,
-        help="phone number or email, in any accepted format (repeatable)",
-    )
+    parser.add_argument("--identifier", action="append", required=True,
+                        help="phone number or email, in any accepted format (repeatable)")
     parser.add_argument("--reason", default=None, help="e.g. a ticket or request reference")
     parser.add_argument("--requested-by", default=None, help="default: the OS user")
-    parser.add_argument(
-        "--namespace",
-        action="append",
-        default=None,
-        help="Redis key namespace(s) to erase (default C360_KEY_NAMESPACE; "
-        "add a blue/green rebuild namespace while one exists)",
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="report what would be removed; publish and delete nothing",
-    )
+    parser.add_argument("--namespace", action="append", default=None,
+                        help="Redis key namespace(s) to erase (default C360_KEY_NAMESPACE; "
+                             "add a blue/green rebuild namespace while one exists)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="report what would be removed; publish and delete nothing")
     return parser
 
 
@@ -222,13 +203,8 @@ def _parties(settings: StreamSettings, tenant: str, raws: Sequence[str]) -> list
     return parties
 
 
-async def _erase_all(
-    settings: StreamSettings,
-    namespaces: Sequence[str],
-    reports: list[PartyReport],
-    tenant: str,
-    dry_run: bool,
-) -> None:
+async def _erase_all(settings: StreamSettings, namespaces: Sequence[str],
+                     reports: list[PartyReport], tenant: str, dry_run: bool) -> None:
     client = redis_client(settings.redis_url)
     try:
         for report in reports:
@@ -262,31 +238,21 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
             report.erasure_event_id, value = erasure_request(party, by, args.reason, now)
             batch.append((f"{party.tenant_id}:{party.token}".encode(), value))
         try:
-            produce_all(
-                make_producer(settings.kafka_bootstrap_servers, "c360-forget"),
-                settings.topic(ERASURE),
-                batch,
-            )
+            produce_all(make_producer(settings.kafka_bootstrap_servers, "c360-forget"),
+                        settings.topic(ERASURE), batch)
         except (DeliveryFailed, KafkaException) as exc:
-            print(
-                f"c360 forget: erasure request not published, nothing erased: {exc}",
-                file=sys.stderr,
-            )
+            print(f"c360 forget: erasure request not published, nothing erased: {exc}",
+                  file=sys.stderr)
             return 3
     namespaces = args.namespace or [settings.key_namespace]
     asyncio.run(_erase_all(settings, namespaces, reports, args.tenant, args.dry_run))
-    print(
-        json.dumps(
-            {
-                "tenant": args.tenant,
-                "dry_run": args.dry_run,
-                "namespaces": namespaces,
-                "parties": [r.as_json() for r in reports],
-                "not_erased": list(NOT_ERASED),
-            },
-            indent=2,
-        )
-    )
+    print(json.dumps({
+        "tenant": args.tenant,
+        "dry_run": args.dry_run,
+        "namespaces": namespaces,
+        "parties": [r.as_json() for r in reports],
+        "not_erased": list(NOT_ERASED),
+    }, indent=2))
     return 1 if any(r.remaining_after for r in reports) else 0
 
 

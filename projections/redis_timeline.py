@@ -94,7 +94,7 @@ return 0
 """
 
 _INFRA_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
-_ERASED, _CHANGED = -1, -2
+_CHANGED = -2  # the compare-and-set lost: re-read and re-merge
 
 
 class RedisTimelineStore:

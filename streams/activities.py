@@ -44,14 +44,16 @@ async def handle_request_activity(
     """Fold the event into the merged entry and evaluate the tenant's rules on it; emits (a
     new revision of) each activity a rule asks for once the agent entered wrap-up.
 
-    `rules` None = the built-in call rule from the settings. Duplicates re-emit the same
-    revision, which the sink ignores.
+    `rules` None = the tenant rules on `deps.rules`, or without those the built-in call rule
+    from the settings. Duplicates re-emit the same revision, which the sink ignores.
     """
     entry = await deps.timeline.apply(
         record.tenant_id, record.party_token, record.event, deps.clock_ms()
     )
     if entry is None:
         return []  # outside retention: too old to act on
+    if rules is None:
+        rules = deps.rules.current() if deps.rules is not None else None
     ruleset = rules if rules is not None else RuleSet(default=(deps.call_rule.as_rule(),))
     return [_out(a) for a in activities_for(entry, party_of(record), ruleset)]
 

@@ -20,7 +20,7 @@ from schemas.topics import INTERACTIONS_BY_PARTY
 from streams.directory import DirectoryDeps
 from streams.errors import InvalidIdentifier as InvalidIdentifierError
 from streams.identity import Identifier, normalize, party_token
-from streams.rules import CallActivityRule, RuleSet, default_rules
+from streams.rules import CallActivityRule
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 
@@ -55,12 +55,6 @@ class Deps:
     # rule) and the related-records store (None = no related records), both from bootstrap.
     rules: RulesSource | None = None
     related: RelatedRecordsStore | None = None
-
-    def current_rules(self) -> RuleSet:
-        """The automation rules to evaluate with now."""
-        if self.rules is None:
-            return default_rules(self.settings.activity_min_call_seconds)
-        return self.rules.current()
 
     def encode(self, record: object, topic: str) -> bytes:
         """Bytes of an output record for a catalogue topic (unprefixed name)."""

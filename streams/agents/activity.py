@@ -19,9 +19,7 @@ async def request_activities(stream: Any) -> None:
             event.message,
             stage="activity",
             deps=deps(),
-            handle=lambda record, _raw: handle_request_activity(
-                record, deps(), deps().current_rules()
-            ),
+            handle=lambda record, _raw: handle_request_activity(record, deps()),
             send=send,
             stats=stats("activity"),
             expect=(PartyInteraction,),

@@ -37,9 +37,8 @@ NOW_MS = int(T0.timestamp() * 1000) + 3_600_000
 
 
 @pytest.fixture
-def env(
-    redis_url: str, redis_namespace: str, kafka_bootstrap: str, topic_prefix: str
-) -> dict[str, str]:
+def env(redis_url: str, redis_namespace: str, kafka_bootstrap: str,
+        topic_prefix: str) -> dict[str, str]:
     """The environment `c360 forget` reads, pointed at the test's Redis namespace and topics."""
     return {
         "C360_ENV": "dev",
@@ -70,24 +69,15 @@ async def project(env: dict[str, str]) -> dict[str, Any]:
                 for event in voice_call(iid, caller=caller):
                     await store.apply("acme", party.token, event, NOW_MS)
                 await parties.remember(iid, party)
-                await links.record(
-                    "acme",
-                    iid,
-                    party.token,
-                    LinkAction(f"e-{iid}", NOW_MS, "p-1", agent_id="agent-1"),
-                )
+                await links.record("acme", iid, party.token,
+                                   LinkAction(f"e-{iid}", NOW_MS, "p-1", agent_id="agent-1"))
                 await RedisPopCache(client, keys).put("acme", iid, '{"pop": 1}', 3600)
             ident = ProfileIdentifier(party.kind, party.value or "", party.token)
             pid = "p-1" if caller == CALLER else "p-2"
             await directory.upsert(Profile("acme", pid, (NOW_MS, f"e-{pid}"), pid, (ident,)))
         await directory.upsert(
-            Profile(
-                "acme",
-                "p-3",
-                (NOW_MS, "e-p-3"),
-                "p-3",
-                (ProfileIdentifier("phone", CALLER, out[CALLER].token),),
-            )
+            Profile("acme", "p-3", (NOW_MS, "e-p-3"), "p-3",
+                    (ProfileIdentifier("phone", CALLER, out[CALLER].token),))
         )
     finally:
         await client.aclose()
@@ -116,18 +106,13 @@ async def existing(env: dict[str, str], keys: list[str]) -> list[str]:
 
 def interaction_keys(keys: Keys, iid: str) -> list[str]:
     """Every per-interaction key the projection keeps."""
-    return [
-        keys.interaction_party("acme", iid),
-        keys.interaction_link("acme", iid),
-        keys.screen_pop_cache("acme", iid),
-    ]
+    return [keys.interaction_party("acme", iid), keys.interaction_link("acme", iid),
+            keys.screen_pop_cache("acme", iid)]
 
 
 @pytest.mark.integration
 async def test_forget_erases_the_party_and_publishes_the_request(
-    env: dict[str, str],
-    topic_prefix: str,
-    consume_until: Callable[..., Any],
+    env: dict[str, str], topic_prefix: str, consume_until: Callable[..., Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """After forget the timeline read is empty, the claims and per-interaction keys are gone,
@@ -137,8 +122,7 @@ async def test_forget_erases_the_party_and_publishes_the_request(
     assert len(await timeline(env, token)) == 2
     # Same number in another format: normalization finds the same party.
     code = await asyncio.to_thread(
-        forget.main,
-        ["--tenant", "acme", "--identifier", "020 7946 0123", "--reason", "T-1"],
+        forget.main, ["--tenant", "acme", "--identifier", "020 7946 0123", "--reason", "T-1"],
         env,
     )
     assert code == 0
@@ -146,12 +130,8 @@ async def test_forget_erases_the_party_and_publishes_the_request(
     [party] = report["parties"]
     assert party["party_token"] == token and party["kind"] == "phone"
     assert party["removed"] == {
-        "identifier_claims": 1,
-        "interaction_link": 2,
-        "interaction_party": 2,
-        "screen_pop_cache": 2,
-        "timeline_entries": 1,
-        "timeline_index": 1,
+        "identifier_claims": 1, "interaction_link": 2, "interaction_party": 2,
+        "screen_pop_cache": 2, "timeline_entries": 1, "timeline_index": 1,
     }
     assert party["interactions"] == 2
     assert party["profiles_listing_identifier"] == ["p-1", "p-3"]
@@ -256,26 +236,17 @@ def test_webhook_to_timeline_then_forget_end_to_end(
     with running_stack(kafka_bootstrap, redis_url, tmp_path) as stack:
         http, prefix = str(stack["http"]), str(stack["prefix"])
         request = urllib.request.Request(
-            f"{http}/v1/ingest/twilio?tenant=acme",
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+            f"{http}/v1/ingest/twilio?tenant=acme", data=body, method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
         with urllib.request.urlopen(request, timeout=30) as resp:
             assert resp.status == 202
         end = time.monotonic() + DEADLINE
         while not _timeline_items(http, "+447381234567") and time.monotonic() < end:
             time.sleep(0.3)
         assert len(_timeline_items(http, "+447381234567")) == 1
-        env = {
-            **os.environ,
-            "C360_ENV": "dev",
-            "C360_REDIS_URL": redis_url,
-            "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "C360_TOPIC_PREFIX": prefix,
-            "C360_KEY_NAMESPACE": f"c360t{prefix[:-1]}",
-            "C360_DEFAULT_REGION": "GB",
-        }
+        env = {**os.environ, "C360_ENV": "dev", "C360_REDIS_URL": redis_url,
+               "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "C360_TOPIC_PREFIX": prefix,
+               "C360_KEY_NAMESPACE": f"c360t{prefix[:-1]}", "C360_DEFAULT_REGION": "GB"}
         assert forget.main(["--tenant", "acme", "--identifier", "07381 234567"], env) == 0
         [party] = json.loads(capsys.readouterr().out)["parties"]
         assert party["removed"]["timeline_entries"] == 1 and party["interactions"] == 1
