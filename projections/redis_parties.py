@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -10,7 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from projections.errors import StoreUnavailable
 from projections.keys import Keys
-from projections.ports import Party
+from projections.ports import ClaimResult, Party
 
 _INFRA_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -24,9 +25,7 @@ class RedisInteractionParties:
         self._ttl = ttl_seconds
 
     async def remember(self, interaction_id: str, party: Party) -> None:
-        doc = json.dumps(
-            [party.token, party.kind, party.value, party.internal, party.normalizer_version]
-        )
+        doc = _dumps(party)
         key = self._keys.interaction_party(party.tenant_id, interaction_id)
         try:
             await self._redis.set(key, doc, nx=True, ex=self._ttl)
@@ -38,10 +37,7 @@ class RedisInteractionParties:
             raw = await self._redis.get(self._keys.interaction_party(tenant_id, interaction_id))
         except _INFRA_ERRORS as exc:
             raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
-        if raw is None:
-            return None
-        token, kind, value, internal, version = json.loads(raw)
-        return Party(tenant_id, token, kind, value, bool(internal), version)
+        return None if raw is None else _loads(tenant_id, raw)
 
     async def park(self, tenant_id: str, interaction_id: str, raw: bytes) -> None:
         key = self._keys.interaction_parked(tenant_id, interaction_id)
@@ -63,3 +59,76 @@ class RedisInteractionParties:
         except _INFRA_ERRORS as exc:
             raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
         return list(items)
+
+    async def claim_many(self, claims: Sequence[tuple[str, Party]]) -> list[ClaimResult]:
+        # Three commands per interaction, pipelined for the whole batch: SET NX keeps the
+        # first writer, GET reads who won, LRANGE looks at parked events (removed later by
+        # release_parked, once the caller's outputs are acknowledged).
+        if not claims:
+            return []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for interaction_id, party in claims:
+                    key = self._keys.interaction_party(party.tenant_id, interaction_id)
+                    pipe.set(key, _dumps(party), nx=True, ex=self._ttl)
+                    pipe.get(key)
+                    pipe.lrange(self._keys.interaction_parked(party.tenant_id, interaction_id), 0, -1)
+                replies = await pipe.execute()
+        except _INFRA_ERRORS as exc:
+            raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
+        out = []
+        for i, (_iid, party) in enumerate(claims):
+            stored, parked = replies[3 * i + 1], replies[3 * i + 2]
+            winner = party if stored is None else _loads(party.tenant_id, stored)
+            out.append(ClaimResult(winner, tuple(parked)))
+        return out
+
+    async def lookup_many(self, items: Sequence[tuple[str, str]]) -> list[Party | None]:
+        if not items:
+            return []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for tenant_id, interaction_id in items:
+                    pipe.get(self._keys.interaction_party(tenant_id, interaction_id))
+                replies = await pipe.execute()
+        except _INFRA_ERRORS as exc:
+            raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
+        return [
+            None if raw is None else _loads(tenant_id, raw)
+            for (tenant_id, _iid), raw in zip(items, replies, strict=True)
+        ]
+
+    async def park_many(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        if not items:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for tenant_id, interaction_id, raw in items:
+                    key = self._keys.interaction_parked(tenant_id, interaction_id)
+                    pipe.rpush(key, raw)
+                    pipe.expire(key, self._ttl)
+                await pipe.execute()
+        except _INFRA_ERRORS as exc:
+            raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
+
+    async def release_parked(self, items: Sequence[tuple[str, str]]) -> None:
+        if not items:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for tenant_id, interaction_id in items:
+                    pipe.delete(self._keys.interaction_parked(tenant_id, interaction_id))
+                await pipe.execute()
+        except _INFRA_ERRORS as exc:
+            raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
+
+
+def _dumps(party: Party) -> str:
+    return json.dumps(
+        [party.token, party.kind, party.value, party.internal, party.normalizer_version]
+    )
+
+
+def _loads(tenant_id: str, raw: bytes | str) -> Party:
+    token, kind, value, internal, version = json.loads(raw)
+    return Party(tenant_id, token, kind, value, bool(internal), version)

@@ -52,6 +52,13 @@ async def handle_request_activity(
     )
     if entry is None:
         return []  # outside retention: too old to act on
+    return activities_for_entry(record, entry, deps, rules)
+
+
+def activities_for_entry(
+    record: PartyInteraction, entry: InteractionEntry, deps: Deps, rules: RuleSet | None = None
+) -> list[Outgoing]:
+    """The activity requests the tenant's rules ask for on the interaction's merged entry."""
     if rules is None:
         rules = deps.rules.current() if deps.rules is not None else None
     ruleset = rules if rules is not None else RuleSet(default=(deps.call_rule.as_rule(),))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
@@ -19,24 +20,32 @@ from schemas.topics import (
 from streams.bootstrap import build_deps, rules_source
 from streams.handlers import Deps
 from streams.logconfig import configure_logging
-from streams.processing import Stats
+from streams.processing import OutputUnavailable, Stats
 from streams.settings import StreamSettings
+from streams.transport import SCHEME, register, set_fetch_max_wait_ms
 
 settings = StreamSettings.from_env()
 configure_logging(settings.log_format, settings.log_level)
+register()
+set_fetch_max_wait_ms(settings.consumer_fetch_max_wait_ms)
 
 # Settings follow FACTS.md (c): at-least-once plus idempotent projections (Kafka EOS does
 # not cover Redis), a short commit interval to shrink the replay window after a crash,
 # bounded poll batches against rebalance storms, and in-memory Faust state (we keep no
-# Faust tables: all state is in Redis and rebuildable from the topics).
+# Faust tables: all state is in Redis and rebuildable from the topics). The transport is
+# Faust's aiokafka one with a short consumer fetch wait (streams/transport.py). Batches are
+# acknowledged only once processed, so stopping does not wait for the buffered backlog
+# (stream_wait_empty=False): what was not processed is not committed and is read again.
 app = faust.App(
     settings.app_id,
-    broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+    broker=[f"{SCHEME}://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
     store="memory://",
     processing_guarantee="at_least_once",
-    broker_commit_interval=1.0,
-    broker_max_poll_records=500,
-    stream_wait_empty=True,
+    broker_commit_interval=0.5,
+    broker_max_poll_records=settings.batch_max_events,
+    broker_session_timeout=settings.session_timeout_seconds,
+    broker_heartbeat_interval=max(1, settings.session_timeout_seconds // 4),
+    stream_wait_empty=False,
     producer_acks=-1,
     topic_replication_factor=settings.topic_replication_factor,
     consumer_auto_offset_reset="earliest",
@@ -85,8 +94,19 @@ def deps() -> Deps:
 
 async def send(name: str, key: bytes | None, value: bytes) -> None:
     """Send to a catalogue topic and wait for the broker's ack before the input is acked."""
-    fut = await TOPICS[name].send(key=key, value=value)
-    await fut
+    await send_many([(name, key, value)])
+
+
+async def send_many(records: list[tuple[str, bytes | None, bytes]]) -> None:
+    """Send records in order (the producer batches them) and wait for every ack; a broker
+    that does not take them raises OutputUnavailable (the caller retries in place)."""
+    from aiokafka.errors import KafkaError  # noqa: PLC0415 - Faust's own driver dependency
+
+    try:
+        futures = [await TOPICS[name].send(key=key, value=value) for name, key, value in records]
+        await asyncio.gather(*futures)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        raise OutputUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def stats(stage: str) -> Stats:

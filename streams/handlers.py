@@ -129,7 +129,8 @@ def party_key(party: Party) -> bytes:
     return f"{party.tenant_id}:{party.token}".encode()
 
 
-def _rekeyed(party: Party, event: InteractionEvent) -> Outgoing:
+def rekeyed(party: Party, event: InteractionEvent) -> Outgoing:
+    """The event as a by-party record, keyed by its party."""
     record = PartyInteraction(
         event_id=event.event_id,
         tenant_id=event.tenant_id,
@@ -155,14 +156,14 @@ async def handle_interaction(
         if known is None:
             await deps.parties.park(event.tenant_id, event.interaction_id, raw)
             return []
-        return [_rekeyed(known, event)]
+        return [rekeyed(known, event)]
     party = party_for(event, address, deps.settings)
     await deps.parties.remember(event.interaction_id, party)
     known = await deps.parties.lookup(event.tenant_id, event.interaction_id) or party
-    out = [_rekeyed(known, event)]
+    out = [rekeyed(known, event)]
     for parked in await deps.parties.drain(event.tenant_id, event.interaction_id):
         earlier = decode(parked)
-        out.append(_rekeyed(known, earlier))  # type: ignore[arg-type]
+        out.append(rekeyed(known, earlier))  # type: ignore[arg-type]
     return out
 
 

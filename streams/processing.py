@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -17,6 +17,9 @@ from schemas.errors import C360Error, SchemaError
 from schemas.topics import DLQ
 from streams.dlq import dead_letter_for
 from streams.handlers import Deps, Outgoing
+
+if TYPE_CHECKING:
+    from streams.pipeline import Failure, PartyCache
 
 log = structlog.get_logger("c360.streams")
 
@@ -34,6 +37,13 @@ class Message(Protocol):
 
 
 Sender = Callable[[str, bytes | None, bytes], Awaitable[None]]
+# Sends many records and waits for all their acks; raises OutputUnavailable when the broker
+# cannot take them (the caller retries in place: nothing is acknowledged meanwhile).
+BatchSender = Callable[[list[tuple[str, bytes | None, bytes]]], Awaitable[None]]
+
+
+class OutputUnavailable(Exception):
+    """The broker did not acknowledge an output or a dead letter: transient, retry."""
 
 
 @dataclass(slots=True)
@@ -140,3 +150,109 @@ async def _dead_letter(
     log.warning("dead_lettered", kind=kind, error_type=letter.error_type)
     await send(DLQ, message.key, deps.encode(letter, DLQ))
     stats.dead_lettered += 1
+
+
+async def process_batch(
+    messages: Sequence[Message],
+    *,
+    stage: str,
+    deps: Deps,
+    cache: PartyCache,
+    send_many: BatchSender,
+    stats: Stats,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run a batch through the one-pass pipeline; never raises (Faust would ack and lose it).
+
+    Store and registry outages retry the whole batch in place (every step is idempotent),
+    past the deadline its messages are dead-lettered as infra_unavailable. Outputs and dead
+    letters that the broker cannot take are retried in place for as long as it takes: an
+    input is acknowledged (the caller returns) only once its outputs or its dead letter are.
+    """
+    from streams.pipeline import Failure, run_batch  # noqa: PLC0415 - it imports this module
+
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(stage=stage, batch=len(messages))
+
+    async def step() -> list[tuple[str, bytes | None, bytes]]:
+        outcome = await run_batch(messages, deps, cache)
+        records: list[tuple[str, bytes | None, bytes]] = [
+            (o.topic, o.key, deps.encode(o.value, o.topic)) for o in outcome.pops
+        ]
+        records += [(o.topic, o.key, deps.encode(o.value, o.topic)) for o in outcome.outputs]
+        for failure in outcome.failures:
+            records.append(_letter(failure, stage, deps))
+            log.warning(
+                "dead_lettered",
+                kind=failure.kind,
+                error_type=type(failure.error).__name__,
+                offset=failure.message.offset,
+                partition=failure.message.partition,
+            )
+        counts[:] = [len(messages) - len({id(f.message) for f in outcome.failures})]
+        counts.append(len(outcome.failures))
+        release[:] = outcome.release
+        return records
+
+    release: list[tuple[str, str]] = []
+    counts = [0, 0]
+    try:
+        records = await _with_retry(step, deps, stats, sleep)
+        stats.processed += counts[0]
+        stats.dead_lettered += counts[1]
+    except _GaveUp as exc:
+        cause = exc.__cause__ or exc
+        records = [
+            _letter(Failure(m, cause, "infra_unavailable"), stage, deps) for m in messages
+        ]
+        stats.dead_lettered += len(messages)
+    await _send_until_acked(records, send_many, stats, sleep)
+    if release:
+        await _with_retry_plain(lambda: deps.parties.release_parked(release), sleep)
+
+
+def _letter(failure: Failure, stage: str, deps: Deps) -> tuple[str, bytes | None, bytes]:
+    message = failure.message
+    letter = dead_letter_for(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=failure.value if failure.value is not None else message.value,
+        error=failure.error,
+        stage=stage if failure.value in (None, message.value) else f"{stage}:parked",
+    )
+    return (DLQ, message.key, deps.encode(letter, DLQ))
+
+
+async def _send_until_acked(
+    records: list[tuple[str, bytes | None, bytes]],
+    send_many: BatchSender,
+    stats: Stats,
+    sleep: Callable[[float], Awaitable[None]],
+) -> None:
+    delay = 0.1
+    while True:
+        try:
+            await send_many(records)
+            return
+        except OutputUnavailable as exc:
+            # Resending all of them is safe: every output id derives from its cause.
+            stats.retries += 1
+            log.warning("broker_unavailable_retrying", error=str(exc), delay=round(delay, 2))
+            await sleep(delay * (0.5 + random.random() / 2))
+            delay = min(delay * 2, 5.0)
+
+
+async def _with_retry_plain(
+    call: Callable[[], Awaitable[None]], sleep: Callable[[float], Awaitable[None]]
+) -> None:
+    delay = 0.1
+    while True:
+        try:
+            await call()
+            return
+        except StoreUnavailable as exc:
+            log.warning("store_unavailable_retrying", error=str(exc), delay=round(delay, 2))
+            await sleep(delay * (0.5 + random.random() / 2))
+            delay = min(delay * 2, 5.0)

@@ -251,11 +251,20 @@ def pop_out(pop: ScreenPopRequested) -> Outgoing:
 
 async def handle_request_screen_pop(record: PartyInteraction, deps: Deps) -> list[Outgoing]:
     """Pre-warm on IVR entry/queueing; emit the agent's pop (or a suppressed decision)."""
-    party, event = party_of(record), record.event
     now = deps.clock_ms()
-    entry = await deps.timeline.apply(record.tenant_id, record.party_token, event, now)
+    entry = await deps.timeline.apply(record.tenant_id, record.party_token, record.event, now)
     if entry is None:
         return []
+    return await pop_for_entry(record, entry, deps)
+
+
+async def pop_for_entry(
+    record: PartyInteraction, entry: InteractionEntry, deps: Deps
+) -> list[Outgoing]:
+    """The pop (or pre-warm) of one event, given the interaction's merged entry (the
+    pipeline folds a whole batch first, then decides every event on the result)."""
+    party, event = party_of(record), record.event
+    now = deps.clock_ms()
     d = deps.directory
     if is_prewarm(event):
         if d is not None and d.pop_cache is not None:

@@ -74,6 +74,13 @@ class StreamSettings:
     topics_file: str = ""
     profile_schema_file: str = ""
     layout_file: str = ""
+    # Latency knobs (docs/performance.md): the most events one pass takes, how long it waits
+    # for a batch to fill, and how long a consumer fetch may wait at the broker.
+    batch_max_events: int = 500
+    batch_within_ms: int = 2
+    consumer_fetch_max_wait_ms: int = 5
+    # Faust consumer group session: a dead worker's partitions move after this long.
+    session_timeout_seconds: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StreamSettings:
@@ -120,6 +127,14 @@ class StreamSettings:
             topics_file=env.get("C360_TOPICS_FILE", ""),
             profile_schema_file=env.get("C360_PROFILE_SCHEMA_FILE", ""),
             layout_file=env.get("C360_LAYOUT_FILE", ""),
+            batch_max_events=max(1, _int(env, "C360_BATCH_MAX_EVENTS", 500, problems)),
+            batch_within_ms=_int(env, "C360_BATCH_WITHIN_MS", 2, problems),
+            consumer_fetch_max_wait_ms=max(
+                1, _int(env, "C360_CONSUMER_FETCH_MAX_WAIT_MS", 5, problems)
+            ),
+            session_timeout_seconds=max(
+                3, _int(env, "C360_SESSION_TIMEOUT_SECONDS", 10, problems)
+            ),
             topic_replication_factor=_int(
                 env, "C360_TOPIC_REPLICATION_FACTOR", 1 if mode == "dev" else 3, problems
             ),
