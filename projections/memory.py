@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from projections.ports import Party
+from projections.ports import ClaimResult, Party
 from projections.timeline import InteractionEntry, Retention, entry_of, merge
 from schemas.records import InteractionEvent
 
@@ -97,3 +97,22 @@ class InMemoryInteractionParties:
 
     async def drain(self, tenant_id: str, interaction_id: str) -> list[bytes]:
         return self.parked.pop((tenant_id, interaction_id), [])
+
+    async def claim_many(self, claims: Sequence[tuple[str, Party]]) -> list[ClaimResult]:
+        out = []
+        for interaction_id, party in claims:
+            key = (party.tenant_id, interaction_id)
+            stored = self.parties.setdefault(key, party)
+            out.append(ClaimResult(stored, tuple(self.parked.get(key, ()))))
+        return out
+
+    async def lookup_many(self, items: Sequence[tuple[str, str]]) -> list[Party | None]:
+        return [self.parties.get(item) for item in items]
+
+    async def park_many(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        for tenant_id, interaction_id, raw in items:
+            self.parked.setdefault((tenant_id, interaction_id), []).append(raw)
+
+    async def release_parked(self, items: Sequence[tuple[str, str]]) -> None:
+        for item in items:
+            self.parked.pop(item, None)

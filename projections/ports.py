@@ -87,6 +87,33 @@ class InteractionParties(Protocol):
         """Take (and remove) every parked event of the interaction, oldest first."""
         ...
 
+    async def claim_many(self, claims: Sequence[tuple[str, Party]]) -> list[ClaimResult]:
+        """`remember` + `lookup` + a look at the parked events for many interactions in one
+        round trip: (interaction id, party) in, the stored party (first writer wins) and the
+        events parked for it out, in order. Parked events stay until `release_parked`, so
+        a crash before the caller's outputs are out cannot lose them."""
+        ...
+
+    async def lookup_many(self, items: Sequence[tuple[str, str]]) -> list[Party | None]:
+        """`lookup` of many (tenant id, interaction id) pairs in one round trip, in order."""
+        ...
+
+    async def park_many(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        """`park` of many (tenant id, interaction id, raw event) in one round trip, in order."""
+        ...
+
+    async def release_parked(self, items: Sequence[tuple[str, str]]) -> None:
+        """Remove the parked events of these (tenant id, interaction id) pairs."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """What `claim_many` found for one interaction: its party and its parked events."""
+
+    party: Party
+    parked: tuple[bytes, ...] = ()
+
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
