@@ -1,21 +1,27 @@
-"""`c360 bench`: throughput figures with a same-run baseline (reported, never asserted)."""
+"""`c360 bench`: live, pops, replay, query, memory and soak figures, each against a same-run
+baseline, printed as a table and as JSON (reported, never asserted)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import inspect
 import json
+import math
 import os
+import platform
+import sys
+import tempfile
 import time
+import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from projections.keys import Keys
-from projections.redis_client import redis_client
-from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, apply, to_ms
-from schemas import codec
 from schemas.records import (
     InteractionAccepted,
     InteractionEnded,
@@ -24,9 +30,255 @@ from schemas.records import (
     InteractionWrappedUp,
 )
 
+if TYPE_CHECKING:
+    from c360.bench_live import Session
 
+SCHEMA = "c360.bench/1"
+STACK_BENCHES = ("live", "pops", "replay", "query", "memory", "soak")
+MICRO_BENCHES = ("fold", "codec", "redis")
+# Figure keys every JSON figure has (bench_query/bench_replay dicts are mapped onto them).
+FIGURE_KEYS = (
+    "bench",
+    "figure",
+    "value",
+    "unit",
+    "baseline_name",
+    "baseline_value",
+    "ratio",
+    "target",
+    "met",
+    "notes",
+    "details",
+)
+
+
+# -- figures (pure) ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A target on the value itself or on value / baseline."""
+
+    op: str  # ">=" | "<="
+    threshold: float
+    on: str = "value"  # value | ratio
+
+    def text(self, unit: str) -> str:
+        """How the table shows it."""
+        if self.on == "ratio":
+            return f"{self.op} {self.threshold:g} x baseline"
+        return f"{self.op} {self.threshold:g} {unit}".rstrip()
+
+    def met(self, value: float | None, ratio: float | None) -> bool | None:
+        """None when the figure was not measured."""
+        x = ratio if self.on == "ratio" else value
+        if x is None:
+            return None
+        return x >= self.threshold if self.op == ">=" else x <= self.threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One measured figure and its same-run baseline."""
+
+    bench: str
+    figure: str
+    value: float | None
+    unit: str
+    baseline_value: float | None
+    baseline_name: str
+    target: Target | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """value / baseline (None when either is missing or the baseline is 0)."""
+        return ratio(self.value, self.baseline_value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape (FIGURE_KEYS)."""
+        return {
+            "bench": self.bench,
+            "figure": self.figure,
+            "value": _round(self.value),
+            "unit": self.unit,
+            "baseline_name": self.baseline_name,
+            "baseline_value": _round(self.baseline_value),
+            "ratio": _round(self.ratio),
+            "target": self.target.text(self.unit) if self.target else None,
+            "met": self.target.met(self.value, self.ratio) if self.target else None,
+            "notes": self.notes,
+            "details": _jsonable(dict(self.details)),
+        }
+
+
+def ratio(value: float | None, baseline: float | None) -> float | None:
+    """value / baseline, None when undefined."""
+    if value is None or baseline is None or baseline == 0:
+        return None
+    return value / baseline
+
+
+def percentile(sorted_samples: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile of already sorted samples (None when empty)."""
+    if not sorted_samples:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_samples)))
+    return sorted_samples[min(rank, len(sorted_samples)) - 1]
+
+
+def _round(value: object) -> object:
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return round(value, 4) if abs(value) < 100 else round(value, 1)
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return _round(value)
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+def normalize_figure(bench: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A figure dict from another bench module in the FIGURE_KEYS shape (unknown keys kept
+    under details; ratio computed when missing)."""
+    value = _number(doc.get("value"))
+    baseline = _number(doc.get("baseline_value", doc.get("baseline")))
+    target = doc.get("target")
+    if isinstance(target, Mapping):
+        target = " ".join(str(target.get(k, "")) for k in ("op", "threshold", "unit")).strip()
+    known = {
+        "bench",
+        "figure",
+        "name",
+        "value",
+        "unit",
+        "baseline_value",
+        "baseline",
+        "baseline_name",
+        "baseline_label",
+        "ratio",
+        "target",
+        "met",
+        "notes",
+        "details",
+    }
+    details = dict(doc.get("details") or {})
+    details.update({k: v for k, v in doc.items() if k not in known})
+    met = doc.get("met")
+    return {
+        "bench": str(doc.get("bench") or bench),
+        "figure": str(doc.get("figure") or doc.get("name") or "?"),
+        "value": _round(value),
+        "unit": str(doc.get("unit") or ""),
+        "baseline_name": str(doc.get("baseline_name") or doc.get("baseline_label") or ""),
+        "baseline_value": _round(baseline),
+        "ratio": _round(_number(doc.get("ratio")) or ratio(value, baseline)),
+        "target": None if target is None else str(target),
+        "met": met if isinstance(met, bool) else None,
+        "notes": str(doc.get("notes") or ""),
+        "details": _jsonable(details),
+    }
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def table(figures: Sequence[Mapping[str, Any]]) -> str:
+    """The figures as a fixed-width text table."""
+    head = ("bench", "figure", "value", "unit", "baseline", "ratio", "target", "met")
+    rows = [head] + [
+        (
+            str(f["bench"]),
+            str(f["figure"]),
+            _cell(f["value"]),
+            str(f["unit"]),
+            _cell(f["baseline_value"]),
+            _cell(f["ratio"]),
+            _cell(f["target"]),
+            _cell(f["met"]),
+        )
+        for f in figures
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    right = {2, 4, 5}
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    baselines = sorted(
+        {f"{f['bench']}: {f['baseline_name']}" for f in figures if f["baseline_name"]}
+    )
+    return "\n".join([*lines, "", "baselines:", *(f"  {b}" for b in baselines)])
+
+
+def document(
+    figures: Sequence[Mapping[str, Any]],
+    *,
+    quick: bool,
+    stack: Mapping[str, Any],
+    unavailable: Sequence[Mapping[str, str]],
+    errors: Sequence[Mapping[str, str]],
+    started: datetime,
+) -> dict[str, Any]:
+    """The JSON document of one run."""
+    return {
+        "schema": SCHEMA,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(tz=UTC).isoformat(),
+        "quick": quick,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_avg": _load(),
+        },
+        "stack": dict(stack),
+        "figures": list(figures),
+        "unavailable": list(unavailable),
+        "errors": list(errors),
+    }
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+# -- micro benches (no stack needed beyond a Redis for `redis`) ----------------------------
 def sample_events(n: int) -> list[InteractionEvent]:
-    """n events: calls of 4 events each over n/40 parties' worth of interactions."""
+    """n events: calls of 4 events each."""
     start = datetime.now(tz=UTC) - timedelta(days=1)
     events: list[InteractionEvent] = []
     for i in range(max(1, n // 4)):
@@ -63,55 +315,72 @@ def sample_events(n: int) -> list[InteractionEvent]:
     return events[:n]
 
 
-def _rate(n: int, seconds: float) -> float:
-    return n / seconds if seconds > 0 else float("inf")
-
-
 def _timed(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
 
 
-def bench_fold(events: list[InteractionEvent]) -> dict[str, float]:
-    """Pure fold vs a dict-update baseline over the same events."""
+def _per_s(n: int, seconds: float) -> float | None:
+    return n / seconds if seconds > 0 else None
+
+
+def bench_fold(events: list[InteractionEvent]) -> list[Figure]:
+    """The pure fold vs a dict update over the same events."""
+    from projections.timeline import apply  # noqa: PLC0415
 
     def fold() -> None:
-        entries: dict[str, object] = {}
+        entries: dict[str, Any] = {}
         for e in events:
-            entries[e.interaction_id] = apply(entries.get(e.interaction_id), e)  # type: ignore[arg-type]
+            entries[e.interaction_id] = apply(entries.get(e.interaction_id), e)
 
-    def baseline() -> None:
+    def plain() -> None:
         entries: dict[str, object] = {}
         for e in events:
             entries[e.interaction_id] = e
 
-    t_fold, t_base = _timed(fold), _timed(baseline)
-    return {
-        "fold_events_per_s": _rate(len(events), t_fold),
-        "baseline_events_per_s": _rate(len(events), t_base),
-        "fold_cost_ratio": t_fold / t_base if t_base else float("inf"),
-    }
+    n = len(events)
+    return [
+        Figure(
+            "fold",
+            "pure fold",
+            _per_s(n, _timed(fold)),
+            "ev/s",
+            _per_s(n, _timed(plain)),
+            "dict update per event",
+        )
+    ]
 
 
-def bench_codec(events: list[InteractionEvent]) -> dict[str, float]:
-    """Avro single-object encode+decode vs json.dumps+loads of the same field dicts."""
-    encoded = [codec.encode(e) for e in events]
-    t_codec = _timed(lambda: [codec.decode(codec.encode(e)) for e in events])
+def bench_codec(events: list[InteractionEvent]) -> list[Figure]:
+    """Avro encode+decode vs json.dumps+loads of a few fields of the same events."""
+    from schemas import codec  # noqa: PLC0415
+
     docs = [
         {"id": e.event_id, "iid": e.interaction_id, "at": e.occurred_at.isoformat()} for e in events
     ]
-    t_base = _timed(lambda: [json.loads(json.dumps(d)) for d in docs])
-    return {
-        "codec_round_trips_per_s": _rate(len(events), t_codec),
-        "json_baseline_per_s": _rate(len(events), t_base),
-        "codec_cost_ratio": t_codec / t_base if t_base else float("inf"),
-        "avg_encoded_bytes": sum(map(len, encoded)) / len(encoded),
-    }
+    t_codec = _timed(lambda: [codec.decode(codec.encode(e)) for e in events])
+    t_json = _timed(lambda: [json.loads(json.dumps(d)) for d in docs])
+    size = sum(len(codec.encode(e)) for e in events) / len(events)
+    return [
+        Figure(
+            "codec",
+            "Avro round trips",
+            _per_s(len(events), t_codec),
+            "ev/s",
+            _per_s(len(events), t_json),
+            "json round trip of 3 fields",
+            details={"avg_encoded_bytes": size},
+        )
+    ]
 
 
-async def bench_redis(events: list[InteractionEvent], url: str) -> dict[str, float]:
-    """RedisTimelineStore.apply vs one plain SET per event on the same server."""
+async def _bench_redis(events: list[InteractionEvent], url: str) -> list[Figure]:
+    from projections.keys import Keys  # noqa: PLC0415
+    from projections.redis_client import redis_client  # noqa: PLC0415
+    from projections.redis_timeline import RedisTimelineStore  # noqa: PLC0415
+    from projections.timeline import Retention, to_ms  # noqa: PLC0415
+
     client = redis_client(url)
     ns = f"c360bench{uuid.uuid4().hex[:8]}"
     store = RedisTimelineStore(client, Keys(ns), Retention())
@@ -130,42 +399,219 @@ async def bench_redis(events: list[InteractionEvent], url: str) -> dict[str, flo
         for i in range(0, len(keys), 500):
             await client.delete(*keys[i : i + 500])
         await client.aclose()
+    n = len(events)
+    return [
+        Figure(
+            "redis",
+            "RedisTimelineStore.apply, awaited one by one",
+            _per_s(n, t_store),
+            "ev/s",
+            _per_s(n, t_base),
+            "plain SET per event",
+        )
+    ]
+
+
+# -- the stack benches -------------------------------------------------------------------
+def bench_memory(session: Session) -> list[Figure]:
+    """Redis bytes per stored interaction (c360.bench_readmodel) vs the old key-per-entry
+    layout measured in the same run."""
+    from c360 import bench_readmodel  # noqa: PLC0415
+
+    parties, per_party = (8, 25) if session.quick else (40, 50)
+    out = asyncio.run(
+        bench_readmodel.memory(session.stack.redis_url, parties, per_party, False, False)
+    )
+    return [
+        Figure(
+            "memory",
+            "Redis bytes per stored interaction",
+            out["used_memory_per_interaction"],
+            "B",
+            out["baseline_key_per_entry_used_memory_per_interaction"],
+            "earlier key-per-entry layout, same entries",
+            Target("<=", 400.0, "value"),
+            {k: v for k, v in out.items() if k != "used_memory_per_interaction"},
+        )
+    ]
+
+
+def _external(module_name: str, session: Session) -> list[dict[str, Any]] | str:
+    """Figures of c360.bench_replay / c360.bench_query, or why they are not available."""
+    from c360.procs import module_available  # noqa: PLC0415
+
+    if not module_available(module_name):
+        return f"{module_name} not available"
+    module = importlib.import_module(module_name)
+    run = getattr(module, "run", None)
+    if run is None:
+        return f"{module_name} not available (no run())"
+    stack = session.stack
+    kwargs: dict[str, Any] = {"quick": session.quick}
+    if "topic_prefix" in inspect.signature(run).parameters:
+        from c360.bench_stack import fresh_prefix  # noqa: PLC0415
+
+        kwargs["topic_prefix"] = fresh_prefix(stack)
+    result = run(stack.bootstrap, stack.redis_url, **kwargs)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_await(result))
+    name = module_name.rsplit("_", 1)[-1]
+    return [normalize_figure(name, doc) for doc in result]
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def run_benches(
+    names: Sequence[str],
+    *,
+    quick: bool,
+    bootstrap: str | None,
+    redis_url: str | None,
+    log_dir: Path,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Run the named benches on one stack; the JSON document."""
+    from c360 import bench_live  # noqa: PLC0415
+    from c360.bench_stack import bench_stack  # noqa: PLC0415
+
+    started = datetime.now(tz=UTC)
+    figures: list[dict[str, Any]] = []
+    unavailable: list[dict[str, str]] = []
+    errors: list[dict[str, str]] = []
+    own: dict[str, Callable[[Session], list[Figure]]] = {
+        "live": bench_live.live,
+        "pops": bench_live.pops,
+        "soak": bench_live.soak,
+        "memory": bench_memory,
+    }
+    stack_info: dict[str, Any] = {}
+    micro = [n for n in names if n in MICRO_BENCHES]
+    if micro:
+        events = sample_events(2_000 if quick else 20_000)
+        for name in micro:
+            try:
+                if name == "fold":
+                    found = bench_fold(events)
+                elif name == "codec":
+                    found = bench_codec(events)
+                else:
+                    url = redis_url or os.environ.get("C360_REDIS_URL", "redis://127.0.0.1:6379/0")
+                    found = asyncio.run(_bench_redis(events[:5_000], url))
+                figures += [f.as_dict() for f in found]
+            except Exception as exc:
+                errors.append(_error(name, exc, say))
+    stacked = [n for n in names if n in STACK_BENCHES]
+    if stacked:
+        say(f"bench: starting the stack (logs in {log_dir}) ...")
+        with bench_stack(log_dir, bootstrap, redis_url) as stack:
+            stack_info = stack.describe()
+            session = bench_live.Session(stack, quick, say)
+            try:
+                for name in stacked:
+                    say(f"bench: {name} ...")
+                    t0 = time.monotonic()
+                    try:
+                        if name in own:
+                            figures += [f.as_dict() for f in own[name](session)]
+                        else:
+                            got = _external(f"c360.bench_{name}", session)
+                            if isinstance(got, str):
+                                say(f"bench: {name}: {got}")
+                                unavailable.append({"bench": name, "reason": got})
+                            else:
+                                figures += got
+                    except Exception as exc:
+                        errors.append(_error(name, exc, say))
+                    say(f"bench: {name} done in {time.monotonic() - t0:.0f} s")
+            finally:
+                session.drop_worker()
+    return document(
+        figures,
+        quick=quick,
+        stack=stack_info,
+        unavailable=unavailable,
+        errors=errors,
+        started=started,
+    )
+
+
+def _error(name: str, exc: BaseException, say: Callable[[str], None]) -> dict[str, str]:
+    say(f"bench: {name} FAILED: {type(exc).__name__}: {exc}")
     return {
-        "store_apply_per_s": _rate(len(events), t_store),
-        "plain_set_per_s": _rate(len(events), t_base),
-        "store_cost_ratio": t_store / t_base if t_base else float("inf"),
+        "bench": name,
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(limit=8),
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print figures as JSON (one object per bench)."""
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`c360 bench` arguments."""
     parser = argparse.ArgumentParser(prog="c360 bench", description=__doc__)
     parser.add_argument(
-        "what", nargs="*", default=["fold", "codec", "redis"], choices=["fold", "codec", "redis"]
+        "what",
+        nargs="*",
+        default=["all"],
+        choices=["all", *STACK_BENCHES, *MICRO_BENCHES],
+        help="benches to run (default: all = live pops replay query memory soak)",
     )
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="small loads (a test run)")
     parser.add_argument(
-        "--redis-url", default=os.environ.get("C360_REDIS_URL", "redis://127.0.0.1:6379/0")
+        "--json", metavar="FILE", help="also write the JSON document to FILE ('-': end of stdout)"
     )
-    args = parser.parse_args(argv)
-    events = sample_events(args.events)
-    for what in args.what:
-        if what == "fold":
-            result = bench_fold(events)
-        elif what == "codec":
-            result = bench_codec(events)
-        else:
-            result = asyncio.run(bench_redis(events[: min(len(events), 5_000)], args.redis_url))
-        print(
-            json.dumps(
-                {
-                    "bench": what,
-                    "events": len(events),
-                    **{k: round(v, 2) for k, v in result.items()},
-                }
-            )
-        )
-    return 0
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS"),
+        help="a Kafka to use (default: $C360_KAFKA_BOOTSTRAP_SERVERS, else an embedded Tansu)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("C360_REDIS_URL"),
+        help="a Redis to use (default: $C360_REDIS_URL, else a private "
+        "redis-server, whose command counts are exact)",
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="where the stack's and workers' logs go (default: a temp dir)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print the table (and the JSON); 1 when a bench failed."""
+    args = build_parser().parse_args(argv)
+    names: list[str] = []
+    for name in args.what:
+        for n in STACK_BENCHES if name == "all" else (name,):
+            if n not in names:
+                names.append(n)
+    log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="c360-bench-"))
+    doc = run_benches(
+        names,
+        quick=args.quick,
+        bootstrap=args.bootstrap,
+        redis_url=args.redis_url,
+        log_dir=log_dir,
+        say=_say,
+    )
+    print(table(doc["figures"]))
+    for item in doc["unavailable"]:
+        print(f"{item['bench']}: {item['reason']}")
+    for item in doc["errors"]:
+        print(f"{item['bench']}: ERROR {item['error']}")
+    text = json.dumps(doc)
+    if args.json == "-":
+        print(text)
+    elif args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return 1 if doc["errors"] else 0
 
 
 if __name__ == "__main__":
