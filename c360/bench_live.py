@@ -29,6 +29,7 @@ from c360.bench_stack import (
     start_noop,
     start_worker,
     stop,
+    wait_ready,
     worker_ids,
 )
 from schemas import codec
@@ -235,7 +236,12 @@ class Tail(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopping.is_set():
-                for msg in self.consumer.consume(num_messages=500, timeout=0.05):
+                # poll() returns as soon as one record is there; consume(n, t) would wait
+                # for n records or t seconds. What is already fetched is then drained.
+                first = self.consumer.poll(0.05)
+                if first is None:
+                    continue
+                for msg in [first, *self.consumer.consume(num_messages=500, timeout=0)]:
                     now = time.monotonic()
                     err = msg.error()
                     if err is not None:
@@ -748,8 +754,9 @@ def soak(session: Session) -> list[Figure]:
     prefix = fresh_prefix(stack)
     topic = prefix + INTERACTIONS
     session.say(f"soak: {rate:.0f} ev/s for {seconds:.0f} s ...")
+    noop = start_noop(stack, topic, 0, name="soak-noop", wait=False)
     worker = start_worker(stack, prefix, name="soak")
-    noop = start_noop(stack, topic, 0, name="soak-noop")
+    wait_ready(noop.child)
     records = encoded(paced_load(int(rate * seconds), rate, datetime.now(tz=UTC)))
     samples: list[tuple[float, int | None, int | None]] = []
     flag = threading.Event()

@@ -157,18 +157,26 @@ def worker_ids(prefix: str) -> tuple[str, str]:
     return f"c360-bench-{tag}", f"c360{tag}"
 
 
-def start_worker(stack: BenchStack, prefix: str, name: str = "streams") -> Worker:
+def start_worker(
+    stack: BenchStack, prefix: str, name: str = "streams", *, wait: bool = True
+) -> Worker:
     """The streams worker exactly as `c360 dev up` starts it (devspecs.FAUST_WORKER)."""
     app_id, namespace = worker_ids(prefix)
     stack.namespaces.append(namespace)
     env = worker_env(stack, prefix, app_id, namespace)
     argv = (*FAUST_WORKER, "--web-port", str(free_port()))
-    child = _spawn_ready(stack, f"{name}-{prefix.rstrip('.')}", argv, env)
+    child = _spawn(stack, f"{name}-{prefix.rstrip('.')}", argv, env, wait)
     return Worker(child, prefix, app_id, namespace)
 
 
 def start_noop(
-    stack: BenchStack, topic: str, expect: int, name: str = "noop", app_id: str | None = None
+    stack: BenchStack,
+    topic: str,
+    expect: int,
+    name: str = "noop",
+    app_id: str | None = None,
+    *,
+    wait: bool = True,
 ) -> Worker:
     """The baseline Faust app consuming `topic` and doing nothing (c360/bench_noop_app.py)."""
     app_id = app_id or f"c360-bench-noop-{uuid.uuid4().hex[:8]}"
@@ -192,18 +200,24 @@ def start_noop(
         "--web-port",
         str(free_port()),
     )
-    child = _spawn_ready(stack, f"{name}-{app_id[-8:]}", argv, env)
+    child = _spawn(stack, f"{name}-{app_id[-8:]}", argv, env, wait)
     return Worker(child, topic, app_id)
 
 
-def _spawn_ready(
-    stack: BenchStack, name: str, argv: Iterable[str], env: Mapping[str, str]
+def _spawn(
+    stack: BenchStack, name: str, argv: Iterable[str], env: Mapping[str, str], wait: bool
 ) -> Child:
     child = spawn(name, tuple(argv), stack.log_dir / f"{name}.log", env)
     stack.children.append(child)
-    ready = log_contains(*FAUST_READY)
-    wait_until(lambda: ready(child), WORKER_READY_TIMEOUT, name, child)
+    if wait:
+        wait_ready(child)
     return child
+
+
+def wait_ready(child: Child) -> None:
+    """Block until a Faust worker logs that it is ready (ChildDied / TimeoutError)."""
+    ready = log_contains(*FAUST_READY)
+    wait_until(lambda: ready(child), WORKER_READY_TIMEOUT, child.name, child)
 
 
 def stop(stack: BenchStack, worker: Worker, grace: float = 10.0) -> None:
@@ -218,8 +232,10 @@ def noop_marks(worker: Worker) -> dict[str, float]:
     marks: dict[str, float] = {}
     with contextlib.suppress(OSError):
         for line in worker.child.log_path.read_text(errors="replace").splitlines():
-            if line.startswith('{"c360_bench_noop"'):
-                doc = json.loads(line)
+            # Faust logs what an agent prints, so the JSON sits after a log prefix.
+            at = line.find('{"c360_bench_noop"')
+            if at >= 0:
+                doc, _ = json.JSONDecoder().raw_decode(line[at:])
                 marks[doc["c360_bench_noop"]] = float(doc["t"])
     return marks
 
