@@ -685,6 +685,11 @@ def pops(session: Session) -> list[Figure]:
             _pop_trigger,
         )
         session.note_ends(ends)
+        # The floor first, while the worker is idle: its backlog must not slow the baseline.
+        session.say(f"pops: baseline hop at {rate:.0f} ev/s ...")
+        hop_topic = create_plain_topic(stack, f"{prefix}bench.hop")
+        base_load = encoded(paced_load(n, rate, datetime.now(tz=UTC)))
+        base, _ = _hop(session, hop_topic, hop_topic, 4, base_load, rate, drain, _event_id)
         session.say(f"pops: {n} events at {rate:.0f} ev/s for {seconds:.0f} s ...")
         load = encoded(paced_load(n, rate, datetime.now(tz=UTC) + timedelta(seconds=0.5)))
         measured, ends = _hop(
@@ -698,10 +703,6 @@ def pops(session: Session) -> list[Figure]:
             _pop_trigger,
         )
         session.note_ends(ends)
-        session.say(f"pops: baseline hop at {rate:.0f} ev/s ...")
-        hop_topic = create_plain_topic(stack, f"{prefix}bench.hop")
-        base_load = encoded(paced_load(n, rate, datetime.now(tz=UTC)))
-        base, _ = _hop(session, hop_topic, hop_topic, 4, base_load, rate, drain, _event_id)
         label = "produce -> consume on a plain topic, no worker (broker + client floor)"
         common = {
             "rate_ev_s": rate,
