@@ -10,7 +10,8 @@ from schemas.records import InteractionEvent
 
 
 class InMemoryTimelineStore:
-    """TimelineStore in a dict, trimming exactly as the Redis script does."""
+    """TimelineStore in a dict, trimming as the Redis script does (eagerly, where Redis
+    trims when due: reads cannot tell the difference, both filter by the window)."""
 
     def __init__(self, retention: Retention | None = None) -> None:
         self._retention = retention or Retention()
@@ -18,6 +19,7 @@ class InMemoryTimelineStore:
         self.index: dict[tuple[str, str, str], dict[str, int]] = {}
         self.tombstones: set[tuple[str, str, str]] = set()
         self.writes = 0
+        self.conflicts = 0  # one writer, no compare-and-set: always 0 (RedisTimelineStore)
 
     async def apply(
         self, tenant_id: str, token: str, event: InteractionEvent, now_ms: int
@@ -28,17 +30,40 @@ class InMemoryTimelineStore:
         self, tenant_id: str, token: str, partial: InteractionEntry, now_ms: int
     ) -> InteractionEntry | None:
         """Join a partial entry into the stored one (see RedisTimelineStore.merge_entry)."""
-        key = (tenant_id, token, partial.interaction_id)
+        [result] = await self.merge_many([(tenant_id, token, partial)], now_ms)
+        return result
+
+    async def merge_many(
+        self, items: Sequence[tuple[str, str, InteractionEntry]], now_ms: int
+    ) -> list[InteractionEntry | None]:
+        """`merge_entry` of many items; repeats of an interaction are merged first, and the
+        results are read after the whole batch (as the Redis script's cap sees it)."""
+        batch: dict[tuple[str, str, str], InteractionEntry] = {}
+        for tenant_id, token, partial in items:
+            key = (tenant_id, token, partial.interaction_id)
+            prior = batch.get(key)
+            batch[key] = partial if prior is None else merge(prior, partial)
+        for key, partial in batch.items():
+            self._merge(key, partial, now_ms)
+        floor = now_ms - self._retention.window_ms
+        results: dict[tuple[str, str, str], InteractionEntry | None] = {}
+        for key in batch:
+            entry = self.entries.get(key)
+            results[key] = entry if entry is not None and entry.started_ms >= floor else None
+        return [results[(t, p, e.interaction_id)] for t, p, e in items]
+
+    def _merge(self, key: tuple[str, str, str], partial: InteractionEntry, now_ms: int) -> None:
+        tenant_id, token, _ = key
         if key in self.tombstones:
-            return None
+            return
         current = self.entries.get(key)
         merged = merge(current, partial)
         if merged == current:
-            return merged
+            return
         floor = now_ms - self._retention.window_ms
         if current is None and merged.started_ms < floor:
             self.tombstones.add(key)
-            return None
+            return
         self.writes += 1
         self.entries[key] = merged
         if current is not None and current.channel != merged.channel:
@@ -52,7 +77,6 @@ class InMemoryTimelineStore:
             index.pop(iid, None)
             self.entries.pop((tenant_id, token, iid), None)
             self.tombstones.add((tenant_id, token, iid))
-        return merged if key in self.entries else None
 
     async def read(
         self,

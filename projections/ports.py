@@ -47,6 +47,20 @@ class TimelineStore(Protocol):
         batch (replays fold a batch in memory first, then write once per interaction)."""
         ...
 
+    async def merge_many(
+        self, items: Sequence[tuple[str, str, InteractionEntry]], now_ms: int
+    ) -> list[InteractionEntry | None]:
+        """`merge_entry` of many (tenant id, party token, partial entry) items at once.
+
+        Results are aligned with `items`, with `merge_entry`'s meaning (the merged stored
+        entry, or None when outside retention, tombstoned or the party erased). Items may
+        repeat an interaction: they are merged first, and each gets the final entry. On
+        Redis: one pipelined round trip, one script call per party (retries only for
+        compare-and-set losers, counted in the store's `conflicts`). Raises
+        StoreUnavailable like `apply` (the whole batch is then safe to repeat).
+        """
+        ...
+
     async def read(
         self,
         tenant_id: str,

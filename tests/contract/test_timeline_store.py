@@ -14,7 +14,7 @@ from projections.keys import Keys
 from projections.memory import InMemoryTimelineStore
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, fold, to_ms, visible
+from projections.timeline import Retention, entry_of, fold, to_ms, visible
 from schemas.records import CHANNELS
 from tests.factories import T0, interaction_events, voice_call
 
@@ -26,6 +26,10 @@ class TimelineStoreContract:
     """Behaviour every TimelineStore must have."""
 
     async def make_store(self, retention: Retention):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def make_pair(self, retention: Retention):  # pragma: no cover - overridden
+        """Two stores over the same data (two worker processes, or one twin twice)."""
         raise NotImplementedError
 
     async def test_a_call_reads_back_as_one_entry(self):
@@ -122,12 +126,123 @@ class TimelineStoreContract:
             want, key=lambda e: e.interaction_id
         )
 
+    async def test_a_batch_with_repeats_merges_them_and_aligns_results(self):
+        """merge_many: repeats of an interaction are merged; every item gets the final entry."""
+        store = await self.make_store(RETENTION)
+        one, two = voice_call("ix-1"), voice_call("ix-2", start=T0 - timedelta(hours=1))
+        items = [("acme", "tok", entry_of(e)) for e in one + two + one[:2]]
+        results = await store.merge_many(items, NOW)
+        want = fold(one + two)
+        assert results == [want[p.interaction_id] for _, _, p in items]
+        assert await store.merge_many(items, NOW) == results  # a replayed batch: the same
+        assert [e.interaction_id for e in await store.read("acme", "tok", ["voice"], NOW, 10)] == [
+            "ix-1",
+            "ix-2",
+        ]
+
+    async def test_a_batch_over_several_parties_keeps_them_apart(self):
+        """One batch, three parties: each party's timeline holds only its own interactions."""
+        store = await self.make_store(RETENTION)
+        calls = {f"tok-{n}": voice_call(f"ix-{n}") for n in range(3)}
+        items = [("acme", tok, entry_of(e)) for tok, events in calls.items() for e in events]
+        items += [("other", "tok-0", entry_of(e)) for e in voice_call("ix-9")]
+        results = await store.merge_many(items, NOW)
+        assert [r.interaction_id for r in results if r is not None] == [
+            p.interaction_id for _, _, p in items
+        ]
+        for tok, events in calls.items():
+            [entry] = await store.read("acme", tok, ["voice"], NOW, 10)
+            assert entry == fold(events)[events[0].interaction_id]
+        assert [
+            e.interaction_id for e in await store.read("other", "tok-0", ["voice"], NOW, 9)
+        ] == ["ix-9"]
+
+    async def test_a_batch_over_the_cap_keeps_the_newest_and_reports_the_evicted(self):
+        """Five new interactions in one batch, cap 3: the two oldest come back None."""
+        store = await self.make_store(RETENTION)
+        items = [
+            ("acme", "tok", entry_of(e))
+            for n in range(5)
+            for e in voice_call(f"ix-{n}", start=T0 - timedelta(days=n))
+        ]
+        results = await store.merge_many(items, NOW)
+        kept = {p.interaction_id for (_, _, p), r in zip(items, results, strict=True) if r}
+        assert kept == {"ix-0", "ix-1", "ix-2"}
+        # Late events of an evicted interaction are absorbed, in a batch as alone.
+        late = [
+            ("acme", "tok", entry_of(e)) for e in voice_call("ix-4", start=T0 - timedelta(days=4))
+        ]
+        assert await store.merge_many(late, NOW) == [None] * len(late)
+        entries = await store.read("acme", "tok", ["voice"], NOW, 10)
+        assert [e.interaction_id for e in entries] == ["ix-0", "ix-1", "ix-2"]
+
+    async def test_a_batch_item_outside_the_window_comes_back_none(self):
+        """An interaction that started before the window is not stored; the rest of the
+        batch is."""
+        store = await self.make_store(RETENTION)
+        old = voice_call("ix-old", start=T0 - timedelta(days=120))
+        new = voice_call("ix-new")
+        results = await store.merge_many([("acme", "tok", entry_of(e)) for e in old + new], NOW)
+        assert results[: len(old)] == [None] * len(old)
+        assert results[len(old) :] == [fold(new)["ix-new"]] * len(new)
+        assert await store.get("acme", "tok", "ix-old") is None
+
+    async def test_writes_of_a_concurrent_writer_are_never_lost(self):
+        """Two writers (a rebalance): the one with a stale view retries and loses nothing."""
+        first, second = await self.make_pair(RETENTION)
+        events = voice_call("ix-1")
+        await first.merge_many([("acme", "tok", entry_of(e)) for e in events[:2]], NOW)
+        await second.merge_many([("acme", "tok", entry_of(events[2]))], NOW)
+        [result] = await first.merge_many([("acme", "tok", entry_of(events[3]))], NOW)
+        await second.merge_many([("acme", "tok", entry_of(events[4]))], NOW)
+        assert result == fold(events[:4])["ix-1"]
+        assert await first.get("acme", "tok", "ix-1") == fold(events)["ix-1"]
+        assert isinstance(first.conflicts, int) and isinstance(second.conflicts, int)
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(
+        st.lists(interaction_events(clustered=True), min_size=1, max_size=30),
+        st.lists(st.integers(1, 8), min_size=1, max_size=30),
+        st.randoms(),
+    )
+    async def test_any_split_into_batches_equals_the_reference_fold(self, events, sizes, rnd):
+        """merge_many over any split of a shuffled, duplicated event stream into batches
+        leaves reads equal to `visible(fold(set of events))`, over two parties."""
+        store = await self.make_store(RETENTION)
+        stream = events + rnd.sample(events, k=len(events) // 2)
+        rnd.shuffle(stream)
+        items = [("t", f"tok{hash(e.event_id) % 2}", entry_of(e)) for e in stream]
+        start = 0
+        for size in sizes * len(items):
+            if start >= len(items):
+                break
+            await store.merge_many(items[start : start + size], NOW)
+            start += size
+        for tok in ("tok0", "tok1"):
+            mine = [e for e in events if f"tok{hash(e.event_id) % 2}" == tok]
+            got = await store.read("t", tok, list(CHANNELS), NOW, 100)
+            want = visible(list(fold(mine).values()), NOW, RETENTION)
+            assert sorted(got, key=lambda e: e.interaction_id) == sorted(
+                want, key=lambda e: e.interaction_id
+            )
+
 
 class TestInMemoryTimelineStore(TimelineStoreContract):
     """The twin."""
 
     async def make_store(self, retention):
         return InMemoryTimelineStore(retention)
+
+    async def make_pair(self, retention):
+        store = InMemoryTimelineStore(retention)
+        return store, store
 
 
 @pytest.mark.integration
@@ -141,6 +256,44 @@ class TestRedisTimelineStore(TimelineStoreContract):
     async def make_store(self, retention):
         namespace = f"c360t{uuid.uuid4().hex[:12]}"
         return RedisTimelineStore(redis_client(self.redis_url), Keys(namespace), retention)
+
+    async def make_pair(self, retention):
+        keys = Keys(f"c360t{uuid.uuid4().hex[:12]}")
+        first = RedisTimelineStore(redis_client(self.redis_url), keys, retention)
+        return first, RedisTimelineStore(redis_client(self.redis_url), keys, retention)
+
+    async def test_a_stale_writer_counts_one_conflict_and_retries_without_a_read(self):
+        """The stale writer's compare-and-set loses once (counted), then merges what the
+        script handed back: no client read."""
+        first, second = await self.make_pair(RETENTION)
+        events = voice_call("ix-1")
+        await first.merge_many([("acme", "tok", entry_of(e)) for e in events[:2]], NOW)
+        await second.get("acme", "tok", "ix-1")  # the second writer has a current view
+        await second.merge_many([("acme", "tok", entry_of(events[2]))], NOW)
+        assert (first.conflicts, second.conflicts) == (0, 0)
+        [result] = await first.merge_many([("acme", "tok", entry_of(events[3]))], NOW)
+        assert result == fold(events[:4])["ix-1"]
+        assert first.conflicts == 1 and first.cold_misses == 0
+        await first.merge_many([("acme", "tok", entry_of(events[4]))], NOW)
+        assert first.conflicts == 1  # its view is current again
+
+
+@pytest.mark.integration
+async def test_an_erased_party_is_not_projected_by_a_batch_either(redis_url):
+    """merge_many: with the marker set, the erased party's items are None; others write."""
+    keys = Keys(f"c360t{uuid.uuid4().hex[:12]}")
+    client = redis_client(redis_url)
+    store = RedisTimelineStore(client, keys, RETENTION)
+    try:
+        await client.set(keys.erased("acme", "gone"), "1", ex=60)
+        items = [("acme", tok, entry_of(e)) for tok in ("gone", "kept") for e in voice_call("ix-1")]
+        results = await store.merge_many(items, NOW)
+        assert results[:5] == [None] * 5 and all(r is not None for r in results[5:])
+        assert await client.exists(keys.timeline_entries("acme", "gone")) == 0
+    finally:
+        found = [k async for k in client.scan_iter(match=f"{keys.namespace}:*")]
+        await client.delete(*found)
+        await client.aclose()
 
 
 @pytest.mark.integration
