@@ -118,7 +118,7 @@ def test_poison_messages_go_to_the_dlq_and_later_events_still_flow(stack):
                 [(e.interaction_id.encode(), canonical_json.to_json(e).encode())
                  for e in json_ok])
     letters = _consume(stack, DLQ, lambda rs: sum(
-        isinstance(r, DeadLetter) and r.stage == "normalize" for r in rs) >= 2)
+        isinstance(r, DeadLetter) and r.stage == "interactions" for r in rs) >= 2)
     originals = {r.original_value for r in letters}
     assert garbage in originals
     assert codec.encode(bad_caller) in originals
