@@ -13,7 +13,13 @@ from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from projections.timeline import to_ms
 from schemas import codec
 from schemas.records import DeadLetter, PartyInteraction, ScreenPopRequested
-from schemas.topics import ACTIVITIES_REQUESTED, DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY, SCREENPOPS
+from schemas.topics import (
+    ACTIVITIES_REQUESTED,
+    DLQ,
+    INTERACTIONS,
+    INTERACTIONS_BY_PARTY,
+    SCREENPOPS,
+)
 from streams.bootstrap import build_deps
 from streams.pipeline import PartyCache, run_batch
 from streams.processing import OutputUnavailable, Stats, process_batch
@@ -58,7 +64,8 @@ async def test_one_batch_gives_pop_first_then_by_party_and_one_activity():
     assert len(by_party) == 5  # every event once, re-keyed by party
     activities = [o.value for o in out.outputs if o.topic == ACTIVITIES_REQUESTED]
     assert [a.idempotency_key for a in activities] == ["acme:ix-1:default:call"]
-    page = await deps.timeline.read("acme", by_party[0].value.party_token, ["voice"], deps.clock_ms(), 10)
+    token = by_party[0].value.party_token
+    page = await deps.timeline.read("acme", token, ["voice"], deps.clock_ms(), 10)
     assert [e.interaction_id for e in page] == ["ix-1"]
 
 
