@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
 import signal
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
@@ -33,9 +38,35 @@ EXTENSIONS = (
 )
 
 
-def make_resolver(settings: StreamSettings) -> Callable[[str, str], Party]:
-    """Identifier in any accepted format -> Party (ValueError when it cannot be read)."""
+# Identifier -> Party is a pure function of the settings; an agent desktop asks for the same
+# few callers again and again, and normalizing + hashing is a noticeable part of a read.
+RESOLVED_CACHE = 4096
 
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """How many web processes serve the port (docs/api.md, "Several processes")."""
+
+    processes: int = 1
+    reuse_port: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
+        """C360_HTTP_PROCESSES (>= 1), C360_HTTP_REUSE_PORT (1/true); raises ValueError."""
+        env = os.environ if env is None else env
+        raw = env.get("C360_HTTP_PROCESSES", "1")
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"C360_HTTP_PROCESSES must be a positive integer, got {raw!r}")
+        processes = int(raw)
+        reuse = env.get("C360_HTTP_REUSE_PORT", "").strip().lower() in ("1", "true", "yes")
+        return cls(processes, reuse or processes > 1)
+
+
+def make_resolver(settings: StreamSettings) -> Callable[[str, str], Party]:
+    """Identifier in any accepted format -> Party (ValueError when it cannot be read);
+    successful resolutions are kept in a bounded LRU (errors are not)."""
+
+    @functools.lru_cache(maxsize=RESOLVED_CACHE)
     def resolve(tenant: str, identifier: str) -> Party:
         try:
             return party_for_identifier(tenant, identifier, settings)
@@ -91,27 +122,60 @@ def _mount(app: web.Application, module_name: str, settings: StreamSettings) -> 
     log.info("web_extension_mounted", module=module_name)
 
 
-async def serve(settings: StreamSettings) -> None:
-    """Run until SIGINT/SIGTERM."""
+def _start_siblings(count: int) -> list[subprocess.Popen[bytes]]:
+    """`count` more copies of this service sharing the port (SO_REUSEPORT): the kernel
+    spreads new connections over every process listening on it."""
+    env = {**os.environ, "C360_HTTP_PROCESSES": "1", "C360_HTTP_REUSE_PORT": "1"}
+    return [subprocess.Popen([sys.executable, "-m", "c360.web"], env=env) for _ in range(count)]
+
+
+async def _watch(siblings: list[subprocess.Popen[bytes]], stop: asyncio.Event) -> None:
+    # One process gone means the port serves with less capacity than configured: stop all
+    # and let the supervisor (systemd, Kubernetes, `c360 dev up`) restart the service.
+    while not stop.is_set():
+        if any(p.poll() is not None for p in siblings):
+            log.error("web_process_exited", codes=[p.returncode for p in siblings])
+            stop.set()
+        await asyncio.sleep(0.5)
+
+
+async def serve(settings: StreamSettings, web_settings: WebSettings | None = None) -> None:
+    """Run until SIGINT/SIGTERM (with its sibling processes when C360_HTTP_PROCESSES > 1)."""
+    web_settings = web_settings or WebSettings()
     runner = web.AppRunner(build_app(settings))
     await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    site = web.TCPSite(
+        runner, settings.http_host, settings.http_port, reuse_port=web_settings.reuse_port or None
+    )
     await site.start()
-    log.info("http_ready", url=f"http://{settings.http_host}:{settings.http_port}")
+    siblings = _start_siblings(web_settings.processes - 1)
+    log.info(
+        "http_ready",
+        url=f"http://{settings.http_host}:{settings.http_port}",
+        processes=web_settings.processes,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    watcher = asyncio.create_task(_watch(siblings, stop)) if siblings else None
     await stop.wait()
+    for proc in siblings:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
     await runner.cleanup()
+    for proc in siblings:
+        await asyncio.to_thread(proc.wait)
+    if watcher is not None:
+        watcher.cancel()
 
 
 def main() -> None:
     """Entry point of `python -m c360.web`."""
     settings = StreamSettings.from_env()
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, WebSettings.from_env()))
 
 
 if __name__ == "__main__":

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from projections import insights
+from projections.entry_cache import EntryCache
 from projections.errors import CorruptEntry, StoreUnavailable
 from projections.http_api import READ_API, ReadApi
 from projections.keys import Keys
@@ -37,14 +43,64 @@ from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
+from projections.redis_timeline_reads import CachedRedisTimeline
 from projections.timeline import Retention
 from projections.topic_config import TopicConfig
-from projections.view import describe, detail
+from projections.view import detail
 
 # Tenants, profile ids and interaction ids end up inside Redis keys and hash tags; braces
 # would move a key to another Cluster slot, so they are refused at the edge.
 _TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ID = re.compile(r"^[^{}\s]{1,200}$")
+RETRY_AFTER_SECONDS = 1
+MAX_INFLIGHT, CACHE_ENTRIES = 64, 20_000  # defaults of C360_HTTP_MAX_INFLIGHT, ..._CACHE_ENTRIES
+log = structlog.get_logger("projections.query_api")
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySettings:
+    """Read-path limits of one web process (docs/api.md, "Load and overload")."""
+
+    max_inflight: int = MAX_INFLIGHT
+    cache_entries: int = CACHE_ENTRIES
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> QuerySettings:
+        """C360_HTTP_MAX_INFLIGHT, C360_READ_CACHE_ENTRIES; raises ValueError naming both
+        when either is not a positive integer."""
+        env = os.environ if env is None else env
+        try:
+            got = cls(
+                int(env.get("C360_HTTP_MAX_INFLIGHT", MAX_INFLIGHT)),
+                int(env.get("C360_READ_CACHE_ENTRIES", CACHE_ENTRIES)),
+            )
+        except ValueError:
+            got = cls(0, 0)
+        if got.max_inflight < 1 or got.cache_entries < 1:
+            msg = "C360_HTTP_MAX_INFLIGHT and C360_READ_CACHE_ENTRIES must be positive integers"
+            raise ValueError(msg)
+        return got
+
+
+class Gate:
+    """How many read requests this process is answering; past `limit` new ones are refused
+    at once (503 `overloaded`) instead of queueing behind the others until Redis replies
+    arrive too late to be read in time (which looked like a Redis outage)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+        self.refused = 0
+        self._logged_at = 0.0
+
+    def note_refusal(self) -> None:
+        """Count a refusal; log at most one line per 10 s (a log line per refusal would
+        add work exactly when there is too much)."""
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._logged_at >= 10:
+            self._logged_at = now
+            log.warning("read_overloaded", limit=self.limit, refused=self.refused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +112,10 @@ class QueryApi:
     # Page size when `limit` is absent: the configured timeline length
     # (C360_TIMELINE_MAX_ENTRIES, "up to 50 interactions"), else the ReadApi's default.
     default_limit: int | None = None
+    # Renders items; shared with the CachedRedisTimeline that decoded them, so an item is
+    # rendered once per stored entry (entries from elsewhere are rendered per request).
+    cache: EntryCache = field(default_factory=EntryCache)
+    gate: Gate = field(default_factory=lambda: Gate(MAX_INFLIGHT))
 
 
 QUERY_API = web.AppKey("query_api", QueryApi)
@@ -70,6 +130,7 @@ class ApiError(Exception):
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+Answer = dict[str, Any] | web.Response
 
 
 def _api_error(exc: Exception) -> ApiError:
@@ -79,6 +140,10 @@ def _api_error(exc: Exception) -> ApiError:
         return ApiError(400, exc.code, exc.message)
     if isinstance(exc, UnknownProfile):
         return ApiError(404, "unknown_profile", str(exc))
+    if isinstance(exc, MaxConnectionsError) or isinstance(exc.__cause__, MaxConnectionsError):
+        # This process ran out of Redis connections: too many reads at once here, while
+        # Redis itself may be fine. Said as such, so it is not mistaken for an outage.
+        return ApiError(503, "overloaded", "too many reads in progress in this process: retry")
     if isinstance(exc, StoreUnavailable | RedisConnectionError | RedisTimeoutError):
         # Adapters raise StoreUnavailable; a bare client error from one that does not wrap
         # its errors (links) is the same condition for the caller: retry later.
@@ -86,10 +151,23 @@ def _api_error(exc: Exception) -> ApiError:
     return ApiError(500, "corrupt_entry", str(exc))
 
 
-def _errors(handler: Callable[[web.Request, QueryApi], Awaitable[Any]]) -> Handler:
+def _error_response(err: ApiError) -> web.Response:
+    body = {"error": {"code": err.code, "message": err.message}}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if err.status == 503 else None
+    return web.json_response(body, status=err.status, headers=headers)
+
+
+def _errors(handler: Callable[[web.Request, QueryApi], Awaitable[Answer]]) -> Handler:
     async def wrapped(request: web.Request) -> web.Response:
+        api = request.app[QUERY_API]
+        gate = api.gate
+        if gate.active >= gate.limit:
+            gate.note_refusal()
+            message = f"more than {gate.limit} reads in progress in this process: retry"
+            return _error_response(ApiError(503, "overloaded", message))
+        gate.active += 1
         try:
-            return web.json_response(await handler(request, request.app[QUERY_API]))
+            answer = await handler(request, api)
         except (
             ApiError,
             QueryError,
@@ -99,9 +177,10 @@ def _errors(handler: Callable[[web.Request, QueryApi], Awaitable[Any]]) -> Handl
             RedisConnectionError,
             RedisTimeoutError,
         ) as exc:
-            err = _api_error(exc)
-        body = {"error": {"code": err.code, "message": err.message}}
-        return web.json_response(body, status=err.status)
+            return _error_response(_api_error(exc))
+        finally:
+            gate.active -= 1
+        return answer if isinstance(answer, web.Response) else web.json_response(answer)
 
     return wrapped
 
@@ -144,7 +223,7 @@ async def _scope(request: web.Request, api: QueryApi, tenant: str) -> tuple[Scop
     return Scope((party.token,)), {"party": {"kind": party.kind, "token": party.token}}
 
 
-async def _timeline(request: web.Request, api: QueryApi) -> dict[str, Any]:
+async def _timeline(request: web.Request, api: QueryApi) -> web.Response:
     tenant = _tenant(request, api)
     scope, named = await _scope(request, api, tenant)
     now = api.base.clock_ms()
@@ -159,7 +238,7 @@ async def _timeline(request: web.Request, api: QueryApi) -> dict[str, Any]:
         default_limit=min(api.default_limit or api.base.default_limit, MAX_LIMIT),
     )
     got = await timeline_page(api.rm, tenant, scope, query, now)
-    return {
+    head = {
         "tenant": tenant,
         **named,
         "channels": list(query.channels),
@@ -168,11 +247,17 @@ async def _timeline(request: web.Request, api: QueryApi) -> dict[str, Any]:
             "direction": query.direction,
             "period_months": query.period_months,
         },
-        "items": [describe(entry, now) for entry in got.entries],
+    }
+    tail = {
         "next_cursor": encode_cursor(got.next_cursor) if got.next_cursor else None,
         # The first paging form (strictly-before ms): kept for existing clients.
         "next_before": got.next_cursor.started_ms if got.next_cursor else None,
     }
+    # The body json.dumps would write for {**head, "items": [...], **tail}, with each item
+    # from its cached rendering instead of a dict tree built and encoded per request.
+    items = ", ".join([api.cache.item_json(entry, now) for entry in got.entries])
+    body = f'{json.dumps(head)[:-1]}, "items": [{items}], {json.dumps(tail)[1:]}'
+    return web.Response(text=body, content_type="application/json")
 
 
 async def _insights(request: web.Request, api: QueryApi) -> dict[str, Any]:
@@ -239,27 +324,32 @@ def add_query_routes(app: web.Application, api: QueryApi) -> None:
     app.router.add_get("/docs", _docs)
 
 
-def setup(app: web.Application, settings: Any) -> None:
+def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
     """c360.web extension hook: Redis-backed read model from the service's settings (read
-    duck-typed, so this package does not import streams) and the ReadApi c360.web set."""
+    duck-typed, so this package does not import streams) and the ReadApi c360.web set;
+    read-path limits from `env` (default: the environment, QuerySettings)."""
     if READ_API not in app:
         msg = "projections.query_api.setup needs projections.http_api.add_read_routes first"
         raise RuntimeError(msg)
+    limits = QuerySettings.from_env(env)
     base = app[READ_API]
     client = redis_client(settings.redis_url)
     keys = Keys(settings.key_namespace)
     topics_file = getattr(settings, "topics_file", "") or None
+    retention = Retention(
+        settings.timeline_max_entries, settings.timeline_retention_days * 86_400_000
+    )
+    cache = EntryCache(limits.cache_entries)
     rm = ReadModel(
-        timeline=base.timeline,
-        retention=Retention(
-            settings.timeline_max_entries, settings.timeline_retention_days * 86_400_000
-        ),
+        timeline=CachedRedisTimeline(client, keys, retention, cache),
+        retention=retention,
         profiles=RedisProfileDirectory(client, keys),
         links=RedisInteractionLinks(client, keys),
         parties=RedisInteractionParties(client, keys, settings.party_link_ttl_seconds),
         topics=TopicConfig(topics_file or None),
     )
-    add_query_routes(app, QueryApi(rm, base, int(settings.timeline_max_entries)))
+    api = QueryApi(rm, base, int(settings.timeline_max_entries), cache, Gate(limits.max_inflight))
+    add_query_routes(app, api)
 
     async def _close(_app: web.Application) -> None:
         await client.aclose()

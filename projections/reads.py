@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from projections import insights
 from projections.errors import StoreUnavailable
 from projections.links import IN, OUT
-from projections.ports import InteractionLinks, InteractionParties, ProfileDirectory, TimelineStore
+from projections.ports import InteractionLinks, InteractionParties, ProfileDirectory
 from projections.query import (
     MAX_LIMIT,
     Page,
@@ -35,11 +35,32 @@ class UnknownProfile(C360Error, LookupError):
     """The profile id is not in the directory (or was deleted)."""
 
 
+class TimelineReads(Protocol):
+    """The part of a TimelineStore reads use (read and get, as documented there); the
+    query API's CachedRedisTimeline serves only these."""
+
+    async def read(
+        self,
+        tenant_id: str,
+        token: str,
+        channels: Sequence[str],
+        now_ms: int,
+        limit: int,
+        before_ms: int | None = None,
+    ) -> list[InteractionEntry]:
+        """TimelineStore.read."""
+        ...
+
+    async def get(self, tenant_id: str, token: str, interaction_id: str) -> InteractionEntry | None:
+        """TimelineStore.get."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReadModel:
     """The stores a read needs; `profiles`/`links`/`parties` are optional per deployment."""
 
-    timeline: TimelineStore
+    timeline: TimelineReads
     retention: Retention = field(default_factory=Retention)
     profiles: ProfileDirectory | None = None
     links: InteractionLinks | None = None
@@ -110,6 +131,10 @@ async def scope_entries(
             for token in scope.tokens
         )
     )
+    if len(found) == 1 and not scope.linked:
+        # One identifier (the screen-pop and agent-desktop case): the store already returns
+        # one entry per interaction, newest first, so there is nothing to join.
+        return [e for e in found[0] if e.interaction_id not in scope.hidden]
     merged = [e for e in union(found) if e.interaction_id not in scope.hidden]
     known = {e.interaction_id for e in merged}
     wanted = [(token, iid) for token, iid in scope.linked if iid not in known]

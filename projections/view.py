@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from projections.timeline import AgentLeg, InteractionEntry, from_ms
@@ -145,10 +146,8 @@ def _leg(leg: AgentLeg) -> dict[str, Any]:
     }
 
 
-def describe(entry: InteractionEntry, now_ms: int) -> dict[str, Any]:
-    """The timeline item for one entry, relative to `now_ms` (keys are a stable contract)."""
-    wrap, analysis = entry.wrapup, entry.analysis
-    agents = sorted({leg.agent_id for leg in entry.legs if leg.agent_id})
+def _before_ago(entry: InteractionEntry) -> dict[str, Any]:
+    wrap = entry.wrapup
     return {
         "interaction_id": entry.interaction_id,
         "channel": entry.channel,
@@ -159,14 +158,19 @@ def describe(entry: InteractionEntry, now_ms: int) -> dict[str, Any]:
         "failed": is_failed(entry),
         "queue": queue_of(entry) or NON_QUEUED,
         "campaign": campaign_of(entry),
-        "agents": agents,
+        "agents": sorted({leg.agent_id for leg in entry.legs if leg.agent_id}),
         "agent_names": sorted({leg.agent_name for leg in entry.legs if leg.agent_name}),
         "legs": [_leg(leg) for leg in entry.legs],
         "started_at": _iso(entry.started_ms),
         "started_ms": entry.started_ms,
         "ended_at": _iso(ended_ms_of(entry)),
         "duration_seconds": duration_of(entry),
-        "ago": ago(now_ms - entry.started_ms),
+    }
+
+
+def _after_ago(entry: InteractionEntry) -> dict[str, Any]:
+    wrap, analysis = entry.wrapup, entry.analysis
+    return {
         "sentiment": analysis.sentiment if analysis else None,
         "sentiment_label": analysis.sentiment_label if analysis else None,
         "topics": list(analysis.topics) if analysis else [],
@@ -175,6 +179,31 @@ def describe(entry: InteractionEntry, now_ms: int) -> dict[str, Any]:
         "recording_url": entry.recording.url if entry.recording else None,
         "has_transcript": bool(analysis and (analysis.transcript_url or analysis.transcript_text)),
     }
+
+
+def describe(entry: InteractionEntry, now_ms: int) -> dict[str, Any]:
+    """The timeline item for one entry, relative to `now_ms` (keys are a stable contract).
+
+    Only `ago` depends on `now_ms`; everything else is a function of the entry alone, which
+    is what lets `item_fragment` render it once per stored entry."""
+    return {**_before_ago(entry), "ago": ago(now_ms - entry.started_ms), **_after_ago(entry)}
+
+
+# An item as JSON is head + '"<ago>"' + tail: the parts that depend on the entry alone,
+# rendered once, around the one that depends on the clock.
+Fragment = tuple[str, str]
+
+
+def item_fragment(entry: InteractionEntry) -> Fragment:
+    """`describe(entry, now)` as `json.dumps` writes it, split around the `ago` value."""
+    before, after = json.dumps(_before_ago(entry)), json.dumps(_after_ago(entry))
+    return before[:-1] + ', "ago": ', ", " + after[1:]
+
+
+def item_json(fragment: Fragment, started_ms: int, now_ms: int) -> str:
+    """`json.dumps(describe(entry, now_ms))` from the entry's fragment (`ago` only renders
+    digits, unit words and spaces, so it needs no escaping)."""
+    return f'{fragment[0]}"{ago(now_ms - started_ms)}"{fragment[1]}'
 
 
 def detail(entry: InteractionEntry, now_ms: int) -> dict[str, Any]:
