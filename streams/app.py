@@ -133,14 +133,29 @@ async def health_page(_web: Any, request: Any) -> Any:
 
 @app.page("/ready")
 async def ready_page(_web: Any, request: Any) -> Any:
-    """Readiness: Redis answers (the projections' store); 503 otherwise."""
+    """Readiness: Redis answers (the projections' store) and the broker gives metadata."""
     from projections.errors import StoreUnavailable  # noqa: PLC0415
 
     try:
         await deps().timeline.read(settings.default_tenant, "readiness-probe", ["voice"], 0, 1)
     except StoreUnavailable as exc:
         return _web.json({"status": "redis_unavailable", "error": str(exc)}, status=503)
+    problem = await _broker_problem()
+    if problem is not None:
+        return _web.json({"status": "broker_unavailable", "error": problem}, status=503)
     return _web.json({"status": "ready"})
+
+
+async def _broker_problem() -> str | None:
+    """Why the broker cannot be used now (a bounded metadata request), or None."""
+    producer = getattr(app.producer, "_producer", None)
+    if producer is None:
+        return "the producer has not started yet"
+    try:
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout=2.0)
+    except Exception as exc:  # any failure of the probe means "not ready", with its name
+        return f"no metadata from {settings.kafka_bootstrap_servers}: {type(exc).__name__}"
+    return None
 
 
 def _register_agents() -> None:

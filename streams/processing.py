@@ -90,19 +90,26 @@ async def process(
         outgoing = await handle(record, raw)
         return [(o.topic, o.key, deps.encode(o.value, o.topic)) for o in outgoing]
 
-    try:
-        for topic, key, value in await _with_retry(step, deps, stats, sleep):
+    async def send_all(records: list[tuple[str, bytes | None, bytes]]) -> None:
+        for topic, key, value in records:
             await send(topic, key, value)
-        stats.processed += 1
+
+    try:
+        records = await _with_retry(step, deps, stats, sleep)
     except _GaveUp as exc:
-        await _dead_letter(
-            message, exc.__cause__ or exc, stage, send, stats, "infra_unavailable", deps
-        )
+        records = [_letter_of(message, exc.__cause__ or exc, stage, "infra_unavailable", deps)]
     except C360Error as exc:
-        await _dead_letter(message, exc, stage, send, stats, "invalid", deps)
+        records = [_letter_of(message, exc, stage, "invalid", deps)]
     except Exception as exc:
         log.exception("handler_crashed")
-        await _dead_letter(message, exc, stage, send, stats, "crash", deps)
+        records = [_letter_of(message, exc, stage, "crash", deps)]
+    # A broker that cannot take the outputs (or the dead letter) is waited for: the input is
+    # acknowledged only once they are (resending is safe, output ids derive from causes).
+    await _send_until_acked(records, send_all, stats, sleep)
+    if records and records[-1][0] == DLQ:
+        stats.dead_lettered += 1
+    else:
+        stats.processed += 1
 
 
 class _GaveUp(Exception):
@@ -129,15 +136,9 @@ async def _with_retry(
             delay = min(delay * 2, 5.0)
 
 
-async def _dead_letter(
-    message: Message,
-    exc: BaseException,
-    stage: str,
-    send: Sender,
-    stats: Stats,
-    kind: str,
-    deps: Deps,
-) -> None:
+def _letter_of(
+    message: Message, exc: BaseException, stage: str, kind: str, deps: Deps
+) -> tuple[str, bytes | None, bytes]:
     letter = dead_letter_for(
         topic=message.topic,
         partition=message.partition,
@@ -148,8 +149,7 @@ async def _dead_letter(
         stage=stage,
     )
     log.warning("dead_lettered", kind=kind, error_type=letter.error_type)
-    await send(DLQ, message.key, deps.encode(letter, DLQ))
-    stats.dead_lettered += 1
+    return (DLQ, message.key, deps.encode(letter, DLQ))
 
 
 async def process_batch(

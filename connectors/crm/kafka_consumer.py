@@ -49,6 +49,9 @@ def consumer_config(
         "max.poll.interval.ms": max_poll_interval_ms,
         "session.timeout.ms": session_timeout_ms,
         "broker.address.family": "v4",
+        # Activities are not latency-critical, but librdkafka's 500 ms max wait is paid per
+        # fetch on brokers that hold fetches until it expires (Tansu, FACTS M1).
+        "fetch.wait.max.ms": 50,
     }
 
 

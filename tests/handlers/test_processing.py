@@ -167,3 +167,26 @@ async def test_schema_registry_outages_are_retried_in_place_too():
     assert [t for t, _, _ in sent.records] == [INTERACTIONS_BY_PARTY]
     assert stats.retries == 2
     assert stats.dead_lettered == 0
+
+
+async def test_a_broker_that_cannot_take_the_output_is_waited_for_not_dead_lettered():
+    """Single-message agents too: a failed send is retried in place, never a crash letter."""
+    from streams.processing import OutputUnavailable
+
+    class Flaky(Sent):
+        def __init__(self):
+            super().__init__()
+            self.failures = 2
+
+        async def __call__(self, topic, key, value):
+            if self.failures:
+                self.failures -= 1
+                raise OutputUnavailable("broker away")
+            await super().__call__(topic, key, value)
+
+    deps, sent, stats = _deps(), Flaky(), Stats()
+    event = voice_call("ix-1")[0]
+    await process(Msg(codec.encode(event)), stage="normalize", deps=deps,
+                  handle=_normalize(deps), send=sent, stats=stats, sleep=_no_sleep)
+    assert stats.retries == 2 and stats.dead_lettered == 0 and stats.processed == 1
+    assert [t for t, _k, _v in sent.records] == [INTERACTIONS_BY_PARTY]
