@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# A pooled connection that Redis dropped (restart, failover, idle timeout) fails on its
+# next use; without a retry the first command on every stale connection surfaced as an
+# outage. Two quick retries on a fresh connection absorb that; a real outage still fails
+# within a bounded time and the caller's policy takes over (retry in place or 503).
+# Every command we send is safe to repeat: reads, SET NX, and compare-and-set scripts.
+_RETRIES = 2
 
 
 def redis_client(url: str, *, timeout_seconds: float = 5.0) -> aioredis.Redis:
     """A client with bounded timeouts, so an outage surfaces as StoreUnavailable quickly
-    instead of hanging an agent past Kafka's poll interval."""
+    instead of hanging an agent past Kafka's poll interval; stale pooled connections are
+    health-checked (PING when idle for over a second) and retried on a new connection."""
     return aioredis.Redis.from_url(
         url,
         socket_timeout=timeout_seconds,
-        socket_connect_timeout=timeout_seconds,
-        health_check_interval=30,
+        socket_connect_timeout=min(timeout_seconds, 2.0),
+        health_check_interval=1,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), _RETRIES),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
     )
