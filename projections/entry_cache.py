@@ -7,7 +7,7 @@ from collections import OrderedDict
 from projections import entry_codec
 from projections.errors import CorruptEntry
 from projections.timeline import InteractionEntry
-from projections.view import Fragment, item_fragment, item_json
+from projections.view import item_fragment, item_json
 
 # Why keyed by the stored bytes: an entry's bytes determine the entry (the codec is
 # deterministic) and the entry determines its item except `ago`, so a hit can never be
@@ -16,24 +16,26 @@ from projections.view import Fragment, item_fragment, item_json
 
 
 class _Slot:
-    __slots__ = ("entry", "fragment", "minute", "text")
+    __slots__ = ("ago_end", "ago_start", "entry", "minute", "text")
 
     def __init__(self, entry: InteractionEntry) -> None:
         self.entry = entry
-        self.fragment: Fragment | None = None
-        # The last item text and the minute (since the start) it was rendered for: `ago`
-        # changes only when the whole minutes of the delta do (every unit of view.ago is a
-        # whole number of minutes), so the text is reused until then.
+        # The item text last rendered, where its `ago` value sits, and the minute (since the
+        # start) it was rendered for: `ago` changes only when the whole minutes of the delta
+        # do (every unit of view.ago is a whole number of minutes), so the text is reused
+        # until then, and then only the `ago` value is replaced.
         self.minute: int | None = None
         self.text = ""
+        self.ago_start = self.ago_end = 0
 
 
 class EntryCache:
-    """Bounded LRU of decoded entries (at most `max_entries`), each rendered at most once.
+    """Bounded LRU of decoded entries (at most `max_entries`, about 4 KB each for a typical
+    call), each rendered once (then only its `ago` is re-rendered, once a minute at most).
 
     Not thread-safe: one per event loop (one per web process)."""
 
-    def __init__(self, max_entries: int = 20_000) -> None:
+    def __init__(self, max_entries: int = 10_000) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
@@ -74,8 +76,11 @@ class EntryCache:
             return item_json(item_fragment(entry), entry.started_ms, now_ms)
         minute = (now_ms - entry.started_ms) // 60_000
         if slot.minute != minute:
-            if slot.fragment is None:
-                slot.fragment = item_fragment(entry)
-            slot.text = item_json(slot.fragment, entry.started_ms, now_ms)
+            if slot.minute is None:
+                head, tail = item_fragment(entry)
+            else:
+                head, tail = slot.text[: slot.ago_start], slot.text[slot.ago_end :]
+            slot.text = item_json((head, tail), entry.started_ms, now_ms)
+            slot.ago_start, slot.ago_end = len(head), len(slot.text) - len(tail)
             slot.minute = minute
         return slot.text

@@ -53,7 +53,7 @@ from projections.view import detail
 _TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ID = re.compile(r"^[^{}\s]{1,200}$")
 RETRY_AFTER_SECONDS = 1
-MAX_INFLIGHT, CACHE_ENTRIES = 64, 20_000  # defaults of C360_HTTP_MAX_INFLIGHT, ..._CACHE_ENTRIES
+MAX_INFLIGHT, CACHE_ENTRIES = 64, 10_000  # defaults of C360_HTTP_MAX_INFLIGHT, ..._CACHE_ENTRIES
 log = structlog.get_logger("projections.query_api")
 
 

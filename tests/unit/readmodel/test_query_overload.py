@@ -102,7 +102,7 @@ async def test_the_limit_frees_up_after_answers_and_errors(held):
 
 def test_read_limits_come_from_the_environment():
     """Defaults, overrides, and a clear error for a non-positive or non-numeric value."""
-    assert QuerySettings.from_env({}) == QuerySettings(64, 20_000)
+    assert QuerySettings.from_env({}) == QuerySettings(64, 10_000)
     got = QuerySettings.from_env({"C360_HTTP_MAX_INFLIGHT": "8", "C360_READ_CACHE_ENTRIES": "5"})
     assert got == QuerySettings(8, 5)
     for bad in ("0", "-1", "many"):
