@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, NoReturn
 
+from schemas import json_limits
 from schemas.convert import plan
 from schemas.errors import SchemaError
 from schemas.registry import registry
@@ -32,11 +33,9 @@ def _no_constants(token: str) -> NoReturn:
 
 def from_json(text: str | bytes) -> Any:
     """Parse and validate canonical JSON into its record; raises SchemaError naming every
-    missing or mistyped field (UnknownRecordType for an unknown "type")."""
-    try:
-        doc = json.loads(text, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested input
-        raise SchemaError(f"not JSON: {str(exc)[:120]}") from None
+    missing or mistyped field (UnknownRecordType for an unknown "type", JsonTooDeep past
+    json_limits.MAX_DEPTH levels of nesting)."""
+    doc = json_limits.loads(text, parse_constant=_no_constants)  # bounded depth: JsonTooDeep
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         raise SchemaError('canonical JSON must be an object with a "type" field')
     entry = registry().named(doc["type"])
