@@ -405,8 +405,9 @@ def _noop_rate(session: Session, topic: str, ends: dict[int, int], n: int) -> di
 
 
 def _budget(n: int) -> float:
-    # Liveness bound only (the worker did ~190 ev/s before issue 8): never an assertion.
-    return 60.0 + n / 100.0
+    # How long a live run may take (the worker did ~100-190 ev/s before issue 8); past it
+    # the rate so far is reported. A bound for the bench, never an assertion.
+    return 60.0 + n / 50.0
 
 
 @dataclass
@@ -467,18 +468,42 @@ def _worker_rate(session: Session, prefix: str, ends: dict[int, int], n: int) ->
     finally:
         tail.stop()
     after = redis_commands(stack.redis_url)
-    if done is None or out.first is None:
-        msg = f"the streams worker did not process {n} events in time ({worker.child.log_path})"
+    if out.first is None:
+        msg = f"the streams worker produced nothing in time ({worker.child.log_path})"
         raise RuntimeError(msg)
+    processed, complete = n, done is not None
+    if done is None:
+        # Past the bound: report the rate so far (what the group has fully processed).
+        done = time.time()
+        processed = _processed(stack.bootstrap, group, prefix, ends)
+        session.say(f"live: only {processed} of {n} events processed in time; rate so far")
     return {
-        "ev_s": n / max(done - out.first, 1e-6),
+        "ev_s": processed / max(done - out.first, 1e-6),
         "seconds": done - out.first,
+        "processed": processed,
+        "complete": complete,
         "worker_start_to_ready_s": t_ready - t_spawn,
         "ready_to_first_output_s": out.first - t_ready,
         "end": "the group committed every input (and its by-party hop when it reads it)",
         "outputs_seen": out.seen,
         "commands": command_delta(before, after),
     }
+
+
+def _processed(bootstrap: str, group: str, prefix: str, ends: dict[int, int]) -> int:
+    """Inputs the group has fully processed: its by-party commits when it reads that hop
+    (the later stage of the earlier worker), else its input commits."""
+    committed = Committed(bootstrap, group)
+    try:
+        by_party = committed.of(
+            prefix + INTERACTIONS_BY_PARTY, partitions_of(INTERACTIONS_BY_PARTY)
+        )
+        inputs = committed.of(prefix + INTERACTIONS, max(ends, default=-1) + 1)
+    finally:
+        committed.close()
+    if any(o >= 0 for o in by_party):
+        return sum(max(o, 0) for o in by_party)
+    return sum(max(o, 0) for o in inputs)
 
 
 def live(session: Session) -> list[Figure]:
@@ -517,7 +542,7 @@ def live(session: Session) -> list[Figure]:
         Figure(
             "live",
             "Redis commands per input event",
-            total / n,
+            total / max(run["processed"], 1),
             "cmd/ev",
             floor,
             "one pipelined HSET per event (same Redis)",
