@@ -79,7 +79,7 @@ def _events(start: datetime, calls: int, emails: int) -> list[InteractionEvent]:
 
 
 async def _seed(redis_url: str, keys: Keys, token: str, now_ms: int) -> int:
-    """Load the timeline through the real write path; returns the stored interactions."""
+    """Load the timeline through the real write path; returns the indexed interactions."""
     client = redis_client(redis_url)
     store = RedisTimelineStore(client, keys, Retention())
     start = datetime.now(tz=UTC) - timedelta(hours=1)
@@ -87,7 +87,8 @@ async def _seed(redis_url: str, keys: Keys, token: str, now_ms: int) -> int:
         # 55 calls (the voice cap keeps 50) + 10 emails: a full 50-item page with a next one.
         for event in _events(start, 55, 10):
             await store.apply(TENANT, token, event, now_ms)
-        return int(await client.hlen(keys.timeline_entries(TENANT, token)))
+        indexes = [keys.timeline_index(TENANT, token, c) for c in CHANNELS]
+        return sum([int(await client.zcard(index)) for index in indexes])
     finally:
         await client.aclose()
 

@@ -129,18 +129,22 @@ def _start_siblings(count: int) -> list[subprocess.Popen[bytes]]:
     return [subprocess.Popen([sys.executable, "-m", "c360.web"], env=env) for _ in range(count)]
 
 
-async def _watch(siblings: list[subprocess.Popen[bytes]], stop: asyncio.Event) -> None:
+async def _watch(siblings: list[subprocess.Popen[bytes]], stop: asyncio.Event) -> bool:
+    """True when a sibling exited on its own (then `stop` is set)."""
     # One process gone means the port serves with less capacity than configured: stop all
     # and let the supervisor (systemd, Kubernetes, `c360 dev up`) restart the service.
     while not stop.is_set():
         if any(p.poll() is not None for p in siblings):
             log.error("web_process_exited", codes=[p.returncode for p in siblings])
             stop.set()
+            return True
         await asyncio.sleep(0.5)
+    return False
 
 
-async def serve(settings: StreamSettings, web_settings: WebSettings | None = None) -> None:
-    """Run until SIGINT/SIGTERM (with its sibling processes when C360_HTTP_PROCESSES > 1)."""
+async def serve(settings: StreamSettings, web_settings: WebSettings | None = None) -> int:
+    """Run until SIGINT/SIGTERM (with its sibling processes when C360_HTTP_PROCESSES > 1);
+    the exit code: 1 when a sibling process exited on its own, else 0."""
     web_settings = web_settings or WebSettings()
     runner = web.AppRunner(build_app(settings))
     await runner.setup()
@@ -167,15 +171,18 @@ async def serve(settings: StreamSettings, web_settings: WebSettings | None = Non
     await runner.cleanup()
     for proc in siblings:
         await asyncio.to_thread(proc.wait)
-    if watcher is not None:
-        watcher.cancel()
+    if watcher is None:
+        return 0
+    lost = watcher.done() and watcher.result()
+    watcher.cancel()
+    return 1 if lost else 0
 
 
 def main() -> None:
     """Entry point of `python -m c360.web`."""
     settings = StreamSettings.from_env()
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(serve(settings, WebSettings.from_env()))
+    raise SystemExit(asyncio.run(serve(settings, WebSettings.from_env())))
 
 
 if __name__ == "__main__":

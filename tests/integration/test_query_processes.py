@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,23 +34,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_two_processes_share_the_port_and_stop_together(
-    kafka_bootstrap, redis_url, redis_namespace, tmp_path
-):
-    """Both processes listen (two sockets on the port), the service answers, and a SIGTERM
-    to the first stops the second too."""
+@contextlib.contextmanager
+def _two_processes(
+    kafka_bootstrap: str, redis_url: str, namespace: str, logs: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
+    """`python -m c360.web` with C360_HTTP_PROCESSES=2, serving: (first process, its
+    sibling's pid, the port)."""
     port = free_port()
     env = {
         **os.environ,
         "C360_ENV": "dev",
         "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "C360_REDIS_URL": redis_url,
-        "C360_KEY_NAMESPACE": redis_namespace,
-        "C360_TOPIC_PREFIX": f"{redis_namespace}.",
+        "C360_KEY_NAMESPACE": namespace,
+        "C360_TOPIC_PREFIX": f"{namespace}.",
         "C360_HTTP_PORT": str(port),
         "C360_HTTP_PROCESSES": "2",
     }
-    with (tmp_path / "web.log").open("wb") as out:
+    with (logs / "web.log").open("wb") as out:
         parent = subprocess.Popen(
             [sys.executable, "-m", "c360.web"],
             cwd=ROOT,
@@ -63,14 +66,41 @@ def test_two_processes_share_the_port_and_stop_together(
         while _listeners(port) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _listeners(port) == 2
-        (child,) = _children(parent.pid)
-        parent.send_signal(signal.SIGTERM)
-        assert parent.wait(DEADLINE) == 0
-        while pid_alive(child) and time.monotonic() < deadline + DEADLINE:
-            time.sleep(0.2)
-        assert not pid_alive(child)
-        assert _listeners(port) == 0
+        (sibling,) = _children(parent.pid)
+        yield parent, sibling, port
     finally:
         if parent.poll() is None:
             os.killpg(parent.pid, signal.SIGKILL)
             parent.wait(10)
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + DEADLINE
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not pid_alive(pid)
+
+
+def test_two_processes_share_the_port_and_stop_together(
+    kafka_bootstrap, redis_url, redis_namespace, tmp_path
+):
+    """Both processes listen (two sockets on the port), the service answers, and a SIGTERM
+    to the first stops the second too."""
+    with _two_processes(kafka_bootstrap, redis_url, redis_namespace, tmp_path) as running:
+        parent, sibling, port = running
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(DEADLINE) == 0
+        assert _gone(sibling)
+        assert _listeners(port) == 0
+
+
+def test_a_lost_process_stops_the_service_with_an_error(
+    kafka_bootstrap, redis_url, redis_namespace, tmp_path
+):
+    """The sibling is killed: the first process stops too and exits 1, so the supervisor
+    restarts the service at full capacity instead of leaving it at half."""
+    with _two_processes(kafka_bootstrap, redis_url, redis_namespace, tmp_path) as running:
+        parent, sibling, port = running
+        os.kill(sibling, signal.SIGKILL)
+        assert parent.wait(DEADLINE) == 1
+        assert _listeners(port) == 0
