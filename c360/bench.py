@@ -249,6 +249,7 @@ def document(
     unavailable: Sequence[Mapping[str, str]],
     errors: Sequence[Mapping[str, str]],
     started: datetime,
+    load_at_start: list[float] | None = None,
 ) -> dict[str, Any]:
     """The JSON document of one run."""
     return {
@@ -260,7 +261,8 @@ def document(
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
-            "load_avg": _load(),
+            "load_avg_at_start": load_at_start,
+            "load_avg_at_end": _load(),
         },
         "stack": dict(stack),
         "figures": list(figures),
@@ -476,7 +478,7 @@ def run_benches(
     from c360 import bench_live  # noqa: PLC0415
     from c360.bench_stack import bench_stack  # noqa: PLC0415
 
-    started = datetime.now(tz=UTC)
+    started, load_at_start = datetime.now(tz=UTC), _load()
     figures: list[dict[str, Any]] = []
     unavailable: list[dict[str, str]] = []
     errors: list[dict[str, str]] = []
@@ -534,6 +536,7 @@ def run_benches(
         unavailable=unavailable,
         errors=errors,
         started=started,
+        load_at_start=load_at_start,
     )
 
 
