@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from schemas.records import (
@@ -592,6 +594,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run, print the table (and the JSON); 1 when a bench failed."""
     parser = build_parser()
@@ -607,14 +613,19 @@ def main(argv: list[str] | None = None) -> int:
             if n not in names:
                 names.append(n)
     log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="c360-bench-"))
-    doc = run_benches(
-        names,
-        quick=args.quick,
-        bootstrap=None if args.embedded else args.bootstrap,
-        redis_url=None if args.embedded else args.redis_url,
-        log_dir=log_dir,
-        say=_say,
-    )
+    # SIGTERM unwinds like Ctrl-C, so the broker, Redis and workers started here are stopped.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        doc = run_benches(
+            names,
+            quick=args.quick,
+            bootstrap=None if args.embedded else args.bootstrap,
+            redis_url=None if args.embedded else args.redis_url,
+            log_dir=log_dir,
+            say=_say,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(table(doc["figures"]))
     for item in doc["unavailable"]:
         print(f"{item['bench']}: {item['reason']}")
