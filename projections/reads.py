@@ -26,9 +26,10 @@ from projections.topic_config import TopicConfig
 from schemas.errors import C360Error
 from schemas.records import CHANNELS
 
-# Round trips: an identifier page is one TimelineStore.read (a pipelined ZREVRANGEBYSCORE per
-# channel + one MGET), a second one only when filters left the first batch short. A profile
-# adds the directory (tokens_of: 2) and the link marks (1), then one read per identifier.
+# Round trips: an identifier page is one timeline read (RedisTimelineStore: a pipelined
+# ZREVRANGEBYSCORE per channel + one HMGET; the query API's CachedRedisTimeline: one script
+# doing both), a second one only when filters left the first batch short. A profile adds the
+# directory (tokens_of: 2) and the link marks (1), then one read per identifier.
 
 
 class UnknownProfile(C360Error, LookupError):
