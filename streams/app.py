@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import faust
@@ -26,6 +27,11 @@ from streams.transport import SCHEME, register, set_fetch_max_wait_ms
 
 settings = StreamSettings.from_env()
 configure_logging(settings.log_format, settings.log_level)
+# Faust's aiokafka consumer runs in a thread of its own. While it decodes a fetched batch it
+# holds the GIL, and every socket call of the event loop (Redis, producer) then waits up to
+# the switch interval (5 ms by default) to get it back: a quarter of the loop's samples in
+# the profile (docs/performance.md). A shorter interval bounds that wait.
+sys.setswitchinterval(0.0005)
 register()
 set_fetch_max_wait_ms(settings.consumer_fetch_max_wait_ms)
 

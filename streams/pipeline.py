@@ -27,6 +27,7 @@ log = structlog.get_logger("c360.pipeline")
 # Transient: the whole batch waits and is retried in place (every step is idempotent).
 RETRYABLE = (StoreUnavailable, RegistryUnavailable)
 EntryKey = tuple[str, str, str]  # tenant, party token, interaction id
+POP_CONCURRENCY = 16
 
 
 class PartyCache:
@@ -287,7 +288,15 @@ async def _pops(
         else:
             pops_by_key.setdefault(r.key, []).append(r)
 
+    # Interactions render concurrently (their Redis reads overlap), but boundedly: a
+    # 500-event batch must not open a connection per pop.
+    gate = asyncio.Semaphore(POP_CONCURRENCY)
+
     async def run(rs: list[_Resolved]) -> list[Outgoing]:
+        async with gate:
+            return await run_in_order(rs)
+
+    async def run_in_order(rs: list[_Resolved]) -> list[Outgoing]:
         found: list[Outgoing] = []
         for r in rs:
             entry = entries[r.key]

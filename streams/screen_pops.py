@@ -286,7 +286,9 @@ async def pop_for_entry(
     pop = await render_pop(
         deps, party, entry, decision, event.event_id, to_ms(event.occurred_at), hint
     )
-    log.info(
+    # Debug: one line per pop is a measurable share of the worker's time at load; the pop
+    # metrics (/c360/screen-pops/metrics) count every decision.
+    log.debug(
         "screen_pop",
         agent_id=pop.agent_id,
         status=pop.match_status,

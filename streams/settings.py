@@ -74,10 +74,11 @@ class StreamSettings:
     topics_file: str = ""
     profile_schema_file: str = ""
     layout_file: str = ""
-    # Latency knobs (docs/performance.md): the most events one pass takes, how long it waits
-    # for a batch to fill, and how long a consumer fetch may wait at the broker.
+    # Latency knobs (docs/performance.md): the most events one pass takes, how long an idle
+    # worker lingers for more before it starts one (0: at once), and how long a consumer
+    # fetch may wait at the broker.
     batch_max_events: int = 500
-    batch_within_ms: int = 2
+    batch_within_ms: int = 0
     consumer_fetch_max_wait_ms: int = 5
     # Faust consumer group session: a dead worker's partitions move after this long.
     session_timeout_seconds: int = 10
@@ -128,7 +129,7 @@ class StreamSettings:
             profile_schema_file=env.get("C360_PROFILE_SCHEMA_FILE", ""),
             layout_file=env.get("C360_LAYOUT_FILE", ""),
             batch_max_events=max(1, _int(env, "C360_BATCH_MAX_EVENTS", 500, problems)),
-            batch_within_ms=_int(env, "C360_BATCH_WITHIN_MS", 2, problems),
+            batch_within_ms=_int(env, "C360_BATCH_WITHIN_MS", 0, problems),
             consumer_fetch_max_wait_ms=max(
                 1, _int(env, "C360_CONSUMER_FETCH_MAX_WAIT_MS", 5, problems)
             ),
