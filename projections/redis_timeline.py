@@ -39,11 +39,15 @@ from schemas.records import CHANNELS, InteractionEvent
 META_FIELD = b"#meta"  # never an entry field: those are 16 bytes or start with 0xFF
 
 _WRITE = """
-local META = ARGV[1]
-local now, window, grace = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local cap, every = tonumber(ARGV[5]), tonumber(ARGV[6])
+-- KEYS: entries, erasure marker, tombstones, the index of each channel (CHANNELS order)
+-- ARGV: 'now window grace cap every', then per item: field, expected ('' = absent,
+-- '=' .. bytes), new bytes, 'op started channel previous-channel' (op: w write, i write and
+-- index, g tombstone; channels numbered from 1, 0 = none)
+local META, head = '@META@', {}
+for x in string.gmatch(ARGV[1], '[^ ]+') do head[#head + 1] = tonumber(x) end
+local now, window, grace, cap, every, tracked = unpack(head)
 local floor, BIG, STEP = now - window, 9e15, 1000
-local nch, n = #KEYS - 3, (#ARGV - 6) / 7
+local nch, n = #KEYS - 3, (#ARGV - 1) / 4  -- channels past `tracked`: outside CHANNELS
 local function int(x) return string.format('%d', x) end
 local function chunks(cmd, key, args, step)
   local total = 0
@@ -54,7 +58,7 @@ local function chunks(cmd, key, args, step)
 end
 -- 1. Read every field of the batch and the meta in one HMGET.
 local fields = {META}
-for i = 0, n - 1 do fields[#fields + 1] = ARGV[7 + i * 7] end
+for i = 0, n - 1 do fields[#fields + 1] = ARGV[2 + i * 4] end
 local cur = {}
 for i = 1, #fields, STEP do
   local part = redis.call('HMGET', KEYS[1], unpack(fields, i, math.min(i + STEP - 1, #fields)))
@@ -63,10 +67,12 @@ end
 local meta, checked = nil, false
 if cur[1] then
   local v = {}
-  for x in string.gmatch(cur[1], '[^ ]+') do v[#v + 1] = tonumber(x) end
-  if #v == 4 + nch then
-    meta = {D = v[1], oldest = v[2], purge = v[3], nt = v[4], counts = {}}
-    for c = 1, nch do meta.counts[c] = v[4 + c] end
+  for x in string.gmatch(cur[1], '[^ ]+') do v[#v + 1] = x == '-' and BIG or tonumber(x) end
+  if #v == 4 + tracked then
+    local function ms(x) return x < BIG and x * 1000 or BIG end
+    meta = {D = v[1] * 1000, oldest = ms(v[2]), purge = ms(v[3]), nt = v[4], counts = {}}
+    for c = 1, tracked do meta.counts[c] = v[4 + c] end
+    for c = tracked + 1, nch do meta.counts[c] = redis.call('ZCARD', KEYS[3 + c]) end
   end
 end
 if not meta then
@@ -82,9 +88,10 @@ if not meta then
     meta.nt, meta.oldest, meta.purge = redis.call('ZCARD', KEYS[3]), 0, 0
   end
 end
-local function encode_meta()
-  local m = {int(meta.D), int(meta.oldest), int(meta.purge), int(meta.nt)}
-  for c = 1, nch do m[#m + 1] = int(meta.counts[c]) end
+local function s(x) return x < BIG and int(math.floor(x / 1000)) or '-' end
+local function encode_meta()  -- times in seconds: rounded down, so never late
+  local m = {int(meta.D / 1000), s(meta.oldest), s(meta.purge), int(meta.nt)}
+  for c = 1, tracked do m[#m + 1] = int(meta.counts[c]) end
   return table.concat(m, ' ')
 end
 -- 2. Compare-and-set: the winners' writes are collected, the losers get the current bytes.
@@ -109,20 +116,20 @@ local function bury(pairs_)
 end
 local winners = 0
 for i = 1, n do
-  local b = 6 + (i - 1) * 7
+  local b = 1 + (i - 1) * 4
   local f, exp, c = ARGV[b + 1], ARGV[b + 2], cur[i + 1]
   if (exp == '' and c) or (exp ~= '' and c ~= string.sub(exp, 2)) then
     out[i] = c and ('M' .. c) or 'M'
   else
     winners = winners + 1
-    local op, score = ARGV[b + 3], ARGV[b + 5]
-    local chan, prev = tonumber(ARGV[b + 6]), tonumber(ARGV[b + 7])
+    local op, score, chan, prev = string.match(ARGV[b + 4], '^(%a) (%-?%d+) (%d+) (%d+)$')
+    chan, prev = tonumber(chan), tonumber(prev)
     if op == 'g' then
       bury({f, score})
       if prev > 0 then push(rems, prev, f) end
       out[i] = 'G'
     else
-      hput(f, ARGV[b + 4])
+      hput(f, ARGV[b + 3])
       if op == 'i' then
         push(adds, chan, score, f)
         if prev > 0 and prev ~= chan then push(rems, prev, f) end
@@ -205,7 +212,7 @@ if #tombs > 0 then
   for j = 1, #tombs, 2 do meta.purge = math.min(meta.purge, tombs[j]) end
 end
 -- 5. One HSET: entries, tombstones and (when it changed) the meta.
-if expiry_due then meta.D = now + window + grace + every end
+if expiry_due then meta.D = math.ceil((now + window + grace + every) / 1000) * 1000 end
 local encoded = encode_meta()
 if encoded ~= cur[1] then hput(META, encoded) end
 local flat = {}
@@ -222,7 +229,7 @@ else
   for _, k in ipairs(created) do redis.call('PEXPIREAT', k, meta.D) end
 end
 for i = 1, n do
-  if out[i] == 'W' and buried[ARGV[7 + (i - 1) * 7]] then out[i] = 'B' end
+  if out[i] == 'W' and buried[ARGV[2 + (i - 1) * 4]] then out[i] = 'B' end
 end
 for _, f in ipairs(buried) do
   out[#out + 1] = f
@@ -230,6 +237,7 @@ for _, f in ipairs(buried) do
 end
 return out
 """
+_WRITE = _WRITE.replace("@META@", META_FIELD.decode())
 _WRITE_SHA = hashlib.sha1(_WRITE.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 _INFRA_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -251,7 +259,7 @@ class _Item:
     raw: bytes | None = None
     merged: InteractionEntry | None = None
     value: bytes = b""
-    args: list[bytes | int | str] = dataclasses.field(default_factory=list)
+    args: list[bytes | str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(slots=True)
@@ -363,6 +371,7 @@ class RedisTimelineStore:
         floor = now_ms - self._retention.window_ms
         entries = sys.intern(self._keys.timeline_entries(*party))
         writes: list[_Item] = []
+        numbers = dict(_CHANNEL_NO)  # a channel outside CHANNELS gets a number per call
         for item in todo:
             if _is_tombstone(item.raw):
                 results[party, item.field] = None
@@ -373,10 +382,10 @@ class RedisTimelineStore:
                 results[party, item.field] = merged if merged.started_ms >= floor else None
                 continue
             item.merged = merged
-            prev = 0 if current is None else _CHANNEL_NO[current.channel]
+            prev = 0 if current is None else numbers.setdefault(current.channel, len(numbers) + 1)
             expected = b"" if item.raw is None else b"=" + item.raw
             if merged.started_ms < floor:  # outside the window: remember only that it is gone
-                item.args = [item.field, expected, "g", b"", merged.started_ms, 0, prev]
+                item.args = [item.field, expected, b"", f"g {merged.started_ms} 0 {prev}"]
             else:
                 item.value = entry_codec.dumps(merged)
                 moves = current is None or (current.channel, current.started_ms) != (
@@ -384,8 +393,9 @@ class RedisTimelineStore:
                     merged.started_ms,
                 )
                 op = "i" if moves else "w"
-                chan = _CHANNEL_NO[merged.channel]
-                item.args = [item.field, expected, op, item.value, merged.started_ms, chan, prev]
+                chan = numbers.setdefault(merged.channel, len(numbers) + 1)
+                where = f"{op} {merged.started_ms} {chan} {prev}"
+                item.args = [item.field, expected, item.value, where]
             writes.append(item)
         if not writes:
             return []
@@ -393,7 +403,7 @@ class RedisTimelineStore:
             entries,
             self._keys.erased(*party),
             self._keys.timeline_tombstones(*party),
-            *(self._keys.timeline_index(*party, c) for c in CHANNELS),
+            *(self._keys.timeline_index(*party, c) for c in numbers),
         ]
         return [
             _Call(party, entries, keys, writes[i : i + _MAX_ITEMS_PER_CALL])
@@ -404,15 +414,12 @@ class RedisTimelineStore:
         """All calls in one pipelined round trip (EVALSHA; the script is loaded on demand)."""
         if not calls:
             return []
-        head: list[bytes | int | str] = [
-            META_FIELD,
-            now_ms,
-            self._retention.window_ms,
-            self._retention.tombstone_grace_ms,
-            self._retention.max_entries,
-            self._every,
-        ]
-        argvs: list[list[bytes | int | str]] = [
+        r = self._retention
+        head = " ".join(
+            map(str, (now_ms, r.window_ms, r.tombstone_grace_ms, r.max_entries, self._every))
+        )
+        head += f" {len(CHANNELS)}"
+        argvs: list[list[bytes | str]] = [
             [a for item in call.items for a in item.args] for call in calls
         ]
         if not self._loaded:  # once per process, so a first batch is not refused
@@ -424,7 +431,7 @@ class RedisTimelineStore:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for i in todo:
                     call = calls[i]
-                    pipe.evalsha(_WRITE_SHA, len(call.keys), *call.keys, *head, *argvs[i])
+                    pipe.evalsha(_WRITE_SHA, len(call.keys), *call.keys, head, *argvs[i])
                 got = await pipe.execute(raise_on_error=False)
             for i, reply in zip(todo, got, strict=True):
                 replies[i] = reply

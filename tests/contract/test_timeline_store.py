@@ -187,6 +187,20 @@ class TimelineStoreContract:
         assert results[len(old) :] == [fold(new)["ix-new"]] * len(new)
         assert await store.get("acme", "tok", "ix-old") is None
 
+    async def test_a_channel_outside_the_documented_ones_is_stored_and_capped(self):
+        """The channel is an open string: an unknown one gets its own index and cap."""
+        store = await self.make_store(RETENTION)
+        items = [
+            ("acme", "tok", entry_of(replace(e, channel="video")))
+            for n in range(4)
+            for e in voice_call(f"ix-{n}", start=T0 - timedelta(days=n))
+        ]
+        results = await store.merge_many(items, NOW)
+        assert {r.interaction_id for r in results if r is not None} == {"ix-0", "ix-1", "ix-2"}
+        entries = await store.read("acme", "tok", ["video"], NOW, 10)
+        assert [e.interaction_id for e in entries] == ["ix-0", "ix-1", "ix-2"]
+        assert (await store.get("acme", "tok", "ix-0")).channel == "video"
+
     async def test_writes_of_a_concurrent_writer_are_never_lost(self):
         """Two writers (a rebalance): the one with a stale view retries and loses nothing."""
         first, second = await self.make_pair(RETENTION)
