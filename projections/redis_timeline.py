@@ -88,9 +88,9 @@ if not meta then
     meta.nt, meta.oldest, meta.purge = redis.call('ZCARD', KEYS[3]), 0, 0
   end
 end
-local function s(x) return x < BIG and int(math.floor(x / 1000)) or '-' end
+local function sec(x) return x < BIG and int(math.floor(x / 1000)) or '-' end
 local function encode_meta()  -- times in seconds: rounded down, so never late
-  local m = {int(meta.D / 1000), s(meta.oldest), s(meta.purge), int(meta.nt)}
+  local m = {int(meta.D / 1000), sec(meta.oldest), sec(meta.purge), int(meta.nt)}
   for c = 1, tracked do m[#m + 1] = int(meta.counts[c]) end
   return table.concat(m, ' ')
 end
