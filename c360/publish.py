@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from c360.kafka import make_producer, produce_all
-from schemas import canonical_json, codec
+from schemas import canonical_json, codec, json_limits
 from schemas.errors import SchemaError
 from schemas.topics import CATALOGUE, INTERACTIONS
+from schemas.validation import LIMITS, validate
 
 
 def _documents(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, JSON text) of a JSON-lines file, or of each item of a JSON array."""
+    """(line number, JSON text) of a JSON-lines file, or of each item of a JSON array;
+    raises SchemaError for an array that is not JSON or nests too deeply."""
     text = path.read_text(encoding="utf-8")
     if text.lstrip().startswith("["):
-        for n, item in enumerate(json.loads(text), start=1):
+        for n, item in enumerate(json_limits.loads(text), start=1):
             yield n, json.dumps(item)
         return
     for n, line in enumerate(text.splitlines(), start=1):
@@ -38,7 +42,8 @@ def key_of(record: object) -> bytes | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Validate every record first; publish only when all are valid (no partial files)."""
+    """Validate every record first (schema, then plausibility: schemas/validation.py);
+    publish only when all are valid (no partial files)."""
     parser = argparse.ArgumentParser(prog="c360 publish", description=__doc__)
     parser.add_argument("file", type=Path, help="JSON lines or a JSON array of records")
     parser.add_argument("--topic", default=INTERACTIONS, choices=[spec.name for spec in CATALOGUE])
@@ -49,12 +54,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", action="store_true", help="publish the canonical JSON bytes instead of Avro"
     )
+    parser.add_argument(
+        "--earliest",
+        type=_day,
+        default=LIMITS.earliest,
+        help="oldest plausible time, YYYY-MM-DD (default 2000-01-01; the newest is now + 1 day)",
+    )
     args = parser.parse_args(argv)
+    limits = dataclasses.replace(LIMITS, earliest=args.earliest)
     batch: list[tuple[bytes | None, bytes]] = []
     problems: list[str] = []
-    for line, text in _documents(args.file):
+    try:
+        documents = list(_documents(args.file))
+    except SchemaError as exc:
+        print(f"{args.file}: {exc}; nothing was published", file=sys.stderr)
+        return 2
+    for line, text in documents:
         try:
             record = canonical_json.from_json(text)
+            validate(record, limits)  # ImplausibleValue names the field, never its text
         except SchemaError as exc:
             problems.append(f"{args.file}:{line}: {exc}")
             continue
@@ -67,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     sent = produce_all(make_producer(args.bootstrap), args.prefix + args.topic, batch)
     print(f"published {sent} record(s) to {args.prefix + args.topic}")
     return 0
+
+
+def _day(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
 if __name__ == "__main__":

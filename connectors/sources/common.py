@@ -12,6 +12,8 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from connectors.sources.errors import SourcePayloadError
+from schemas import json_limits
+from schemas.errors import SchemaError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,18 +31,31 @@ def event_id(tenant_id: str, vendor: str, *parts: object) -> str:
 
 
 def load_json(payload: object, vendor: str) -> Mapping[str, Any]:
-    """bytes/str JSON or an already-parsed mapping -> mapping; raises SourcePayloadError."""
+    """bytes/str JSON or an already-parsed mapping -> mapping; raises SourcePayloadError
+    (also for JSON nested deeper than schemas.json_limits.MAX_DEPTH)."""
     if isinstance(payload, bytes | bytearray):
         try:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SourcePayloadError(f"{vendor}: payload is not UTF-8") from exc
     if isinstance(payload, str):
-        try:
-            payload = json.loads(payload)
-        except json.JSONDecodeError as exc:
-            raise SourcePayloadError(f"{vendor}: payload is not JSON ({exc.msg})") from exc
+        payload = parse_json(payload, vendor, "payload")
     return as_mapping(payload, vendor, "payload")
+
+
+def parse_json(raw: str | bytes, vendor: str, where: str) -> Any:
+    """JSON text -> value within the edge's depth limit; SourcePayloadError naming `where`
+    for invalid or too deeply nested JSON (never RecursionError: a vendor payload is
+    untrusted, and a JSON string inside it, such as TaskRouter attributes, too)."""
+    try:
+        return json_limits.loads(raw)
+    except json_limits.JsonTooDeep as exc:
+        msg = f"{vendor}: {where} nests deeper than {json_limits.MAX_DEPTH} levels"
+        raise SourcePayloadError(msg) from exc
+    except SchemaError as exc:
+        cause = exc.__context__ or exc
+        detail = cause.msg if isinstance(cause, json.JSONDecodeError) else "invalid"
+        raise SourcePayloadError(f"{vendor}: {where} is not JSON ({detail})") from exc
 
 
 def load_form(payload: object, vendor: str) -> dict[str, str]:

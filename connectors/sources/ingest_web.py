@@ -19,11 +19,12 @@ from connectors.sources.ingest_settings import TENANT_RE, IngestSettings
 from connectors.sources.kafka_publisher import KafkaPublisher, Message, Publisher, PublishFailed
 from connectors.sources.registry import TRANSLATORS, Translator
 from connectors.sources.signatures import validate_twilio
-from schemas import codec
+from schemas import codec, json_limits
 from schemas.canonical_json import from_json
 from schemas.errors import SchemaError
 from schemas.records import INTERACTION_EVENT_TYPES, DeadLetter, InteractionEvent
 from schemas.topics import DLQ, INTERACTIONS
+from schemas.validation import LIMITS, ImplausibleValue, Limits, validate
 
 log = structlog.get_logger("c360.ingest")
 
@@ -40,13 +41,15 @@ class TenantMismatch(SchemaError):
 
 @dataclass(frozen=True, slots=True)
 class IngestConfig:
-    """What the handler needs: topics (prefixed), size limit, default tenant, credentials."""
+    """What the handler needs: topics (prefixed), size limit, default tenant, credentials,
+    and what a plausible record is (schemas.validation.Limits)."""
 
     interactions_topic: str
     dlq_topic: str
     max_payload_bytes: int
     default_tenant: str
     auth: IngestSettings
+    limits: Limits = LIMITS
 
     @classmethod
     def from_settings(cls, settings: Any, auth: IngestSettings) -> IngestConfig:
@@ -59,12 +62,13 @@ class IngestConfig:
 def parse_canonical(body: bytes, tenant: str) -> list[InteractionEvent]:
     """One canonical JSON interaction record or an array of them; all or nothing.
 
-    Raises SchemaError naming the first bad record, TenantMismatch for another tenant's one.
+    Raises SchemaError naming the first bad record (JsonTooDeep past
+    json_limits.MAX_DEPTH levels), TenantMismatch for another tenant's one.
     """
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"canonical: not JSON: {exc}") from exc
+        doc = json_limits.loads(body)
+    except SchemaError as exc:
+        raise type(exc)(f"canonical: {exc}") from exc
     items = doc if isinstance(doc, list) else [doc]
     if not items:
         raise SchemaError("canonical: empty array")
@@ -85,6 +89,24 @@ def parse_canonical(body: bytes, tenant: str) -> list[InteractionEvent]:
             raise TenantMismatch(f"canonical: record {n} belongs to another tenant")
         events.append(event)
     return events
+
+
+class _Implausible(ImplausibleValue):
+    """ImplausibleValue of the n-th record of a request (the response names both)."""
+
+    def __init__(self, index: int, cause: ImplausibleValue) -> None:
+        super().__init__(cause.field, cause.problem)
+        self.args = (f"record {index}: {cause}",)
+        self.index = index
+
+
+def _check_plausible(events: list[InteractionEvent], limits: Limits) -> None:
+    """Every record within `limits` (times against the wall clock), or _Implausible."""
+    for n, event in enumerate(events):
+        try:
+            validate(event, limits)
+        except ImplausibleValue as exc:
+            raise _Implausible(n, exc) from exc
 
 
 def dead_letter(
@@ -165,6 +187,7 @@ class Ingest:
         received_at = self._clock()
         try:
             events = self._translate(source, body, tenant, received_at)
+            _check_plausible(events, self._config.limits)
             messages = [
                 Message(self._config.interactions_topic, e.interaction_id.encode(),
                         codec.encode(e))
@@ -173,7 +196,13 @@ class Ingest:
         except TenantMismatch as exc:
             bound.warning("ingest_tenant_mismatch")
             return _error(403, "forbidden", str(exc))
+        except _Implausible as exc:
+            return await self._dead_letter(source, tenant, body, exc, received_at, 400, bound,
+                                           kind="implausible_value", field=exc.field,
+                                           record=exc.index)
         except (SourcePayloadError, SchemaError) as exc:
+            return await self._dead_letter(source, tenant, body, exc, received_at, 400, bound)
+        except RecursionError as exc:  # a translator recursing on hostile nesting: bad input
             return await self._dead_letter(source, tenant, body, exc, received_at, 400, bound)
         except Exception as exc:  # a translator bug: keep the bytes, tell the sender
             bound.exception("ingest_translator_crashed")
@@ -196,7 +225,7 @@ class Ingest:
 
     async def _dead_letter(
         self, source: str, tenant: str, body: bytes, exc: BaseException,
-        received_at: datetime, status: int, bound: Any,
+        received_at: datetime, status: int, bound: Any, kind: str = "", **extra: Any,
     ) -> web.Response:
         letter = dead_letter(source, tenant, body, exc, received_at)
         try:
@@ -209,8 +238,9 @@ class Ingest:
             return _unavailable(failed)
         bound.warning("ingest_dead_lettered", error_type=letter.error_type,
                       dead_letter_id=letter.event_id)
-        kind = "malformed_payload" if status == 400 else "translator_error"
-        return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id)
+        kind = kind or ("malformed_payload" if status == 400 else "translator_error")
+        return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id,
+                      **extra)
 
     def _twilio_ok(
         self, request: web.Request, body: bytes, tenant: str, source: str
