@@ -257,3 +257,38 @@ async def test_one_event_per_party_and_batch_costs_the_scripts_floor(private_red
     per_event, spent, party_batches = await _commands_per_event(private_redis_url, items, 500)
     assert per_event <= 3.5, (per_event, spent)
     assert spent["evalsha"] == party_batches
+
+
+async def test_a_cache_too_small_costs_retries_not_correctness(private_redis_url):
+    """With a one-field cache most writes guess "absent" wrongly: each such item is retried
+    with the bytes the script returned (counted as cold misses), and nothing is lost."""
+    client = redis_client(private_redis_url)
+    store = RedisTimelineStore(client, Keys("c360small"), RETENTION, cache_fields=1)
+    one, two = voice_call("ix-1"), voice_call("ix-2", start=T0 - timedelta(hours=2))
+    events = [e for pair in zip(one, two, strict=True) for e in pair]  # evicting each other
+    try:
+        for event in events:
+            await store.merge_many([("acme", "tok", entry_of(event))], NOW)
+        assert store.cold_misses > 0 and store.conflicts == 0
+        want = fold(events)
+        assert await store.get("acme", "tok", "ix-1") == want["ix-1"]
+        assert await store.get("acme", "tok", "ix-2") == want["ix-2"]
+    finally:
+        await client.flushdb()
+        await client.aclose()
+
+
+async def test_a_script_cache_flushed_under_the_store_is_reloaded(private_redis_url):
+    """SCRIPT FLUSH (a Redis restart or failover): the refused calls are sent again."""
+    client = redis_client(private_redis_url)
+    store = RedisTimelineStore(client, Keys("c360flush"), RETENTION)
+    try:
+        [first] = await store.merge_many([("acme", "tok", entry_of(voice_call("ix-1")[0]))], NOW)
+        await client.script_flush()
+        items = [("acme", tok, entry_of(e)) for tok in ("tok", "tok2") for e in voice_call("ix-1")]
+        results = await store.merge_many(items, NOW)
+        assert first is not None and all(r is not None for r in results)
+        assert results[0].interaction_id == results[-1].interaction_id == "ix-1"
+    finally:
+        await client.flushdb()
+        await client.aclose()
