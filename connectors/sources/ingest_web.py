@@ -91,22 +91,17 @@ def parse_canonical(body: bytes, tenant: str) -> list[InteractionEvent]:
     return events
 
 
-class _Implausible(ImplausibleValue):
-    """ImplausibleValue of the n-th record of a request (the response names both)."""
-
-    def __init__(self, index: int, cause: ImplausibleValue) -> None:
-        super().__init__(cause.field, cause.problem)
-        self.args = (f"record {index}: {cause}",)
-        self.index = index
-
-
-def _check_plausible(events: list[InteractionEvent], limits: Limits) -> None:
-    """Every record within `limits` (times against the wall clock), or _Implausible."""
+def implausible(
+    events: list[InteractionEvent], limits: Limits
+) -> tuple[int, ImplausibleValue] | None:
+    """The index and error of the first record outside `limits` (times against the wall
+    clock), or None when every record is plausible."""
     for n, event in enumerate(events):
         try:
             validate(event, limits)
         except ImplausibleValue as exc:
-            raise _Implausible(n, exc) from exc
+            return n, exc
+    return None
 
 
 def dead_letter(
@@ -187,8 +182,8 @@ class Ingest:
         received_at = self._clock()
         try:
             events = self._translate(source, body, tenant, received_at)
-            _check_plausible(events, self._config.limits)
-            messages = [
+            refused = implausible(events, self._config.limits)
+            messages = [] if refused else [
                 Message(self._config.interactions_topic, e.interaction_id.encode(),
                         codec.encode(e))
                 for e in events
@@ -196,10 +191,6 @@ class Ingest:
         except TenantMismatch as exc:
             bound.warning("ingest_tenant_mismatch")
             return _error(403, "forbidden", str(exc))
-        except _Implausible as exc:
-            return await self._dead_letter(source, tenant, body, exc, received_at, 400, bound,
-                                           kind="implausible_value", field=exc.field,
-                                           record=exc.index)
         except (SourcePayloadError, SchemaError) as exc:
             return await self._dead_letter(source, tenant, body, exc, received_at, 400, bound)
         except RecursionError as exc:  # a translator recursing on hostile nesting: bad input
@@ -207,6 +198,11 @@ class Ingest:
         except Exception as exc:  # a translator bug: keep the bytes, tell the sender
             bound.exception("ingest_translator_crashed")
             return await self._dead_letter(source, tenant, body, exc, received_at, 500, bound)
+        if refused:
+            n, why = refused
+            named = ImplausibleValue(f"record {n}: {why.field}", why.problem)
+            return await self._dead_letter(source, tenant, body, named, received_at, 400, bound,
+                                           kind="implausible_value", field=why.field, record=n)
         try:
             await self._publisher.publish(messages)
         except PublishFailed as exc:

@@ -193,7 +193,7 @@ async def test_implausible_records_are_400_naming_the_field(
     assert doc["detail"].startswith(f"record 1: {field} ")
     assert CALLER not in json.dumps(doc)
     letter = _letter(pub)  # the only message: the good record was not published either
-    assert letter.original_value == body and letter.error_type == "_Implausible"
+    assert letter.original_value == body and letter.error_type == "ImplausibleValue"
     assert CALLER not in letter.error_message
 
 
