@@ -176,6 +176,20 @@ class TimelineStoreContract:
         entries = await store.read("acme", "tok", ["voice"], NOW, 10)
         assert [e.interaction_id for e in entries] == ["ix-0", "ix-1", "ix-2"]
 
+    async def test_a_party_with_more_items_than_one_script_call_takes(self):
+        """1,200 new interactions of one party in one batch (two script calls): the cap
+        keeps the newest, the results say which."""
+        store = await self.make_store(RETENTION)
+        items = [
+            ("acme", "tok", entry_of(voice_call(f"ix-{n:04d}", start=T0 - timedelta(minutes=n))[0]))
+            for n in range(1_200)
+        ]
+        results = await store.merge_many(items, NOW)
+        kept = [p.interaction_id for (_, _, p), r in zip(items, results, strict=True) if r]
+        assert kept == ["ix-0000", "ix-0001", "ix-0002"]
+        entries = await store.read("acme", "tok", ["voice"], NOW, 10)
+        assert [e.interaction_id for e in entries] == kept
+
     async def test_a_batch_item_outside_the_window_comes_back_none(self):
         """An interaction that started before the window is not stored; the rest of the
         batch is."""
