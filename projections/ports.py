@@ -27,6 +27,10 @@ class Party:
 class TimelineStore(Protocol):
     """Per-party timelines of interaction entries."""
 
+    # Compare-and-set losses against another writer (each cost a retry of its items, never
+    # a lost event); expected to stay near 0 while one worker owns each interaction.
+    conflicts: int
+
     async def apply(
         self, tenant_id: str, token: str, event: InteractionEvent, now_ms: int
     ) -> InteractionEntry | None:
