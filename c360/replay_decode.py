@@ -113,7 +113,7 @@ class _Compiler:
         if kind in self.named:
             return [f"{out}, p = {self.record(self.named[kind])}(b, p)"]
         if kind in {"long", "int"}:
-            read = [*_long("x"), f"{out} = (x >> 1) ^ -(x & 1)"]
+            read = _long(out)
             logical = tp.get("logicalType")
             if logical == "timestamp-millis":
                 return [*read, f"{out} = _ms({out})"]
@@ -139,14 +139,14 @@ class _Compiler:
     def blocks(
         self, item: Any, out: str, empty: str, add: str, done: str | None, *, keyed: bool = False
     ) -> list[str]:
-        body = [*_long("x"), "c = (x >> 1) ^ -(x & 1)"]
+        body = ["c, p = _long(b, p)"]
         loop = [
             f"{out} = {empty}",
             *body,
             "while c:",
             "    if c < 0:",  # a negative count is followed by the block's byte size
             "        c = -c",
-            *("        " + line for line in _long("x")),
+            "        _, p = _long(b, p)",
             "    for _ in range(c):",
         ]
         inner = (_string("k") if keyed else []) + self.value(item, "i") + [add]
@@ -155,10 +155,11 @@ class _Compiler:
         return loop + ([done] if done else [])
 
     def union(self, branches: list[Any], out: str) -> list[str]:
-        lines = [*_long("x"), "u = (x >> 1) ^ -(x & 1)"]
+        # The index as its one-byte zigzag form (2 * index); any other spelling -> codec.
+        lines = ["x = b[p]", "p += 1"]
         for index, branch in enumerate(branches):
             head = "if" if index == 0 else "elif"
-            lines.append(f"{head} u == {index}:")
+            lines.append(f"{head} x == {2 * index}:")
             lines += ["    " + line for line in self.value(branch, out)]
         lines += ["else:", "    raise _Miss"]
         return lines
@@ -173,19 +174,45 @@ def _unconverted(tp: Any) -> Any:
     return tp
 
 
-def _long(var: str) -> list[str]:
-    return [f"{var} = b[p]", "p += 1", f"if {var} > 127: {var}, p = _varint(b, p, {var})"]
+# Generated reads inline the one-byte case (small numbers, strings under 64 bytes) and
+# call a helper otherwise. A slice past the end is not checked here: the next read raises
+# IndexError, or the final length check fails, and either sends the payload to codec.
+def _long(out: str) -> list[str]:
+    return [
+        "x = b[p]",
+        "if x < 128:",
+        f"    {out} = (x >> 1) ^ -(x & 1)",
+        "    p += 1",
+        "else:",
+        f"    {out}, p = _long(b, p)",
+    ]
 
 
 def _string(out: str) -> list[str]:
     return [
-        *_long("x"),
-        "n = (x >> 1) ^ -(x & 1)",
-        "e = p + n",
-        "if n < 0 or e > len(b): raise _Miss",
-        f"{out} = b[p:e].decode()",
-        "p = e",
+        "x = b[p]",
+        "if x < 128 and not x & 1:",
+        "    e = p + 1 + (x >> 1)",
+        f"    {out} = b[p + 1 : e].decode()",
+        "    p = e",
+        "else:",
+        f"    {out}, p = _str(b, p)",
     ]
+
+
+def _read_long(b: bytes, p: int) -> tuple[int, int]:
+    x = b[p]
+    p += 1
+    if x > 127:
+        x, p = _varint(b, p, x)
+    return (x >> 1) ^ -(x & 1), p
+
+
+def _read_str(b: bytes, p: int) -> tuple[str, int]:
+    n, p = _read_long(b, p)
+    if n < 0:
+        raise _Miss
+    return b[p : p + n].decode(), p + n
 
 
 def _collect(tp: Any, named: dict[str, dict[str, Any]]) -> None:
@@ -215,7 +242,8 @@ def compile_decoder(schema: dict[str, Any], header: bytes) -> Decoder:
     top = compiler.record(schema)
     source = "\n".join(line for lines in compiler.funcs.values() for line in lines)
     scope: dict[str, Any] = {
-        "_varint": _varint,
+        "_long": _read_long,
+        "_str": _read_str,
         "_ms": _ms,
         "_Miss": _Miss,
         "_MS_MIN": _MS_MIN,

@@ -77,6 +77,7 @@ async def test_the_replayed_namespace_equals_the_live_one(
         topic,
         Target(redis_url, rebuilt, RETENTION),
         workers=2,
+        limits=Limits(per_process=0),  # two processes even for a small topic
         now_ms=now_ms,
     )
 

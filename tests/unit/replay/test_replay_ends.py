@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from c360.replay import Limits, _Ends
+from c360.replay import Limits, _Ends, plan_groups
 
 LIMITS = Limits(idle_s=1.0, tail_s=60.0)
 
@@ -88,3 +88,16 @@ def test_an_empty_partition_ends_on_eof_or_silence() -> None:
     assert ends.todo == {1}
     ends.polled(set(), 1.0, 1.0, LIMITS)
     assert ends.todo == set()
+
+
+def test_small_topics_stay_in_one_process() -> None:
+    """A process start costs more than it saves below ~20,000 records."""
+    assert plan_groups({0: 100, 1: 90, 2: 80, 3: 70}, 2, 20_000) == [[0, 1, 2, 3]]
+
+
+def test_large_topics_split_by_size() -> None:
+    """Groups balance records, not partition counts; never more groups than workers."""
+    groups = plan_groups({0: 90_000, 1: 10_000, 2: 40_000, 3: 45_000}, 2, 20_000)
+    assert groups == [[0], [1, 2, 3]]
+    assert len(plan_groups(dict.fromkeys(range(8), 50_000), 3, 20_000)) == 3
+    assert plan_groups({0: 5, 1: 5}, 2, 0) == [[0], [1]]  # 0: always split
