@@ -16,7 +16,8 @@ import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from c360.kafka_admin import create_topics
-from c360.replay import Target, partitions_of, replay_parallel
+from c360.replay import Target, replay_parallel
+from c360.replay_offsets import partitions_of
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore

@@ -9,14 +9,24 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message
 
 from c360.replay_decode import PartyDecoder, party_decoder
+from c360.replay_offsets import (
+    DEFAULT_LIMITS,
+    EOF,
+    Ends,
+    Limits,
+    assign,
+    partitions_of,
+    plan_groups,
+    replay_consumer,
+    sizes_of,
+)
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
@@ -33,18 +43,8 @@ from schemas.topics import INTERACTIONS_BY_PARTY
 # groups replay in parallel processes (own consumer, own Redis client) without ever
 # writing the same party from two places.
 #
-# When a partition is done (Tansu 0.6 reports the last batch's base offset + 1 as its high
-# watermark, FACTS.md M3, so the watermark alone can stop short of the last batch): a
-# partition is finished only once BOTH
-#   1. the replay has read up to the high watermark seen at start (the least it owes), and
-#   2. a fetch after that point came back empty: librdkafka's partition-EOF event at
-#      exactly our next offset, or no record from the partition for `idle_s` of polling
-#      (brokers whose watermark is wrong never send a trustworthy EOF).
-# Records past the start watermark are replayed too (harmless: the fold is idempotent), but
-# at most `tail_s` past the moment the watermark was reached, so a busy live topic cannot
-# keep a replay running forever. A partition whose end cannot be read fails the replay.
+# The end of each partition: c360/replay_offsets.py.
 
-EOF = KafkaError._PARTITION_EOF  # librdkafka's partition-EOF event code
 Item = tuple[str, str, InteractionEntry]
 
 
@@ -57,18 +57,6 @@ class Store(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """Batching and end-of-partition settings (see the rule above)."""
-
-    batch_size: int = 10_000
-    idle_s: float = 1.0
-    tail_s: float = 60.0
-    poll_s: float = 0.2
-    gather_chunk: int = 64  # concurrent merge_entry calls when the store has no merge_many
-    per_process: int = 20_000  # records that justify another process (~0.3 s CPU to start)
-
-
-@dataclass(frozen=True, slots=True)
 class Target:
     """Where a worker process writes (it builds its own client: clients do not pickle)."""
 
@@ -77,103 +65,11 @@ class Target:
     retention: Retention
 
 
-def _consumer(bootstrap: str) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"c360-replay-{uuid.uuid4().hex}",  # assigned, never joined
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "broker.address.family": "v4",
-            # Tansu answers a fetch only at its max wait (FACTS M1): keep it short.
-            "fetch.wait.max.ms": 20,
-            "max.partition.fetch.bytes": 8 << 20,
-            "fetch.max.bytes": 32 << 20,
-        }
-    )
-
-
-def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """The topic's partition ids; KafkaException when it does not exist."""
-    consumer = _consumer(bootstrap)
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        if meta.error is not None:
-            raise KafkaException(meta.error)
-        return sorted(meta.partitions)
-    finally:
-        consumer.close()
-
-
-def sizes_of(bootstrap: str, topic: str) -> dict[int, int]:
-    """Partition -> records by its watermarks (approximate on Tansu: the last batch's
-    records beyond its base are not counted)."""
-    parts = partitions_of(bootstrap, topic)
-    consumer = _consumer(bootstrap)
-    try:
-        marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                 for p in parts}
-    finally:
-        consumer.close()
-    return {p: high - low for p, (low, high) in marks.items()}
-
-
-def plan_groups(sizes: dict[int, int], workers: int, per_process: int) -> list[list[int]]:
-    """Partition groups, one per process: another process only for every `per_process`
-    records, largest partitions first to the lightest group."""
-    extra = sum(sizes.values()) // per_process if per_process > 0 else workers
-    count = max(1, min(workers, len(sizes), 1 + extra))
-    groups: list[list[int]] = [[] for _ in range(count)]
-    load = [0] * count
-    for p in sorted(sizes, key=lambda q: (-sizes[q], q)):
-        lightest = load.index(min(load))
-        groups[lightest].append(p)
-        load[lightest] += sizes[p]
-    return [sorted(g) for g in groups if g]
-
-
-class _Ends:
-    """Tracks each partition against the end rule (pure: fed by the consume loop)."""
-
-    def __init__(self, start: dict[int, int], end: dict[int, int]) -> None:
-        self.end = dict(end)  # high watermark seen at start: the least the replay owes
-        self.next = dict(start)  # the next offset to read
-        # Silence is counted in time spent inside consume() without a record of the
-        # partition, not wall time: a slow batch write must not look like an idle broker.
-        self.quiet = dict.fromkeys(start, 0.0)
-        self.reached: dict[int, float] = {}
-        self.eof: dict[int, int] = {}  # partition -> offset of its last EOF event
-        self.todo = set(start)
-
-    def polled(self, heard: set[int], waited: float, now: float, limits: Limits) -> None:
-        """After one consume() of `waited` seconds that returned records of `heard`."""
-        for p in list(self.todo):
-            self.quiet[p] = 0.0 if p in heard else self.quiet[p] + waited
-            if self.next[p] < self.end[p]:
-                continue
-            reached = self.reached.setdefault(p, now)
-            if (
-                self.eof.get(p) == self.next[p]
-                or self.quiet[p] >= limits.idle_s
-                or now - reached >= limits.tail_s
-            ):
-                self.todo.discard(p)
-
-
-def _assign(consumer: Consumer, topic: str, partitions: Sequence[int]) -> _Ends:
-    start: dict[int, int] = {}
-    end: dict[int, int] = {}
-    for p in partitions:
-        start[p], end[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-    consumer.assign([TopicPartition(topic, p, start[p]) for p in partitions])
-    return _Ends(start, end)
-
-
 Batch = dict[tuple[str, str, str], InteractionEntry]
 
 
 def _fold(
-    messages: Sequence[Message], decode: PartyDecoder, ends: _Ends, stats: dict[str, int]
+    messages: Sequence[Message], decode: PartyDecoder, ends: Ends, stats: dict[str, int]
 ) -> tuple[Batch, set[int]]:
     """One consume() result folded per (tenant, party, interaction); the partitions heard."""
     batch: Batch = {}
@@ -213,24 +109,24 @@ async def replay(
     store: Store,
     *,
     partitions: Sequence[int] | None = None,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     now_ms: int | None = None,
 ) -> dict[str, int]:
     """Fold every record of `partitions` (default: all) into `store`, until the end rule
     holds for each; returns counts. `now_ms` fixes the store's clock (a reproducible
     rebuild; default: the wall clock per batch). Raises KafkaException on a fatal consumer
     error and whatever the store raises (StoreUnavailable)."""
-    consumer = _consumer(bootstrap)
+    kafka = replay_consumer(bootstrap)
     decode = party_decoder()
     stats = {"records": 0, "writes": 0, "undecodable": 0}
     pending: asyncio.Task[None] | None = None
     try:
         if partitions is None:
             partitions = partitions_of(bootstrap, topic)
-        ends = _assign(consumer, topic, partitions)
+        ends = assign(kafka, topic, partitions)
         while ends.todo:
             started = time.monotonic()
-            messages = consumer.consume(limits.batch_size, timeout=limits.poll_s)
+            messages = kafka.consume(limits.batch_size, timeout=limits.poll_s)
             waited = time.monotonic() - started
             batch, heard = _fold(messages, decode, ends, stats)
             ends.polled(heard, waited, time.monotonic(), limits)
@@ -247,7 +143,7 @@ async def replay(
     finally:
         if pending is not None and not pending.done():
             pending.cancel()
-        consumer.close()
+        kafka.close()
     return stats
 
 
@@ -335,7 +231,7 @@ def replay_parallel(
     target: Target,
     *,
     workers: int = 2,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     now_ms: int | None = None,
 ) -> dict[str, int]:
     """`replay` over partition groups in `workers` processes (this one included); the

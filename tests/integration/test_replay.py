@@ -12,7 +12,8 @@ from confluent_kafka import TopicPartition
 
 from c360.bench_replay import party_records, publish, snapshot
 from c360.kafka_admin import create_topics
-from c360.replay import Limits, Target, _consumer, replay, replay_parallel
+from c360.replay import Target, replay, replay_parallel
+from c360.replay_offsets import Limits, replay_consumer
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
@@ -115,7 +116,7 @@ async def test_replay_reads_past_a_watermark_that_stops_short(
     for key, value in records[3:]:
         producer.produce(topic, value=value, key=key)
     producer.flush(30)
-    probe = _consumer(kafka_bootstrap)
+    probe = replay_consumer(kafka_bootstrap)
     try:
         _, high = probe.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
     finally:

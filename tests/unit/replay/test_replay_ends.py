@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from c360.replay import Limits, _Ends, plan_groups
+from c360.replay_offsets import Ends, Limits, plan_groups
 
 LIMITS = Limits(idle_s=1.0, tail_s=60.0)
 
 
-def _ends(start: int = 0, end: int = 4) -> _Ends:
-    return _Ends({0: start}, {0: end})
+def _ends(start: int = 0, end: int = 4) -> Ends:
+    return Ends({0: start}, {0: end})
 
 
 def test_a_quiet_partition_below_its_watermark_is_never_done() -> None:
@@ -82,7 +82,7 @@ def test_a_busy_topic_stops_tail_s_after_the_watermark() -> None:
 
 def test_an_empty_partition_ends_on_eof_or_silence() -> None:
     """Nothing to read (start == watermark): done once a fetch confirms it."""
-    ends = _Ends({0: 0, 1: 7}, {0: 0, 1: 7})
+    ends = Ends({0: 0, 1: 7}, {0: 0, 1: 7})
     ends.eof[0] = 0
     ends.polled(set(), 0.02, 0.0, LIMITS)
     assert ends.todo == {1}
