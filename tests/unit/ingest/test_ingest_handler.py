@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from connectors.sources.signatures import twilio_signature
 from schemas import codec
 from schemas.canonical_json import to_json
 from schemas.records import DeadLetter, InteractionEvent, ProfileUpserted
+from schemas.validation import Limits
 from tests.factories import CALLER, voice_call
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -31,6 +32,9 @@ TWILIO_FORM = {"CallSid": "CA11", "CallStatus": "ringing", "Direction": "inbound
                "From": "+447700900123", "To": "+12025550100", "AccountSid": "AC1"}
 
 Make = Callable[..., Any]
+# The factories' events start at T0 = tomorrow 09:00 UTC, up to 33 h ahead of the wall clock
+# that ingest validates against (schemas.validation: now + 1 day by default).
+FACTORY_LIMITS = Limits(max_ahead=timedelta(days=3))
 
 
 @pytest.fixture
@@ -41,7 +45,8 @@ async def make() -> AsyncIterator[Make]:
     async def build(env: dict[str, str] | None = None, translators: Any = TRANSLATORS,
                     limit: int = 100_000) -> tuple[TestClient[Any, Any], InMemoryPublisher]:
         auth = IngestSettings.from_env(ENV if env is None else env)
-        config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth)
+        config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth,
+                              FACTORY_LIMITS)
         publisher = InMemoryPublisher()
         app = web.Application(client_max_size=limit * 2)
         add_ingest_routes(app, Ingest(config, publisher, translators, clock=lambda: NOW))
