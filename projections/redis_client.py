@@ -8,6 +8,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from projections.redis_autopipeline import AutoPipelineRedis
+
 # A pooled connection that Redis dropped (restart, failover, idle timeout) fails on its
 # next use; without a retry the first command on every stale connection surfaced as an
 # outage. Two quick retries on a fresh connection absorb that; a real outage still fails
@@ -16,11 +18,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 _RETRIES = 2
 
 
-def redis_client(url: str, *, timeout_seconds: float = 5.0) -> aioredis.Redis:
+def redis_client(
+    url: str, *, timeout_seconds: float = 5.0, autopipeline: bool = False
+) -> aioredis.Redis:
     """A client with bounded timeouts, so an outage surfaces as StoreUnavailable quickly
     instead of hanging an agent past Kafka's poll interval; stale pooled connections are
-    health-checked (PING when idle for over a second) and retried on a new connection."""
-    return aioredis.Redis.from_url(
+    health-checked (PING when idle for over a second) and retried on a new connection.
+    `autopipeline`: commands issued in one loop turn share a round trip (redis_autopipeline)."""
+    cls = AutoPipelineRedis if autopipeline else aioredis.Redis
+    return cls.from_url(
         url,
         socket_timeout=timeout_seconds,
         socket_connect_timeout=min(timeout_seconds, 2.0),

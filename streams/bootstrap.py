@@ -49,7 +49,8 @@ def build_deps(
         window_ms=settings.timeline_retention_days * 86_400_000,
     )
     if timeline is None or parties is None:
-        client = redis_client(settings.redis_url)
+        # Pops of a batch render concurrently: their reads share round trips.
+        client = redis_client(settings.redis_url, autopipeline=True)
         timeline = timeline or RedisTimelineStore(client, keys, retention)
         parties = parties or RedisInteractionParties(client, keys, settings.party_link_ttl_seconds)
         directory = directory or redis_directory(settings, client, keys, timeline, retention)

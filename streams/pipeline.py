@@ -27,7 +27,7 @@ log = structlog.get_logger("c360.pipeline")
 # Transient: the whole batch waits and is retried in place (every step is idempotent).
 RETRYABLE = (StoreUnavailable, RegistryUnavailable)
 EntryKey = tuple[str, str, str]  # tenant, party token, interaction id
-POP_CONCURRENCY = 16
+POP_CONCURRENCY = 32
 
 
 class PartyCache:

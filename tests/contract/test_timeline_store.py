@@ -339,3 +339,21 @@ async def test_an_erased_party_is_not_projected_again(redis_url):
     finally:
         await client.delete(keys.erased("acme", "tok"), keys.timeline_entries("acme", "tok"))
         await client.aclose()
+
+
+@pytest.mark.integration
+class TestRedisTimelineStoreAutoPipelined(TestRedisTimelineStore):
+    """The same contract on the streams worker's client (commands coalesced per loop turn)."""
+
+    async def make_store(self, retention):
+        namespace = f"c360t{uuid.uuid4().hex[:12]}"
+        client = redis_client(self.redis_url, autopipeline=True)
+        return RedisTimelineStore(client, Keys(namespace), retention)
+
+    async def make_pair(self, retention):
+        keys = Keys(f"c360t{uuid.uuid4().hex[:12]}")
+        def store():
+            client = redis_client(self.redis_url, autopipeline=True)
+            return RedisTimelineStore(client, keys, retention)
+
+        return store(), store()
