@@ -232,6 +232,15 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _figure(name: str, web: Load, direct: Load, rate: int, notes: str) -> dict[str, Any]:
     p99, base = web.quantile(0.99), direct.quantile(0.99)
     return {
@@ -288,11 +297,21 @@ def run(
     try:
         direct = _in_other_process("redis", redis_url, namespace, token, now_ms, rate, seconds)
         params = {"identifier": CALLER, "tenant": TENANT}
+        cpu_before = _cpu_seconds(child.pid)
         web = _in_other_process("http", base + "/v1/timeline", params, rate, seconds)
+        cpu_after = _cpu_seconds(child.pid)
     finally:
         child.stop(10)
         asyncio.run(_drop(redis_url, namespace))
-    notes = f"; {stored} indexed interactions, 50-item pages; web log {logs / 'web.log'}"
+    notes = f"; {stored} indexed interactions, 50-item pages"
+    if cpu_before is not None and cpu_after is not None:
+        # Less sensitive to other load on the machine than latency: what one request costs
+        # the web process (warm-up included, so a little high), hence its ceiling per core.
+        per_request = (cpu_after - cpu_before) / (
+            web.sent + int(rate * min(seconds, WARMUP_SECONDS))
+        )
+        notes += f"; web CPU {per_request * 1e6:.0f} us per request"
+    notes += f"; machine load {os.getloadavg()[0]:.1f}; web log {logs / 'web.log'}"
     return [_figure("query_p99_ms", web, direct, rate, notes)]
 
 
