@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import resource
 import time
 import uuid
 from collections.abc import Iterator
@@ -238,15 +239,28 @@ def _records_in(bootstrap: str, topic: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    """Records a baseline processed and the seconds it took."""
+    """Records processed, wall seconds, and CPU seconds of this process and its children."""
 
     records: int
     seconds: float
+    cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
         """Records per second."""
         return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        """Client CPU microseconds per record (load-independent, unlike the rate)."""
+        return self.cpu_s / self.records * 1e6 if self.records else 0.0
+
+
+def _cpu_s() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 async def per_event(
@@ -377,7 +391,9 @@ def _baseline(
         finally:
             await client.aclose()
 
-    return asyncio.run(go())
+    cpu = _cpu_s()
+    measured = asyncio.run(go())
+    return Measured(measured.records, measured.seconds, _cpu_s() - cpu)
 
 
 def run(
@@ -395,11 +411,12 @@ def run(
     workers = os.cpu_count() or 1
     now_ms = time.time_ns() // 1_000_000  # one clock for all, so the results compare
     try:
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), _cpu_s()
         stats = replay_parallel(bootstrap, topic, Target(redis_url, spaces["replay"],
                                                          Retention()),
                                 workers=workers, now_ms=now_ms)
-        replay_s = time.perf_counter() - t0
+        replayed = Measured(stats["records"], time.perf_counter() - t0, _cpu_s() - cpu)
+        replay_s = replayed.seconds
         pipelined = _baseline(bootstrap, topic, redis_url, spaces["pipelined"], n,
                               sink="pipelined", now_ms=now_ms)
         applied = _baseline(bootstrap, topic, redis_url, spaces["apply"], n, sink="apply",
@@ -440,6 +457,11 @@ def run(
                 "workers": stats["workers"],
                 "baseline_pipelined_ev_s": round(pipelined.rate, 1),
                 "baseline_apply_ev_s": round(applied.rate, 1),
+                # Client CPU per record: what the rates would be on an idle machine
+                # follows from these (the rates depend on the load around the run).
+                "replay_cpu_us_per_record": round(replayed.cpu_us, 1),
+                "baseline_pipelined_cpu_us_per_record": round(pipelined.cpu_us, 1),
+                "baseline_apply_cpu_us_per_record": round(applied.cpu_us, 1),
                 "identical": same,
             },
         }
