@@ -231,7 +231,7 @@ def _plausible(record: Any) -> bool:
     return True
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event=_EVENTS)
 def test_every_plausible_event_encodes_as_a_stored_entry(event: InteractionEvent) -> None:
     """Across the whole interaction schema (wild times, surrogates, huge and negative ints,
@@ -244,7 +244,7 @@ def test_every_plausible_event_encodes_as_a_stored_entry(event: InteractionEvent
     assert _plausible(_party(event))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=st.lists(_EVENTS, min_size=2, max_size=4))
 def test_merged_plausible_events_encode(events: list[InteractionEvent]) -> None:
     """The stored entry is a merge of many events: merges of plausible ones encode too."""
@@ -255,7 +255,7 @@ def test_merged_plausible_events_encode(events: list[InteractionEvent]) -> None:
         assert entry_codec.loads(entry_codec.dumps(entry)) == entry
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(record=st.one_of(*[_record(c) for c in strategies.TOP_LEVEL]))
 def test_validate_only_ever_raises_implausible_value(record: Any) -> None:
     """Any record of any type: validate returns or raises ImplausibleValue, nothing else."""
@@ -266,7 +266,7 @@ def test_the_generated_events_reach_both_outcomes() -> None:
     """Guard for the property test: its strategy yields plausible and implausible events."""
     seen: set[bool] = set()
 
-    @settings(max_examples=200, deadline=None, database=None)
+    @settings(max_examples=100, deadline=None, database=None)
     @given(event=_EVENTS)
     def probe(event: InteractionEvent) -> None:
         seen.add(_plausible(event))
