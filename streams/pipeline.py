@@ -20,7 +20,7 @@ from streams.activities import activities_for_entry
 from streams.handlers import Deps, Outgoing, customer_address, party_for, rekeyed
 from streams.policies import is_prewarm
 from streams.processing import Message
-from streams.screen_pops import pop_for_entry
+from streams.screen_pops import PanelMemo, pop_for_entry
 
 log = structlog.get_logger("c360.pipeline")
 
@@ -298,11 +298,12 @@ async def _pops(
 
     async def run_in_order(rs: list[_Resolved]) -> list[Outgoing]:
         found: list[Outgoing] = []
+        memo: PanelMemo = {}
         for r in rs:
             entry = entries[r.key]
             assert entry is not None
             try:
-                found += await pop_for_entry(r.record, entry, deps)
+                found += await pop_for_entry(r.record, entry, deps, memo)
             except RETRYABLE:
                 raise
             except Exception as exc:

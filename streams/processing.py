@@ -196,6 +196,7 @@ async def process_batch(
 
     release: list[tuple[str, str]] = []
     counts = [0, 0]
+    started = time.monotonic()
     try:
         records = await _with_retry(step, deps, stats, sleep)
         stats.processed += counts[0]
@@ -206,9 +207,17 @@ async def process_batch(
             _letter(Failure(m, cause, "infra_unavailable"), stage, deps) for m in messages
         ]
         stats.dead_lettered += len(messages)
+    processed = time.monotonic()
     await _send_until_acked(records, send_many, stats, sleep)
     if release:
         await _with_retry_plain(lambda: deps.parties.release_parked(release), sleep)
+    log.debug(
+        "batch_done",
+        events=len(messages),
+        outputs=len(records),
+        process_ms=round((processed - started) * 1000, 1),
+        send_ms=round((time.monotonic() - processed) * 1000, 1),
+    )
 
 
 def _letter(failure: Failure, stage: str, deps: Deps) -> tuple[str, bytes | None, bytes]:

@@ -40,6 +40,8 @@ from streams.pop_view import (
 _NS = uuid.UUID("0d8f3c52-7a0e-4d5b-9b1e-52b1c9e0aa77")
 NO_INSIGHTS = "insights: not available in this deployment"
 POP_TRIGGERS = frozenset({"offered", "accepted", "transferred"})
+# (interaction id, routing hint) -> (panel, pre-warmed?, rendered timeline) of one batch.
+PanelMemo = dict[tuple[str, str | None], tuple[Panel, bool, list[dict[str, Any]]]]
 log = structlog.get_logger("c360.screen_pops")
 
 
@@ -187,21 +189,34 @@ async def render_pop(
     trigger_event_id: str,
     occurred_ms: int,
     hint: str | None = None,
+    memo: PanelMemo | None = None,
 ) -> ScreenPopRequested:
-    """Decide, render and (for a fresh identifier/hint match) link the pop for one agent."""
+    """Decide, render and (for a fresh identifier/hint match) link the pop for one agent.
+
+    `memo`: panels already rendered in this batch, by interaction and hint. Two pops of one
+    interaction in one batch (an offer and its accept, when a backlog is worked through)
+    show the same entry, so the second reuses the first's panel and timeline."""
     d, now = deps.directory, deps.clock_ms()
     if decision.suppressed:
         match = suppressed_match(decision.reason or "suppressed")
         view = suppressed_view(entry, party, decision.trigger, decision.reason or "", match)
     else:
-        panel, prewarmed = await _panel(deps, party, entry, decision.trigger, hint, now)
+        key = (entry.interaction_id, hint)
+        if memo is not None and key in memo:
+            panel, prewarmed, timeline = memo[key]
+        else:
+            panel, prewarmed = await _panel(deps, party, entry, decision.trigger, hint, now)
+            timeline = []
         match = panel.match
         if d is not None and match.source in ("identifier", "hint") and match.profile_id:
             action = LinkAction(
                 f"pop:{trigger_event_id}", occurred_ms, match.profile_id, SYSTEM, None, "screen_pop"
             )
             await apply_link(d, party.tenant_id, entry.interaction_id, party.token, action)
-        timeline = await _timeline(deps, d, party, entry, panel, now)
+        if memo is None or key not in memo:
+            timeline = await _timeline(deps, d, party, entry, panel, now)
+            if memo is not None:
+                memo[key] = (panel, prewarmed, timeline)
         view = full_view(
             entry, party, decision.trigger, panel, timeline, prewarmed=prewarmed, rendered_ms=now
         )
@@ -259,7 +274,7 @@ async def handle_request_screen_pop(record: PartyInteraction, deps: Deps) -> lis
 
 
 async def pop_for_entry(
-    record: PartyInteraction, entry: InteractionEntry, deps: Deps
+    record: PartyInteraction, entry: InteractionEntry, deps: Deps, memo: PanelMemo | None = None
 ) -> list[Outgoing]:
     """The pop (or pre-warm) of one event, given the interaction's merged entry (the
     pipeline folds a whole batch first, then decides every event on the result)."""
@@ -284,7 +299,7 @@ async def pop_for_entry(
         decision = replace(decision, suppressed=True, reason=STALE)
     hint = _hint_of(event)
     pop = await render_pop(
-        deps, party, entry, decision, event.event_id, to_ms(event.occurred_at), hint
+        deps, party, entry, decision, event.event_id, to_ms(event.occurred_at), hint, memo
     )
     # Debug: one line per pop is a measurable share of the worker's time at load; the pop
     # metrics (/c360/screen-pops/metrics) count every decision.

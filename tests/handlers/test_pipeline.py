@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,6 +61,10 @@ async def test_one_batch_gives_pop_first_then_by_party_and_one_activity():
     assert out.pops and all(p.topic == SCREENPOPS for p in out.pops)
     assert {p.key for p in out.pops} == {b"acme:agent-7"}
     assert all(isinstance(p.value, ScreenPopRequested) for p in out.pops)
+    # The offer and the accept both pop (the accept reuses the offer's panel in the batch).
+    assert len({p.value.trigger_event_id for p in out.pops}) == 2
+    offer_view, accept_view = (json.loads(p.value.view_json) for p in out.pops)
+    assert offer_view["timeline"] == accept_view["timeline"]
     by_party = [o for o in out.outputs if o.topic == INTERACTIONS_BY_PARTY]
     assert len(by_party) == 5  # every event once, re-keyed by party
     activities = [o.value for o in out.outputs if o.topic == ACTIVITIES_REQUESTED]
@@ -179,7 +184,7 @@ class DownThenUp(InMemoryTimelineStore):
         if self.failures:
             self.failures -= 1
             raise StoreUnavailable("redis away")
-        return [await self.merge_entry(t, p, e, now_ms) for t, p, e in items]
+        return await super().merge_many(items, now_ms)
 
 
 async def test_a_store_outage_retries_the_batch_in_place():
