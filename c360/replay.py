@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -143,6 +144,8 @@ async def replay(
     finally:
         if pending is not None and not pending.done():
             pending.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await pending
         kafka.close()
     return stats
 
@@ -257,7 +260,15 @@ def replay_parallel(
 
 def main(argv: list[str] | None = None) -> int:
     """Rebuild into --namespace (must differ from the live one unless --in-place)."""
-    parser = argparse.ArgumentParser(prog="c360 replay", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="c360 replay",
+        description=__doc__,
+        epilog="A partition is done once the replay has read up to the high watermark seen "
+        "at start AND a fetch after it came back empty (end-of-partition at the next offset, "
+        "or 1 s of polling without a record), so a broker that under-reports its watermark "
+        "(Tansu 0.6) cannot end it early; records past the watermark are read for at most "
+        "60 s.",
+    )
     parser.add_argument("--namespace", help="target Redis key namespace (required)")
     parser.add_argument(
         "--in-place",

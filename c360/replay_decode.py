@@ -16,8 +16,8 @@ from schemas.registry import registry
 # turns the *current* PartyInteraction writer schema into straight-line Python once (one
 # function per named record), building the same dataclasses `codec.decode` builds. It is a
 # replica, not a second contract: anything it does not read exactly as codec does (another
-# writer fingerprint, JSON, Confluent framing, a malformed body, a boolean byte other than
-# 0/1) raises internally and the record goes through `codec.decode`, whose verdict
+# writer fingerprint, JSON, Confluent framing, an oversized or malformed body, a boolean
+# byte other than 0/1) raises internally and the record goes through `codec.decode`, whose verdict
 # (record or SchemaError) is final. tests/unit/replay checks equality on generated records.
 
 Decoder = Callable[[bytes], Any]
@@ -61,9 +61,12 @@ def _ms(ms: int) -> datetime:
 class _Compiler:
     """Emits one `r_<Record>(b, p) -> (record, p)` function per named record."""
 
-    def __init__(self) -> None:
+    def __init__(self, envelope: dict[str, Any]) -> None:
         self.funcs: dict[str, list[str]] = {}
         self.n = 0
+        self.envelope = envelope  # the top record: returns (tenant, token, event)
+        self.named: dict[str, dict[str, Any]] = {}  # named types, for references by name
+        _collect(envelope, self.named)
 
     def var(self) -> str:
         self.n += 1
@@ -164,9 +167,6 @@ class _Compiler:
         lines += ["else:", "    raise _Miss"]
         return lines
 
-    named: dict[str, dict[str, Any]]
-    envelope: dict[str, Any] | None = None
-
 
 def _unconverted(tp: Any) -> Any:
     if isinstance(tp, dict) and tp.get("logicalType") == "timestamp-millis":
@@ -235,10 +235,7 @@ def compile_decoder(schema: dict[str, Any], header: bytes) -> Decoder:
     """A decoder of single-object PartyInteraction payloads that start with `header` (magic
     + fingerprint) and carry `schema`: (tenant_id, party_token, event); it raises _Miss
     where codec.decode must decide."""
-    compiler = _Compiler()
-    compiler.named = {}
-    compiler.envelope = schema
-    _collect(schema, compiler.named)
+    compiler = _Compiler(schema)
     top = compiler.record(schema)
     source = "\n".join(line for lines in compiler.funcs.values() for line in lines)
     scope: dict[str, Any] = {
@@ -256,7 +253,7 @@ def compile_decoder(schema: dict[str, Any], header: bytes) -> Decoder:
     start = len(header)
 
     def decode(data: bytes) -> Any:
-        if data[:start] != header:
+        if data[:start] != header or len(data) > codec.DEFAULT_MAX_BYTES:
             raise _Miss
         record, end = read(data, start)
         if end != len(data):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 from c360.replay_decode import compile_decoder, party_decoder
 from schemas import codec
 from schemas.canonical_json import to_json
-from schemas.errors import SchemaError
+from schemas.errors import PayloadTooLarge, SchemaError
 from schemas.records import InteractionEvent, PartyInteraction
 from schemas.registry import registry
 from tests.factories import voice_call
@@ -72,6 +74,14 @@ def test_damaged_payloads_get_the_reference_verdict(rec: PartyInteraction, data:
         at = data.draw(st.integers(10, len(raw) - 1))
         raw[at] ^= data.draw(st.integers(1, 255))
     assert _got(bytes(raw)) == _expected(bytes(raw))
+
+
+def test_an_oversized_payload_is_refused_as_codec_refuses_it() -> None:
+    """Over codec's size limit: PayloadTooLarge, even though the Avro body is valid."""
+    event = voice_call("ix-3")[0]
+    rec = _party(dataclasses.replace(event, subject="x" * codec.DEFAULT_MAX_BYTES))
+    with pytest.raises(PayloadTooLarge):
+        DECODE(codec.encode(rec))
 
 
 def test_json_and_other_records_follow_codec() -> None:
