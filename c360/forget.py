@@ -20,6 +20,7 @@ from c360.kafka import DeliveryFailed, KafkaException, make_producer, produce_al
 from projections.keys import Keys, interaction_of_field
 from projections.ports import Party
 from projections.redis_client import redis_client
+from projections.redis_timeline import META_FIELD
 from schemas.topics import ERASURE
 from streams.errors import InvalidIdentifier
 from streams.handlers import party_for_identifier
@@ -156,7 +157,8 @@ async def erase_party(
     iids: set[str] = set()
     for kind, key in found:
         if kind == "timeline_entries":
-            iids.update(_iid(f) for f in await client.hkeys(key))
+            # The meta field (counts, due times) is no interaction.
+            iids.update(_iid(f) for f in await client.hkeys(key) if f != META_FIELD)
         elif kind == "timeline_index":
             iids.update(_iid(m) for m in await client.zrange(key, 0, -1))
         elif kind == "identifier_claims":
@@ -169,6 +171,9 @@ async def erase_party(
         existing = [kind for kind, key in found if await client.exists(key)]
         report.removed.update(existing)
         return
+    # The entries hash goes first: a write landing mid-way then finds no meta and checks
+    # the erasure marker, instead of re-creating an index with no expiry.
+    found.sort(key=lambda item: item[0] != "timeline_entries")
     async with client.pipeline(transaction=False) as pipe:
         for _kind, key in found:
             pipe.delete(key)  # one key per DEL: interaction keys live in other cluster slots

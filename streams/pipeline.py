@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import cast
 
 import structlog
 
 from projections.errors import StoreUnavailable
 from projections.ports import Party, TimelineStore
-from projections.timeline import InteractionEntry, entry_of, merge
+from projections.timeline import InteractionEntry, entry_of, from_ms, merge
 from schemas.confluent import RegistryUnavailable
 from schemas.errors import C360Error, SchemaError
 from schemas.records import INTERACTION_EVENT_TYPES, InteractionEvent, PartyInteraction
+from schemas.validation import Limits, validate
 from streams.activities import activities_for_entry
 from streams.handlers import Deps, Outgoing, customer_address, party_for, rekeyed
 from streams.policies import is_prewarm
@@ -118,6 +121,8 @@ async def run_batch(messages: Sequence[Message], deps: Deps, cache: PartyCache) 
 
 def _decode(messages: Sequence[Message], deps: Deps, out: BatchOutcome) -> list[_Item]:
     items = []
+    now = from_ms(deps.clock_ms())
+    limits = _limits(deps.settings.max_future_seconds)
     for message in messages:
         raw = message.value or b""
         try:
@@ -125,6 +130,9 @@ def _decode(messages: Sequence[Message], deps: Deps, out: BatchOutcome) -> list[
             if not isinstance(record, INTERACTION_EVENT_TYPES):
                 msg = f"{type(record).__name__} does not belong on this topic"
                 raise SchemaError(msg)
+            # Implausible values (a year 1 timestamp, a negative duration) are refused here,
+            # with the original bytes, before they reach the fold or the entry encoding.
+            validate(record, limits, now=now)
         except RETRYABLE:
             raise
         except C360Error as exc:
@@ -197,6 +205,11 @@ async def _resolve(
 
 def _ikey(item: _Item) -> tuple[str, str]:
     return (item.event.tenant_id, item.event.interaction_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _limits(max_future_seconds: int) -> Limits:
+    return Limits(max_ahead=timedelta(seconds=max_future_seconds))
 
 
 def _decode_parked(

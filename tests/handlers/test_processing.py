@@ -16,9 +16,9 @@ from schemas.confluent import RegistryUnavailable
 from schemas.records import DeadLetter, InteractionEvent, PartyInteraction
 from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
 from streams.bootstrap import build_deps
-from streams.dlq import MAX_ORIGINAL_BYTES
+from streams.dlq import DEFAULT_MAX_MESSAGE_BYTES, references
 from streams.handlers import Outgoing, handle_interaction
-from streams.processing import Stats, process
+from streams.processing import OutputUnavailable, Stats, process
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, voice_call
 
@@ -86,12 +86,13 @@ async def test_undecodable_bytes_are_dead_lettered_with_the_original_bytes(raw):
     assert [t for t, _, _ in sent.records] == [DLQ]
     letter = codec.decode(sent.records[0][2])
     assert isinstance(letter, DeadLetter)
-    if len(raw) <= MAX_ORIGINAL_BYTES:
+    if len(raw) < DEFAULT_MAX_MESSAGE_BYTES // 2:
         assert letter.original_value == raw
-    else:  # too big for a Kafka record: a prefix, and where the whole payload is
-        assert letter.original_value == raw[:MAX_ORIGINAL_BYTES]
-        assert "truncated" in letter.error_message
-        assert f"{INTERACTIONS}/2@41" in letter.error_message
+    else:  # too big for a Kafka record: no cut bytes, a reference to the whole payload
+        assert letter.original_value is None
+        [ref] = references(letter)
+        assert ref.length == len(raw)
+        assert (ref.topic, ref.partition, ref.offset) == (INTERACTIONS, 2, 41)
     assert (letter.topic, letter.partition, letter.offset) == (INTERACTIONS, 2, 41)
     assert letter.error_type
     assert stats.dead_lettered == 1
@@ -171,8 +172,6 @@ async def test_schema_registry_outages_are_retried_in_place_too():
 
 async def test_a_broker_that_cannot_take_the_output_is_waited_for_not_dead_lettered():
     """Single-message agents too: a failed send is retried in place, never a crash letter."""
-    from streams.processing import OutputUnavailable
-
     class Flaky(Sent):
         def __init__(self):
             super().__init__()

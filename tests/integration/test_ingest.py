@@ -7,7 +7,7 @@ import hashlib
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,12 +24,16 @@ from schemas import codec
 from schemas.canonical_json import to_json
 from schemas.records import DeadLetter
 from schemas.topics import DLQ, INTERACTIONS
+from schemas.validation import Limits
 from tests.factories import voice_call
 from tests.unit.sources.samples import http_request, sample_json, sample_path
 
 pytestmark = pytest.mark.integration
 
-RECEIVED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+# The vendor samples are from 2017: a receive time near them keeps their durations plausible.
+RECEIVED = datetime(2017, 12, 26, 13, 44, tzinfo=UTC)
+# tests.factories stamps events at tomorrow 09:00: up to 33 h ahead of the wall clock.
+AHEAD = Limits(max_ahead=timedelta(days=3))
 TWILIO_AUTH = "twilio-auth-token-for-tests"
 ENV = {"C360_INGEST_TOKENS": "acme:tok-acme", "C360_TWILIO_AUTH_TOKENS": f"acme:{TWILIO_AUTH}"}
 # Every published sample the translators support as posted (the same list the translator
@@ -79,7 +83,7 @@ async def webhook(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Clie
     """The ingest route on a real KafkaPublisher, clock fixed so translation is repeatable."""
     auth = IngestSettings.from_env(ENV)
     config = IngestConfig(topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo",
-                          auth)
+                          auth, limits=AHEAD)
     publisher = KafkaPublisher(kafka_bootstrap, ack_timeout_seconds=20)
     app = web.Application(client_max_size=2_000_000)
     add_ingest_routes(app, Ingest(config, publisher, clock=lambda: RECEIVED))
@@ -207,7 +211,7 @@ def _closed_port() -> int:
 async def test_unreachable_broker_is_503_never_202() -> None:
     """With no broker the webhook answers 503 once the bounded delivery time is up."""
     auth = IngestSettings.from_env(ENV)
-    config = IngestConfig("x." + INTERACTIONS, "x." + DLQ, 1_048_576, "demo", auth)
+    config = IngestConfig("x." + INTERACTIONS, "x." + DLQ, 1_048_576, "demo", auth, limits=AHEAD)
     publisher = KafkaPublisher(f"127.0.0.1:{_closed_port()}", ack_timeout_seconds=1.0)
     app = web.Application()
     add_ingest_routes(app, Ingest(config, publisher))
