@@ -207,3 +207,18 @@ async def test_dead_letters_keep_the_original_bytes():
     letter = codec.decode(value)
     assert topic == DLQ and isinstance(letter, DeadLetter)
     assert letter.original_value == b"\x00not avro" and letter.offset == 7
+
+
+async def test_implausible_values_are_refused_with_their_bytes_and_the_rest_goes_on():
+    from dataclasses import replace  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415 - local to this case
+
+    events = voice_call("ix-9")
+    ancient = replace(events[0], event_id="e-ancient",
+                      occurred_at=datetime(1, 1, 1, tzinfo=UTC))
+    negative = replace(events[3], event_id="e-negative", duration_seconds=-500_000)
+    msgs = _msgs([ancient, negative, *events])
+    out = await run_batch(msgs, _deps(), PartyCache())
+    assert {(f.message.offset, type(f.error).__name__) for f in out.failures} == {
+        (0, "ImplausibleValue"), (1, "ImplausibleValue")}
+    assert [o.topic for o in out.outputs].count(INTERACTIONS_BY_PARTY) == 5
