@@ -663,14 +663,25 @@ def _event_id(value: bytes) -> str | None:
 
 
 def _caught_up(session: Session, timeout: float) -> bool:
+    """The worker has committed every input, and its by-party hop when it reads that (the
+    earlier worker): a backlog there would delay the pops being measured."""
     worker = session.worker
     if worker is None:
         return False
+    stack = session.stack
+    by_party, parts = worker.prefix + INTERACTIONS_BY_PARTY, partitions_of(INTERACTIONS_BY_PARTY)
+
+    def hop_done(c: Committed) -> bool:
+        got = c.of(by_party, parts)
+        if all(o < 0 for o in got):
+            return True
+        # Watermarks can be low on Tansu (FACTS M3): at worst a batch is still queued.
+        ends = end_offsets(stack.bootstrap, by_party, parts)
+        return all(got[p] >= end for _, p, end in ends)
+
     topic = worker.prefix + INTERACTIONS
-    return (
-        _wait_committed(session.stack.bootstrap, worker.app_id, topic, session.ends, timeout)
-        is not None
-    )
+    done = _wait_committed(stack.bootstrap, worker.app_id, topic, session.ends, timeout, hop_done)
+    return done is not None
 
 
 def _ready_worker(session: Session) -> Worker:
