@@ -25,8 +25,12 @@ from c360.procs import (
     Cancelled,
     Child,
     ChildDied,
+    CrashLoop,
+    GiveUp,
+    RestartPolicy,
     free_port,
     module_available,
+    restart_decision,
     spawn,
     wait_until,
 )
@@ -74,7 +78,11 @@ class DevStack:
     """Starts infrastructure then workers in order; stops all of them, in reverse, on exit."""
 
     def __init__(
-        self, options: UpOptions, specs: SpecsFactory = default_specs, say: Say = _say
+        self,
+        options: UpOptions,
+        specs: SpecsFactory = default_specs,
+        say: Say = _say,
+        restart: RestartPolicy = RestartPolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self.options = options
         self.specs = specs
@@ -84,10 +92,17 @@ class DevStack:
         self.children: list[Child] = []
         self.stop_signal: int | None = None
         self.state: dict[str, Any] = {}
+        self.restart = restart
+        # Workers (not Tansu or Redis: their data dies with them) are restarted when they die.
+        self.workers: dict[str, tuple[ProcSpec, dict[str, str]]] = {}
+        self.deaths: dict[str, list[float]] = {}
+        self.due: dict[str, float] = {}  # worker name -> monotonic time of its restart
+        self.unready: set[str] = set()  # restarted, ready check not passed yet
 
     # -- lifecycle ---------------------------------------------------------------------------
     def up(self) -> int:
-        """Run until a stop signal (0), a child's death or a start-up failure (1)."""
+        """Run until a stop signal (0), a start-up failure, the death of Tansu or Redis, or
+        a worker's crash loop (1); a worker that dies otherwise is restarted with backoff."""
         running = devstate.read_state(self.data_dir)
         sup = int(running.get("supervisor_pid", 0)) if running else 0
         if running and devstate.same_process(sup, str(running.get("supervisor_cmd", ""))):
@@ -184,6 +199,7 @@ class DevStack:
         self.say(f"starting {spec.name} ...")
         child = spawn(spec.name, spec.argv, self.log_dir / f"{spec.name}.log", {**env, **spec.env})
         self._track(child)
+        self.workers[spec.name] = (spec, env)
         wait_until(
             lambda: spec.ready_check(child),
             spec.ready_timeout,
@@ -206,12 +222,68 @@ class DevStack:
 
     def _supervise(self) -> int:
         while self.stop_signal is None:
-            for child in self.children:
-                if not child.alive():
-                    raise ChildDied(child)
+            now = time.monotonic()
+            for child in list(self.children):
+                if child.name in self.due or child.alive():
+                    continue
+                if child.name not in self.workers:
+                    raise ChildDied(child)  # Tansu or Redis: the stack's data is gone
+                self._worker_died(child, now)
+            self._restart_due(now)
+            self._check_restarted()
             time.sleep(0.3)
         self.say(f"\nreceived {signal.Signals(self.stop_signal).name}; stopping ...")
         return 0
+
+    def _worker_died(self, child: Child, now: float) -> None:
+        """Schedule a restart with backoff, or give up after too many quick deaths."""
+        child.stop(5.0)  # reap it and whatever it started (its process group)
+        self.unready.discard(child.name)
+        deaths = self.deaths.setdefault(child.name, [])
+        deaths.append(now)
+        decision = restart_decision(self.restart, deaths, now)
+        if isinstance(decision, GiveUp):
+            raise CrashLoop(child, decision)
+        self.due[child.name] = now + decision.delay
+        self.say(
+            f"{child.name} (pid {child.pid}) exited with code {child.popen.returncode}; "
+            f"restarting in {decision.delay:.0f}s (death {decision.attempt} of "
+            f"{self.restart.max_failures} allowed within {self.restart.window:.0f}s); "
+            f"its log: {self._kept_log(child)}"
+        )
+
+    def _kept_log(self, child: Child) -> Path:
+        """Keep the dead run's log next to the new one (the ready check reads a fresh log)."""
+        kept = child.log_path.with_suffix(".prev.log")
+        with contextlib.suppress(OSError):
+            child.log_path.replace(kept)
+        return kept
+
+    def _restart_due(self, now: float) -> None:
+        for name, at in list(self.due.items()):
+            if at > now:
+                continue
+            del self.due[name]
+            spec, env = self.workers[name]
+            child = spawn(name, spec.argv, self.log_dir / f"{name}.log", {**env, **spec.env})
+            index = next(i for i, c in enumerate(self.children) if c.name == name)
+            self.children[index] = child  # same place: shutdown order is kept
+            for entry in self.state["children"]:
+                if entry["name"] == name:
+                    entry["pid"] = child.pid
+                    entry["restarts"] = int(entry.get("restarts", 0)) + 1
+            self._save()
+            self.unready.add(name)
+            self.say(f"{name}: restarted (pid {child.pid})")
+
+    def _check_restarted(self) -> None:
+        for child in self.children:
+            if child.name not in self.unready or not child.alive():
+                continue
+            with contextlib.suppress(Exception):
+                if self.workers[child.name][0].ready_check(child):
+                    self.unready.discard(child.name)
+                    self.say(f"{child.name}: ready again (pid {child.pid})")
 
     def _shutdown(self) -> None:
         for child in reversed(self.children):

@@ -197,5 +197,59 @@ class ChildDied(RuntimeError):
         )
 
 
+class CrashLoop(ChildDied):
+    """A worker died too often too quickly: restarting it again would not help."""
+
+    def __init__(self, child: Child, give_up: GiveUp) -> None:
+        self.child = child
+        RuntimeError.__init__(
+            self,
+            f"{child.name} died {give_up.failures} times within {give_up.window:.0f}s "
+            f"(last exit code {child.popen.returncode}); giving up and stopping the stack; "
+            f"last lines of {child.log_path}:\n{child.log_tail()}",
+        )
+
+
 class Cancelled(RuntimeError):
     """A wait was abandoned because a stop was requested (Ctrl-C, `c360 dev down`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestartPolicy:
+    """When a dead worker is restarted: capped exponential backoff, and a give-up rule
+    (`max_failures` deaths within `window` seconds) so a crash loop ends with a message."""
+
+    initial_delay: float = 1.0
+    max_delay: float = 30.0
+    max_failures: int = 5
+    window: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """Start the worker again after `delay` s; `attempt` counts deaths within the window."""
+
+    delay: float
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """Too many quick deaths: stop the stack and say why."""
+
+    failures: int
+    window: float
+
+
+def restart_decision(
+    policy: RestartPolicy, deaths: Sequence[float], now: float
+) -> Restart | GiveUp:
+    """Decide after a death; `deaths` holds the monotonic times of this worker's deaths,
+    the latest included. Deaths older than the window are forgotten, so a worker that ran
+    for a while starts again from the first delay."""
+    recent = [t for t in deaths if now - t < policy.window]
+    count = max(1, len(recent))
+    if count >= policy.max_failures:
+        return GiveUp(count, policy.window)
+    delay = min(policy.max_delay, policy.initial_delay * 2.0 ** (count - 1))
+    return Restart(delay, count)

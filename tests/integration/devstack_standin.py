@@ -1,4 +1,4 @@
-"""Stand-in worker for dev-stack tests: serve /health, or sleep, or die; records its env."""
+"""Stand-in worker for dev-stack tests: serve /health, sleep, die (once); records its env."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def main(mode: str, name: str) -> int:
         HTTPServer(address, _Health).serve_forever()
         return 0
     print("standin ready", flush=True)
+    first_run = data / f"standin-{name}.ran"
+    if mode == "die-once" and not first_run.exists():
+        first_run.write_text("")
+        time.sleep(1.0)
+        print("standin dying once", flush=True)
+        return 4
     if mode == "die":
         time.sleep(1.0)
         print("standin giving up on purpose", flush=True)

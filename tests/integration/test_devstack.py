@@ -1,4 +1,4 @@
-"""`c360 dev up` end to end: ready banner, topics, Ctrl-C / `dev down` leave no process behind."""
+"""`c360 dev up` end to end: ready banner, topics, worker restarts, no process left behind."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from c360.demo import live_call
 from c360.devstate import read_state
+from c360.kafka import make_producer, produce_all
 from c360.kafka_admin import list_topics
 from c360.procs import free_port, group_alive, pid_alive, wait_until
+from schemas import codec
 from schemas.topics import INTERACTIONS, topic_names
 
 pytestmark = pytest.mark.integration
@@ -204,20 +209,103 @@ def test_dev_down_from_another_process(launch: Launch, tmp_path: Path) -> None:
     assert read_state(data_dir) is None
 
 
-def test_a_dying_worker_stops_the_stack_with_its_log(
+def test_a_crash_looping_worker_stops_the_stack_with_its_log(
     launch: Launch, tmp_path: Path, redis_url: str
 ) -> None:
-    """A worker that exits is named with its log tail; the rest is stopped; exit is non-zero."""
+    """A worker that keeps dying is restarted with backoff, then the supervisor gives up:
+    it names the worker, its exit code and log tail, stops the rest and exits non-zero."""
     proc = _standin(launch, tmp_path, "--die", C360_REDIS_URL=redis_url)
     proc.wait_for(READY)
     data_dir = tmp_path / "dev"
     pids = _pids(data_dir)
     code, out = proc.finish()
-    assert code == 1
-    assert "streams (pid" in out
+    assert code == 1, out
+    assert out.count("streams: restarted (pid") == 4, out
+    assert "restarting in" in out
     assert "exited with code 3" in out
+    assert "streams died 5 times within 60s" in out
     assert "standin giving up on purpose" in out
-    _assert_all_gone(pids)
+    _assert_all_gone([*pids, *_pids_seen(out)])
+
+
+def _pids_seen(out: str) -> list[int]:
+    """Pids the supervisor announced for restarted workers."""
+    return [int(part.split(")", 1)[0]) for part in out.split("restarted (pid ")[1:]]
+
+
+def test_a_dead_worker_is_restarted_and_the_stack_keeps_running(
+    launch: Launch, tmp_path: Path
+) -> None:
+    """One death: the worker comes back (fresh log, the dead run's kept), Tansu and Redis
+    keep their pids (their data survives), and Ctrl-C still stops everything."""
+    proc = _standin(launch, tmp_path, "--die-once")
+    proc.wait_for(READY)
+    data_dir = tmp_path / "dev"
+    before = read_state(data_dir)
+    assert before is not None
+    out = proc.wait_for("streams: ready again")
+    assert "exited with code 4; restarting in" in out
+    after = read_state(data_dir)
+    assert after is not None
+    pid = {c["name"]: c["pid"] for c in before["children"]}
+    now = {c["name"]: c for c in after["children"]}
+    assert now["tansu"]["pid"] == pid["tansu"]
+    assert now["redis"]["pid"] == pid["redis"]
+    assert now["streams"]["pid"] != pid["streams"]
+    assert now["streams"]["restarts"] == 1
+    assert "standin dying once" in (data_dir / "logs" / "streams.prev.log").read_text()
+    assert "standin dying once" not in (data_dir / "logs" / "streams.log").read_text()
+    pids = _pids(data_dir)
+    assert pid_alive(now["streams"]["pid"])
+    proc.interrupt()
+    code, out = proc.finish()
+    assert code == 0, out
+    _assert_all_gone([*pids, pid["streams"]])
+
+
+def test_real_stack_survives_kill_9_of_the_streams_worker(
+    launch: Launch, tmp_path: Path
+) -> None:
+    """kill -9 of the Faust worker: the supervisor restarts it, the broker and Redis stay,
+    and a call published after the kill reaches the timeline."""
+    proc = launch(
+        [sys.executable, "-m", "c360.cli", "dev", "up", "--no-demo", "--http-port", "0"],
+        tmp_path,
+        _env(),
+    )
+    proc.wait_for(READY)
+    data_dir = tmp_path / ".c360" / "dev"
+    state = read_state(data_dir)
+    assert state is not None
+    streams = next(c["pid"] for c in state["children"] if c["name"] == "streams")
+    os.kill(streams, signal.SIGKILL)
+    out = proc.wait_for("streams: restarted (pid")
+    assert f"streams (pid {streams}) exited with code -9" in out
+    events = live_call(datetime.now(tz=UTC), who="alice")
+    producer = make_producer(state["bootstrap"])
+    produce_all(producer, state["topic_prefix"] + INTERACTIONS,
+                [(e.interaction_id.encode(), codec.encode(e)) for e in events])
+    wanted = events[0].interaction_id
+    query = urllib.parse.urlencode(
+        {"identifier": "+442079460123", "tenant": "demo", "channel": "voice"}
+    )
+    url = f"{state['http_url']}/v1/timeline?{query}"
+
+    def arrived() -> bool:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            doc = json.loads(resp.read())
+        return wanted in [item["interaction_id"] for item in doc["items"]]
+
+    wait_until(arrived, DEADLINE, "the call published after the kill on the timeline")
+    assert proc.proc.poll() is None
+    after = read_state(data_dir)
+    assert after is not None
+    assert {c["name"]: c["pid"] for c in after["children"]}["tansu"] == next(
+        c["pid"] for c in state["children"] if c["name"] == "tansu"
+    )
+    proc.interrupt()
+    code, out = proc.finish()
+    assert code == 0, out
 
 
 def test_worker_command_execs_the_web_service(
