@@ -262,6 +262,9 @@ class ScreenPopRequested:
     # Rendered panel data (profile fields by layout, timeline, insights) as canonical JSON,
     # so the pop is self-contained for the desktop; schema in docs/screen-pops.md.
     view_json: str | None = None
+    # The trigger event's own time (ring/offer/accept): occurred_at is max(render, event)
+    # time, so a pop rendered late for an old call would look current by it.
+    rang_at: datetime | None = None
     schema_version: int = 1
 
 

@@ -238,6 +238,7 @@ async def render_pop(
         suppression_reason=decision.reason,
         profile_id=match.profile_id,
         view_json=dumps(view),
+        rang_at=from_ms(occurred_ms),  # the trigger's own time: desktops judge freshness by it
     )
     if d is not None:
         d.metrics.observe(deps.clock_ms() - occurred_ms, match.status, decision.reason)

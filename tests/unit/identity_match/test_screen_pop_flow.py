@@ -215,3 +215,16 @@ async def test_profiles_with_unsafe_ids_are_rejected():
         record = ProfileUpserted(eid(), "acme", T0, bad)
         with pytest.raises(InvalidProfile):
             await handle_profile_upserted(record, deps)
+
+
+async def test_a_pop_carries_its_ring_time_apart_from_its_render_time(deps):
+    """rang_at is the trigger event's time; occurred_at is never before the render (NOW)."""
+    start = T0 + timedelta(minutes=10)  # rendered 50 minutes later (NOW = T0 + 1 h)
+    events = voice_call("ix-ring", start=start)
+    pops = await run(events, deps)
+    assert pops, "no pop"
+    trigger = {e.event_id: e for e in events}
+    for pop in pops:
+        assert pop.rang_at == trigger[pop.trigger_event_id].occurred_at
+        assert to_ms(pop.occurred_at) == NOW
+        assert pop.rang_at < pop.occurred_at

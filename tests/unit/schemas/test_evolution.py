@@ -124,9 +124,24 @@ def test_shipped_history_schemas_are_all_readable():
 def test_adding_the_current_schema_as_a_writer_changes_nothing():
     """The current fingerprint stays the direct (no resolution) path."""
     reg = registry()
+    before = dict(reg.writers)  # the history folder's writers (ScreenPopRequested v1.0)
     assert reg.add_writer(standalone("RecordingAvailable")) == reg.named(
         "RecordingAvailable").fingerprint
-    assert reg.writers == {}
+    assert reg.writers == before
+
+
+def test_a_pop_written_before_rang_at_is_read_with_none():
+    """schemas/avsc/history holds ScreenPopRequested before `rang_at`: its records decode."""
+    old = next(d for d in history_documents() if d["name"] == "ScreenPopRequested")
+    assert "rang_at" not in [f["name"] for f in old["fields"]]
+    datum = {"event_id": "e", "tenant_id": "acme", "occurred_at": T0, "interaction_id": "ix",
+             "agent_id": "a", "channel": "voice", "party_token": "t",
+             "trigger_event_id": "x", "match_status": "none"}
+    pop = codec.decode(_single_object(old, datum))
+    assert isinstance(pop, records.ScreenPopRequested)
+    assert pop.rang_at is None
+    assert pop.occurred_at == T0
+    assert evolution_problems(old, standalone("ScreenPopRequested")) == []
 
 
 @pytest.mark.parametrize(("doc", "words"), [
