@@ -85,8 +85,10 @@ def pop(
     insights: dict[str, Any] | None = None,
     phone: str = "+442079460123",
     trigger: str = "offered",
+    rang_at: datetime | None = None,
 ) -> ScreenPopRequested:
-    """A ScreenPopRequested for `agent` with a realistic view."""
+    """A ScreenPopRequested for `agent` with a realistic view (`rang_at`: its ring time,
+    by default its occurred_at)."""
     iid = iid or f"ix-{uuid.uuid4().hex[:8]}"
     cands = candidates if candidates is not None else [("p-1", "Alice Smith"),
                                                         ("p-2", "Alice Jones")]
@@ -109,6 +111,7 @@ def pop(
         candidates=tuple(MatchCandidate(p, n) for p, n in cands),
         matched_identifier_kind="phone", reason=doc["match"]["reason"],
         profile_id=profile[0] if profile else None, view_json=json.dumps(doc),
+        rang_at=rang_at or when,
     )
 
 

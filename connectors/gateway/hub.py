@@ -158,10 +158,11 @@ class Hub:
         return Plan(reread=Reread(partition, after + 1, end))
 
     def _recent(self, pop: Pop) -> bool:
-        """Popped within the window, for an interaction not known to have ended before it
-        (a history replay re-pops old interactions with a fresh pop time)."""
+        """Rang within the window, for an interaction not known to have ended before it (a
+        history replay or a worked-through backlog pops old calls with a fresh pop time,
+        so the ring time decides, not the pop's own occurred_at)."""
         now = self._clock_ms()
-        latest = pop.occurred_ms if pop.ended_ms is None else min(pop.occurred_ms, pop.ended_ms)
+        latest = pop.ring_ms if pop.ended_ms is None else min(pop.ring_ms, pop.ended_ms)
         return now - latest <= self._recent_ms
 
     def unsubscribe(self, sub: Subscription) -> None:

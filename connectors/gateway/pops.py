@@ -22,8 +22,10 @@ Decoder = Callable[[bytes], Any]
 @dataclass(frozen=True, slots=True)
 class Pop:
     """One ScreenPopRequested at (partition, offset); `data` is its canonical JSON (the SSE
-    payload, docs/schemas.md). `occurred_ms` (when it was popped) and `ended_ms` (when its
-    interaction ended, if its view says so) decide whether a new panel still shows it."""
+    payload, docs/schemas.md). `occurred_ms` (when it was popped, never before its render),
+    `rang_ms` (its trigger event's time, None from producers before `rang_at`) and
+    `ended_ms` (when its interaction ended, if its view says so) decide whether a new panel
+    still shows it and whether it is presented as ringing."""
 
     partition: int
     offset: int
@@ -32,6 +34,12 @@ class Pop:
     occurred_ms: int
     data: str
     ended_ms: int | None = None
+    rang_ms: int | None = None
+
+    @property
+    def ring_ms(self) -> int:
+        """When the call rang (or was offered/accepted): the pop's own time if unknown."""
+        return self.occurred_ms if self.rang_ms is None else self.rang_ms
 
     @property
     def event_id(self) -> str:
@@ -46,6 +54,15 @@ class Cursor:
 
     partition: int
     offset: int
+
+
+def is_ringing(pop: Pop, now_ms: int, fresh_ms: int) -> bool:
+    """Presented as a live call: it rang within the freshness window and its interaction is
+    not known to have ended. Anything else (a backlog worked through, a replay, a long
+    disconnect) is an earlier call: shown as history, never as ringing."""
+    if pop.ended_ms is not None and pop.ended_ms <= now_ms:
+        return False
+    return now_ms - pop.ring_ms <= fresh_ms
 
 
 def parse_cursor(raw: str | None) -> Cursor | None:
@@ -77,6 +94,7 @@ def pop_from_message(
         occurred_ms=int(record.occurred_at.timestamp() * 1000),
         data=to_json(record),
         ended_ms=ended_ms_of(record.interaction_id, record.view_json),
+        rang_ms=None if record.rang_at is None else int(record.rang_at.timestamp() * 1000),
     )
 
 

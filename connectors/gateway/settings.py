@@ -26,6 +26,7 @@ _INTS = {
     "token_ttl_seconds": ("C360_GATEWAY_TOKEN_TTL_SECONDS", 60),
     "buffer_size": ("C360_GATEWAY_BUFFER", 1),
     "recent_seconds": ("C360_GATEWAY_RECENT_SECONDS", 0),
+    "fresh_seconds": ("C360_GATEWAY_FRESH_SECONDS", 0),
     "heartbeat_seconds": ("C360_GATEWAY_HEARTBEAT_SECONDS", 1),
     "max_reread": ("C360_GATEWAY_MAX_REREAD", 1),
     "warm_records": ("C360_GATEWAY_WARM_RECORDS", 0),
@@ -55,6 +56,8 @@ class GatewaySettings:
     token_ttl_seconds: int = 12 * 3600
     buffer_size: int = 20
     recent_seconds: int = 900
+    # A pop that rang longer ago than this is shown as an earlier call, never as ringing.
+    fresh_seconds: int = 120
     heartbeat_seconds: int = 15
     max_reread: int = 10_000
     warm_records: int = 200

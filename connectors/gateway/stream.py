@@ -14,7 +14,7 @@ from aiohttp import web
 from connectors.gateway.auth import AgentIdentity
 from connectors.gateway.hub import Hub, Plan
 from connectors.gateway.kafka_feed import PopLog
-from connectors.gateway.pops import Cursor, Pop, agent_key, parse_cursor
+from connectors.gateway.pops import Cursor, Pop, agent_key, is_ringing, parse_cursor
 
 log = structlog.get_logger("c360.gateway.stream")
 RETRY_MS = 2000
@@ -25,9 +25,12 @@ SSE_HEADERS = {
 }
 
 
-def frame(pop: Pop) -> bytes:
-    """One SSE event; the data is single-line JSON (JSON escapes every CR and LF)."""
-    return f"id: {pop.event_id}\nevent: pop\ndata: {pop.data}\n\n".encode()
+def frame(pop: Pop, ringing: bool = True) -> bytes:
+    """One SSE event; the data is single-line JSON (JSON escapes every CR and LF). A pop no
+    longer ringing goes out as `history`: the panel lists it, it never takes the screen as
+    a live call."""
+    kind = "pop" if ringing else "history"
+    return f"id: {pop.event_id}\nevent: {kind}\ndata: {pop.data}\n\n".encode()
 
 
 @dataclass
@@ -37,17 +40,24 @@ class _Sender:
 
     response: web.StreamResponse
     who: AgentIdentity
+    fresh_ms: int = 120_000
+    clock: Callable[[], float] = time.time
     sent: dict[int, int] = field(default_factory=dict)
     count: int = 0
+    history: int = 0
 
     async def send(self, pop: Pop) -> None:
         if (pop.tenant, pop.agent) != (self.who.tenant, self.who.agent):
             return  # a re-read key collision can never leak another agent's pop
         if pop.offset <= self.sent.get(pop.partition, -1):
             return
-        await self.response.write(frame(pop))
+        # Judged when sent, not when read: a pop queued or buffered past the window (a
+        # replay to a fresh panel, a re-read after a long disconnect) is history by then.
+        ringing = is_ringing(pop, int(self.clock() * 1000), self.fresh_ms)
+        await self.response.write(frame(pop, ringing))
         self.sent[pop.partition] = pop.offset
         self.count += 1
+        self.history += not ringing
 
 
 async def _catch_up(sender: _Sender, plan: Plan, pop_log: PopLog) -> None:
@@ -81,6 +91,7 @@ async def serve_stream(
     heartbeat_seconds: float,
     ready_timeout_seconds: float,
     clock: Callable[[], float] = time.time,
+    fresh_seconds: float = 120.0,
 ) -> web.StreamResponse:
     """Catch up from the cursor, then stream live pops with heartbeats until the client
     leaves, the service stops or the token expires (an `expired` event, then the end: the
@@ -95,7 +106,7 @@ async def serve_stream(
         )
     sub = hub.subscribe(who.tenant, who.agent, cursor)
     response = web.StreamResponse(headers=SSE_HEADERS)
-    sender = _Sender(response, who)
+    sender = _Sender(response, who, int(fresh_seconds * 1000), clock)
     if cursor is not None:
         sender.sent[cursor.partition] = cursor.offset
     bound = log.bind(tenant=who.tenant, agent=who.agent,
@@ -122,5 +133,6 @@ async def serve_stream(
         pass  # the client left; its next connection resumes from its Last-Event-ID
     finally:
         hub.unsubscribe(sub)
-        bound.info("desktop_stream_closed", sent=sender.count, overflowed=sub.overflowed)
+        bound.info("desktop_stream_closed", sent=sender.count, history=sender.history,
+                   overflowed=sub.overflowed)
     return response

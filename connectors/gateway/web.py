@@ -94,8 +94,11 @@ def _guarded(
 async def me(request: web.Request, gw: Gateway) -> web.Response:
     """Who the token is for (the panel checks its token with this)."""
     who = identify(request, gw)
+    # fresh_seconds: the panel applies the stream's freshness window to what it shows
+    # (a pop kept across a reload), so an earlier call is never presented as ringing.
     return web.json_response({"tenant": who.tenant, "agent": who.agent,
-                              "expires_at": who.expires_at, "dev": gw.settings.dev})
+                              "expires_at": who.expires_at, "dev": gw.settings.dev,
+                              "fresh_seconds": gw.settings.fresh_seconds})
 
 
 async def stream(request: web.Request, gw: Gateway) -> web.StreamResponse:
@@ -103,7 +106,7 @@ async def stream(request: web.Request, gw: Gateway) -> web.StreamResponse:
     who = identify(request, gw)
     return await serve_stream(request, who, gw.hub, gw.pop_log,
                               gw.settings.heartbeat_seconds, gw.settings.ready_timeout_seconds,
-                              gw.clock)
+                              gw.clock, gw.settings.fresh_seconds)
 
 
 async def post_action(request: web.Request, gw: Gateway) -> web.Response:

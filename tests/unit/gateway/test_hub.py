@@ -114,3 +114,13 @@ async def test_close_and_unsubscribe() -> None:
     assert sub.finished
     hub.unsubscribe(sub)
     assert hub.subscriber_count("demo", "a") == 0
+
+
+async def test_fresh_subscriber_judges_by_ring_time_not_pop_time() -> None:
+    """A pop rendered now (occurred 1_300) for a call that rang long before the window
+    (rang 100) is not replayed; without a ring time the pop time decides."""
+    hub = _hub(now=1_400)
+    rendered_late = Pop(0, 10, "demo", "a", 1_300, "{}", rang_ms=100)
+    unknown = Pop(0, 11, "demo", "a", 1_300, "{}")
+    hub.dispatch([(0, 10, rendered_late), (0, 11, unknown)])
+    assert hub.subscribe("demo", "a", None).plan == Plan(buffered=(unknown,))

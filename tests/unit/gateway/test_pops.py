@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from connectors.gateway import kafka_feed as feed_module
 from connectors.gateway.kafka_feed import KafkaPopFeed
-from connectors.gateway.pops import ended_ms_of, pop_from_message
+from connectors.gateway.pops import Pop, ended_ms_of, is_ringing, pop_from_message
 from schemas import codec
 from schemas.confluent import RegistryUnavailable
 from schemas.errors import SchemaError
@@ -33,6 +33,33 @@ def test_pop_from_message_reads_whose_and_when() -> None:
     assert got.occurred_ms == int(NOW.timestamp() * 1000)
     assert got.ended_ms == int(ended.timestamp() * 1000)
     assert json.loads(got.data)["interaction_id"] == "ix-1"
+    assert got.rang_ms == got.ring_ms == int(NOW.timestamp() * 1000)
+
+
+def test_the_ring_time_comes_from_rang_at_and_falls_back_to_the_pop_time() -> None:
+    """rang_at (the trigger event's time) is kept apart from occurred_at (render time)."""
+    rang = NOW - timedelta(days=5)
+    got = pop_from_message(0, 0, codec.encode(pop("agent-a", occurred_at=NOW, rang_at=rang)))
+    assert (got.rang_ms, got.ring_ms) == (int(rang.timestamp() * 1000),) * 2
+    assert got.occurred_ms == int(NOW.timestamp() * 1000)
+    assert Pop(0, 0, "t", "a", 5_000, "{}").ring_ms == 5_000
+
+
+@pytest.mark.parametrize(
+    ("rang", "ended", "ringing"),
+    [
+        (100_000, None, True),  # just rang
+        (100_000 - 120_000, None, True),  # at the window's edge
+        (100_000 - 120_001, None, False),  # past it: an earlier call
+        (100_000, 99_000, False),  # ended already: not ringing however recent
+        (100_000, 100_500, True),  # an end in the future (clock skew) does not count yet
+        (100_000 - 5 * 86_400_000, None, False),  # a 5-day-old ring from a worked backlog
+    ],
+)
+def test_is_ringing(rang: int, ended: int | None, ringing: bool) -> None:
+    """Ringing = rang within the freshness window and not known to have ended."""
+    popped = Pop(0, 0, "t", "a", 100_000, "{}", ended_ms=ended, rang_ms=rang)
+    assert is_ringing(popped, 100_000, 120_000) is ringing
 
 
 def test_ended_is_none_while_the_interaction_is_open() -> None:

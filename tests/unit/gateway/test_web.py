@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -192,7 +194,9 @@ async def test_dev_login_and_me(env: Env) -> None:
     login = await env.client.post("/v1/desktop/dev/login", json={"agent": "agent-7"})
     token = (await login.json())["token"]
     me = await env.client.get("/v1/desktop/me", headers={"Authorization": "Bearer " + token})
-    assert (await me.json())["agent"] == "agent-7"
+    body = await me.json()
+    assert body["agent"] == "agent-7"
+    assert body["fresh_seconds"] == 120  # the panel's freshness window (the default)
     bad = await env.client.post("/v1/desktop/dev/login", json={"agent": "has space"})
     assert bad.status == 400
 
@@ -213,3 +217,20 @@ async def test_panel_is_served(env: Env) -> None:
         assert "panel.js" in await page.text()
     for asset in ("panel.js", "render.js", "insights.js", "recent.js", "panel.css"):
         assert (await env.client.get("/desktop/static/" + asset)).status == 200
+
+
+async def test_a_fresh_stream_replays_an_old_ring_as_history_not_as_a_pop(env: Env) -> None:
+    """A pop rendered now for a call that rang before the freshness window (a backlog
+    worked through) is replayed to a new panel as `history`, not as `pop`; a pop of a call
+    ringing now goes out as `pop`. (Window 20 s here, the replay window 60 s.)"""
+    env.gateway.settings = replace(env.gateway.settings, fresh_seconds=20)
+    now = datetime.now(tz=UTC)
+    env.publish("a", iid="ix-old", occurred_at=now, rang_at=now - timedelta(seconds=40))
+    env.publish("a", iid="ix-new", occurred_at=now, rang_at=now - timedelta(seconds=1))
+    resp = await env.client.get("/v1/desktop/stream", params={"token": env.token("a")})
+    old, new = await read_events(resp, 2)
+    assert (old.event, old.json()["interaction_id"]) == ("history", "ix-old")
+    assert (new.event, new.json()["interaction_id"]) == ("pop", "ix-new")
+    env.publish("a", iid="ix-late", occurred_at=now, rang_at=now - timedelta(minutes=3))
+    [late] = await read_events(resp, 1)
+    assert (late.event, late.id) == ("history", "0:2")  # live, but past the window: history
