@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message
@@ -31,9 +33,11 @@ from c360.replay_offsets import (
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import InteractionEntry, Retention, entry_of, merge
+from projections.timeline import InteractionEntry, Retention, entry_of, from_ms, merge
 from schemas.errors import SchemaError
 from schemas.topics import INTERACTIONS_BY_PARTY
+from schemas.validation import Limits as Plausible
+from schemas.validation import validate
 
 # Blue/green rebuild (docs/operations.md): the live namespace keeps serving while this
 # writes a new one from the start of the topic; point C360_KEY_NAMESPACE at it once it has
@@ -70,12 +74,18 @@ Batch = dict[tuple[str, str, str], InteractionEntry]
 
 
 def _fold(
-    messages: Sequence[Message], decode: PartyDecoder, ends: Ends, stats: dict[str, int]
+    messages: Sequence[Message],
+    decode: PartyDecoder,
+    ends: Ends,
+    stats: dict[str, int],
+    check: Callable[[object], None],
 ) -> tuple[Batch, set[int]]:
-    """One consume() result folded per (tenant, party, interaction); the partitions heard."""
+    """One consume() result folded per (tenant, party, interaction); the partitions heard.
+    Records the live path refuses (undecodable, implausible: `check` raises) are counted
+    and skipped, never folded, so they cannot stop a replay either."""
     batch: Batch = {}
     last: dict[int, int] = {}
-    bad = good = 0
+    bad = good = implausible = 0
     for msg in messages:
         err = msg.error()
         if err is not None:
@@ -94,6 +104,11 @@ def _fold(
             bad += 1
             continue
         tenant_id, token, event = party
+        try:
+            check(event)
+        except SchemaError:
+            implausible += 1
+            continue
         entry = entry_of(event)
         key = (tenant_id, token, entry.interaction_id)
         batch[key] = merge(batch.get(key), entry)
@@ -101,6 +116,7 @@ def _fold(
         ends.next[partition] = offset + 1
     stats["records"] += good
     stats["undecodable"] += bad
+    stats["implausible"] += implausible
     return batch, set(last)
 
 
@@ -119,7 +135,8 @@ async def replay(
     error and whatever the store raises (StoreUnavailable)."""
     kafka = replay_consumer(bootstrap)
     decode = party_decoder()
-    stats = {"records": 0, "writes": 0, "undecodable": 0}
+    stats = {"records": 0, "writes": 0, "undecodable": 0, "implausible": 0}
+    plausible = Plausible(max_ahead=timedelta(seconds=limits.max_future_s))
     pending: asyncio.Task[None] | None = None
     try:
         if partitions is None:
@@ -129,7 +146,9 @@ async def replay(
             started = time.monotonic()
             messages = kafka.consume(limits.batch_size, timeout=limits.poll_s)
             waited = time.monotonic() - started
-            batch, heard = _fold(messages, decode, ends, stats)
+            batch_ms = now_ms or _wall_ms()
+            check = functools.partial(validate, limits=plausible, now=from_ms(batch_ms))
+            batch, heard = _fold(messages, decode, ends, stats, check)
             ends.polled(heard, waited, time.monotonic(), limits)
             if pending is not None:
                 await pending  # one batch in flight: its write overlapped this decode
@@ -137,7 +156,7 @@ async def replay(
             if batch:
                 items = [(t, p, e) for (t, p, _), e in batch.items()]
                 stats["writes"] += len(items)
-                pending = asyncio.create_task(_write(store, items, now_ms or _wall_ms(), limits))
+                pending = asyncio.create_task(_write(store, items, batch_ms, limits))
                 await asyncio.sleep(0)  # let the write go out before decoding again
         if pending is not None:
             await pending
@@ -295,6 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         help="processes, each replaying a group of partitions (default: one per core)",
     )
     parser.add_argument("--topic", help=f"default: <prefix>{INTERACTIONS_BY_PARTY}")
+    parser.add_argument(
+        "--max-future-seconds",
+        type=int,
+        default=int(os.environ.get("C360_MAX_FUTURE_SECONDS", "86400")),
+        help="events stamped further ahead are refused, as by the live pipeline",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one partition group (internal)
     args = parser.parse_args(argv)
     if args.worker:
@@ -312,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     t0 = time.perf_counter()
     topic = args.topic or args.prefix + INTERACTIONS_BY_PARTY
-    stats = replay_parallel(args.bootstrap, topic, target, workers=args.workers)
+    limits = Limits(max_future_s=args.max_future_seconds)
+    stats = replay_parallel(args.bootstrap, topic, target, workers=args.workers, limits=limits)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {
         **stats,

@@ -32,6 +32,7 @@ class Limits:
     poll_s: float = 0.2
     gather_chunk: int = 64  # concurrent merge_entry calls when the store has no merge_many
     per_process: int = 20_000  # records that justify another process (~0.3 s CPU to start)
+    max_future_s: int = 86_400  # as C360_MAX_FUTURE_SECONDS: later events are implausible
 
 
 DEFAULT_LIMITS = Limits()

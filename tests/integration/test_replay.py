@@ -4,6 +4,7 @@ the replay reads past Tansu's wrong high watermark (FACTS.md M3)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 
@@ -17,11 +18,12 @@ from c360.replay_offsets import Limits, replay_consumer
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, fold
+from projections.timeline import Retention, fold, from_ms
 from schemas import codec
 from schemas.errors import SchemaError
-from schemas.records import PartyInteraction
+from schemas.records import InteractionEnded, PartyInteraction
 from schemas.topics import INTERACTIONS_BY_PARTY, TopicSpec
+from schemas.validation import validate
 from tests.kafka_helpers import make_producer, produce_sync
 
 pytestmark = pytest.mark.integration
@@ -36,7 +38,8 @@ RETENTION = Retention(max_entries=3, window_ms=200 * DAY, tombstone_grace_ms=7 *
 async def _apply_like_the_live_agent(
     redis_url: str, namespace: str, values: list[bytes], now_ms: int
 ) -> int:
-    """One store.apply per record, in topic order; undecodable records skipped (DLQ)."""
+    """One store.apply per record, in topic order; undecodable or implausible records
+    skipped (the live pipeline dead-letters them before they reach the fold)."""
     client = redis_client(redis_url)
     store = RedisTimelineStore(client, Keys(namespace), RETENTION)
     applied = 0
@@ -44,9 +47,10 @@ async def _apply_like_the_live_agent(
         for value in values:
             try:
                 record = codec.decode(value)
+                assert isinstance(record, PartyInteraction)
+                validate(record.event, now=from_ms(now_ms))
             except SchemaError:
                 continue
-            assert isinstance(record, PartyInteraction)
             await store.apply(record.tenant_id, record.party_token, record.event, now_ms)
             applied += 1
     finally:
@@ -63,6 +67,7 @@ async def test_the_replayed_namespace_equals_the_live_one(
     records = list(party_records(1_500, calls_per_party=6))
     records += records[100:140]  # at-least-once: redelivered records
     records.append((b"bench:x", b"\xc3\x01garbage"))  # a record the live agent dead-letters
+    records.append(_implausible(records[0][1]))  # would crash the entry encoding
     publish(kafka_bootstrap, topic, iter(records))
     received = consume_until(topic, lambda seen: len(seen) >= len(records))
     assert len(received) == len(records)
@@ -84,8 +89,9 @@ async def test_the_replayed_namespace_equals_the_live_one(
 
     assert stats["records"] == len(records)
     assert stats["undecodable"] == 1
+    assert stats["implausible"] == 1
     assert stats["workers"] == 2
-    assert applied == len(records) - 1
+    assert applied == len(records) - 2
     expected, got = snapshot(redis_url, live), snapshot(redis_url, rebuilt)
     tombstones = [
         f for kind, value, _ in expected.values() if kind == "hash"
@@ -94,6 +100,15 @@ async def test_the_replayed_namespace_equals_the_live_one(
     assert len(expected) > 50 and tombstones  # the data reached the trimming paths
     assert sorted(got) == sorted(expected)
     assert got == expected
+
+
+def _implausible(template: bytes) -> tuple[bytes, bytes]:
+    """A by-party record of a new interaction whose leg lasted -5 s."""
+    record = codec.decode(template)
+    event = InteractionEnded(str(uuid.uuid4()), record.tenant_id, record.occurred_at,
+                             "ix-negative", "voice", "inbound", "a", "b", -5, leg_id="l1")
+    bad = dataclasses.replace(record, event_id=event.event_id, event=event)
+    return f"{record.tenant_id}:{record.party_token}".encode(), codec.encode(bad)
 
 
 def _single_partition_topic(bootstrap: str) -> str:
