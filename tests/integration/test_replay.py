@@ -11,7 +11,8 @@ import uuid
 import pytest
 from confluent_kafka import TopicPartition
 
-from c360.bench_replay import party_records, publish, snapshot
+from c360.bench_replay import snapshot
+from c360.bench_replay_data import party_records, publish
 from c360.kafka_admin import create_topics
 from c360.replay import Target, replay, replay_parallel
 from c360.replay_offsets import Limits, replay_consumer
