@@ -271,3 +271,49 @@ async def test_panel_opened_after_the_pops_replays_the_recent_ones(
     assert [(a.action, a.agent_id, a.interaction_id, a.text) for a in found] == [
         ("add_note", "agent-a", earlier, "Wrap-up: sent the refund form.")
     ]
+
+
+async def test_old_pops_show_as_earlier_calls_never_as_ringing(
+    base_url: str, browser: Browser, publish: Publish
+) -> None:
+    """A backlog worked through pops calls that rang long ago (pop time: now, ring time:
+    days ago): a fresh panel shows the newest as an earlier call, not as a new one; a call
+    ringing now takes the screen as new; an old pop arriving live then does not take it."""
+    now = datetime.now(tz=UTC)
+    for days in (25, 5):
+        await publish("agent-e", status="one", candidates=[(f"p-{days}", f"Old {days}")],
+                      occurred_at=now, rang_at=now - timedelta(days=days, minutes=-1))
+    # ...and one rang 10 minutes ago, inside the replay window but past the freshness one
+    await publish("agent-e", status="one", candidates=[("p-10", "Ten Minutes")],
+                  occurred_at=now, rang_at=now - timedelta(minutes=10))
+
+    page = await sign_in(browser, base_url, "agent-e", idle=False)
+    caller = page.locator("#caller")
+    await expect(caller.locator(".name")).to_contain_text("Ten Minutes", timeout=20_000)
+    await expect(caller).to_have_attribute("data-when", "earlier")
+    await expect(caller).to_contain_text("Earlier call")
+    await expect(caller).to_contain_text("not ringing now")
+    await expect(caller).not_to_contain_text("New call")
+    # the 5- and 25-day-old rings were not replayed at all
+    assert await page.evaluate("window.c360Panel.state.received") == [
+        await page.evaluate("window.c360Panel.state.pop.interaction_id")]
+
+    live = await publish("agent-e", status="one", candidates=[("p-1", "Alice Smith")])
+    await expect(caller.locator(".name")).to_contain_text("Alice Smith", timeout=20_000)
+    await expect(caller).to_have_attribute("data-when", "live")
+    await expect(caller).to_contain_text("New call")
+
+    late = await publish("agent-e", status="one", candidates=[("p-7", "Late Pop")],
+                         occurred_at=datetime.now(tz=UTC), rang_at=now - timedelta(hours=2))
+    recent = page.get_by_role("navigation", name="Recent interactions")
+    await expect(recent.get_by_role("button", name="Late Pop")).to_be_visible(timeout=20_000)
+    await expect(caller.locator(".name")).to_contain_text("Alice Smith")
+    await expect(caller).to_have_attribute("data-when", "live")
+    assert (await page.evaluate("window.c360Panel.state.received"))[-2:] == [live, late]
+    await page.screenshot(path=f"{SHOTS}/c360-panel-earlier.png", full_page=True)
+
+    # once past the window (shrunk here), the call on screen is no longer "New call"
+    await page.evaluate("window.c360Panel.state.freshMs = 1")
+    await expect(caller).to_have_attribute("data-when", "aged", timeout=20_000)
+    await expect(caller).not_to_contain_text("New call")
+    await expect(caller).to_contain_text("Rang")

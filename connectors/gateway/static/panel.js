@@ -8,6 +8,9 @@
   const state = {
     token: null, me: null, es: null, backoff: 1000, retryTimer: null,
     pop: null, view: null, chosen: null, filter: "all",
+    earlier: false,  // the pop on screen is an earlier call, not ringing now
+    aged: false,  // it came in live and has since passed the freshness window
+    freshMs: 120000,  // the gateway's freshness window (/v1/desktop/me fresh_seconds)
     candidates: [],  // every match seen for the interaction on screen
     received: [],  // interaction ids of the pops this panel was sent (newest last)
     recent: [],  // latest pop per recent interaction, newest first (recent.js)
@@ -93,6 +96,7 @@
     if (me.status === 401) return signedOut("Your session is no longer valid; sign in again.");
     if (me.status !== 200) { setConn("offline", "Service unavailable, retrying"); return retryLater(start); }
     state.me = me.body;
+    if (typeof me.body.fresh_seconds === "number") state.freshMs = me.body.fresh_seconds * 1000;
     $("who").textContent = state.me.agent + " · " + state.me.tenant;
     $("logout").hidden = false;
     $("login").hidden = true;
@@ -116,7 +120,8 @@
     const es = new EventSource("/v1/desktop/stream?" + params.toString());
     state.es = es;
     es.addEventListener("open", () => { state.backoff = 1000; setConn("live", "Live"); });
-    es.addEventListener("pop", onPop);
+    es.addEventListener("pop", (ev) => onPop(ev, false));
+    es.addEventListener("history", (ev) => onPop(ev, true));
     es.addEventListener("gap", () => notice("Some earlier pops were no longer available."));
     es.addEventListener("expired", () => signedOut("Your session expired; sign in again."));
     es.addEventListener("error", () => {
@@ -136,6 +141,7 @@
     if (forget && state.me) { sessionStorage.removeItem(lastKey()); sessionStorage.removeItem(popKey()); }
     sessionStorage.removeItem(TOKEN_KEY);
     state.token = null; state.me = null; state.pop = null; state.view = null; state.received = [];
+    state.earlier = false;
     state.recent = [];
     Recent.render(state, deps);
     showLogin(message);
@@ -173,16 +179,38 @@
   }
 
   // ---- pops -----------------------------------------------------------------------------
-  function onPop(ev) {
+  // Older than the freshness window by its ring time (rang_at; occurred_at from producers
+  // before it). The gateway already sends such pops as `history`; this also covers a pop
+  // kept across a reload or a stream held open while the panel was asleep.
+  function isEarlier(pop) {
+    const t = Date.parse(pop.rang_at || pop.occurred_at);
+    return !Number.isNaN(t) && Date.now() - t > state.freshMs;
+  }
+
+  // `history`: the gateway says the pop is no longer ringing (rang before the window, or its
+  // call ended). It goes to the Recent list; it takes the screen only when nothing is on it,
+  // and then as an earlier call, never as a ringing one.
+  function onPop(ev, history) {
     let pop;
     try { pop = JSON.parse(ev.data); } catch (_e) { return; }
     if (ev.lastEventId) sessionStorage.setItem(lastKey(), ev.lastEventId);
     state.received = [...state.received.slice(-49), pop.interaction_id];
+    const earlier = history || isEarlier(pop);
     if (pop.suppressed) {
-      notice("An interaction was not popped (" + (pop.suppression_reason || "suppressed") + ").");
+      if (!earlier) notice("An interaction was not popped (" + (pop.suppression_reason || "suppressed") + ").");
       return;
     }
     Recent.remember(state, ev.data);
+    if (earlier) {
+      if (!state.pop) {
+        show(ev.data, true);
+        notice("Earlier " + channelName(pop.channel).toLowerCase() + ", not ringing now.");
+      } else {
+        Recent.render(state, deps);
+      }
+      save();
+      return;
+    }
     // The pop re-sent after a link action on an interaction the agent has since left
     // refreshes its Recent entry without taking the screen back.
     const away = state.pop && state.pop.interaction_id !== pop.interaction_id;
@@ -201,9 +229,11 @@
     try { return ((JSON.parse(pop.view_json || "{}") || {}).interaction || {}).trigger || null; } catch (_e) { return null; }
   }
 
-  function show(data) {
+  function show(data, earlier) {
     let pop;
     try { pop = JSON.parse(data); } catch (_e) { return; }
+    state.earlier = Boolean(earlier) || isEarlier(pop);
+    state.aged = false;
     let view = null;
     try { view = pop.view_json ? JSON.parse(pop.view_json) : null; } catch (_e) { view = null; }
     // A pop re-sent after a link names only the linked profile: keep the identifier's
@@ -271,6 +301,10 @@
     $("note-form").addEventListener("submit", addNote);
     R.wireRelinkDialog(state, deps);
     setInterval(R.refreshTimes, 30000);
+    // A call on screen past the freshness window is no longer new: say so in place.
+    setInterval(() => {
+      if (state.pop && !state.earlier && !state.aged && isEarlier(state.pop)) { state.aged = true; R.renderAll(state, deps); }
+    }, 5000);
     start();
   });
 

@@ -29,7 +29,8 @@
     const got = parse(data);
     if (!got) return;
     const { pop, view } = got;
-    const entry = { interaction_id: pop.interaction_id, channel: pop.channel, at: pop.occurred_at,
+    // The ring time (rang_at), not the pop's render time: a late pop of an old call says so.
+    const entry = { interaction_id: pop.interaction_id, channel: pop.channel, at: pop.rang_at || pop.occurred_at,
       label: labelOf(pop, view), data };
     state.recent = [entry, ...state.recent.filter((e) => e.interaction_id !== pop.interaction_id)].slice(0, LIMIT);
   }

@@ -101,8 +101,21 @@
     const v = state.view, m = v.match || {}, ix = v.interaction || {}, party = v.party;
     const what = [cap(ix.direction), channelName(ix.channel).toLowerCase()].filter(Boolean).join(" ");
     const who = party && party.value ? party.value : party && party.kind === "anonymous" ? "Anonymous caller" : "Unknown identifier";
+    // Live or earlier: a pop that rang before the freshness window (or whose call ended) is
+    // never presented as ringing (panel.js decides state.earlier).
+    // A call that came in live and has been on screen past the window is "aged": no longer
+    // new, but not an earlier call either (the agent may still be on it).
+    const rang = state.pop && (state.pop.rang_at || state.pop.occurred_at);
+    const kind = state.earlier ? "earlier" : state.aged ? "aged" : "live";
+    const when = kind === "earlier"
+      ? h("p", { class: "when" }, h("span", { class: "badge earlier" }, "Earlier call"),
+        rang ? [" rang ", timeEl(rang)] : null, " · not ringing now")
+      : kind === "aged" ? h("p", { class: "when" }, "Rang ", rang ? timeEl(rang) : null)
+        : h("p", { class: "when" }, h("span", { class: "badge live" }, "New call"));
+    $("caller").dataset.when = kind;
     const parts = [
       h("h2", { id: "caller-h" }, "Caller"),
+      when,
       h("p", { class: "ix" }, icon(ix.channel), h("span", {}, cap(what)), ix.queue ? h("span", { class: "muted" }, " · " + ix.queue) : null),
       h("p", { class: "party" }, who),
     ];
