@@ -161,6 +161,11 @@ class Stack:
             **self.extra,
         }
 
+    def env_url(self, which: str) -> str:
+        """Base URL of the web service ('http') or of the worker's own web port ('worker')."""
+        port = self.http_port if which == "http" else self.worker_port
+        return f"http://127.0.0.1:{port}"
+
     def topic(self, name: str) -> str:
         return self.prefix + name
 
