@@ -19,7 +19,7 @@ import structlog
 from confluent_kafka import Consumer
 
 from connectors.crm.factory import build_adapter
-from connectors.crm.kafka_consumer import ConsumeLoop
+from connectors.crm.kafka_consumer import ConsumeLoop, OffsetGuard, fetch_probe
 from connectors.crm.kafka_consumer import consumer_config as make_consumer_config
 from connectors.crm.kafka_producer import (
     KafkaResultPublisher,
@@ -92,17 +92,21 @@ async def run(
     publisher = KafkaResultPublisher(
         producer_config(settings.kafka_bootstrap_servers, settings.client_id)
     )
-    consumer = Consumer(make_consumer_config(
+    config = make_consumer_config(
         settings.kafka_bootstrap_servers, settings.group_id, settings.client_id,
         max_poll_interval_ms=settings.max_poll_interval_ms,
         session_timeout_ms=settings.session_timeout_ms,
-    ))
+    )
+    consumer = Consumer(config)
     try:
         async with adapter_factory(env)(frozenset(routing.crms()), env) as adapters:
             sink = CrmSink(adapters, routing, ledger, settings.create_contacts,
                            _crash_after_write if settings.crash_after_write else None)
+            # Committed offsets outside the log (a reset broker, a truncated log) restart
+            # from the earliest record, loudly (docs/operations.md, "Offsets outside the log").
             loop = ConsumeLoop(consumer, SinkHandler(sink, publisher, settings),
-                               settings.poll_timeout_seconds)
+                               settings.poll_timeout_seconds,
+                               guard=OffsetGuard(fetch_probe(config)))
             loop.subscribe([settings.topic(ACTIVITIES_REQUESTED)])
             log.info("crm_sink_started", crms=sorted(adapters), group=settings.group_id)
             await loop.run(stop.is_set)

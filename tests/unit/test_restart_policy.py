@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from c360.procs import GiveUp, Restart, RestartPolicy, restart_decision
-
-pytestmark = pytest.mark.unit
 
 POLICY = RestartPolicy(initial_delay=1.0, max_delay=5.0, max_failures=5, window=60.0)
 
