@@ -112,7 +112,13 @@ async def send_many(records: list[tuple[str, bytes | None, bytes]]) -> None:
     from aiokafka.errors import KafkaError  # noqa: PLC0415 - Faust's own driver dependency
 
     try:
-        futures = [await TOPICS[name].send(key=key, value=value) for name, key, value in records]
+        # Straight to Faust's producer (no channel/sensor layer per record): one batch of
+        # outputs is hundreds of records, each of them already encoded.
+        producer = await app.maybe_start_producer()
+        futures = [
+            await producer.send(settings.topic(name), key, value, None, None, None)
+            for name, key, value in records
+        ]
         await asyncio.gather(*futures)
     except (TimeoutError, KafkaError, OSError) as exc:
         raise OutputUnavailable(f"{type(exc).__name__}: {exc}") from exc
