@@ -475,6 +475,8 @@ def run_benches(
     redis_url: str | None,
     log_dir: Path,
     say: Callable[[str], None],
+    pop_rates: tuple[float, ...] = (),
+    seconds: float | None = None,
 ) -> dict[str, Any]:
     """Run the named benches on one stack; the JSON document."""
     from c360 import bench_live  # noqa: PLC0415
@@ -511,7 +513,7 @@ def run_benches(
         say(f"bench: starting the stack (logs in {log_dir}) ...")
         with bench_stack(log_dir, bootstrap, redis_url) as stack:
             stack_info = stack.describe()
-            session = bench_live.Session(stack, quick, say)
+            session = bench_live.Session(stack, quick, say, pop_rates, seconds)
             try:
                 for name in stacked:
                     say(f"bench: {name} ...")
@@ -581,6 +583,18 @@ def build_parser() -> argparse.ArgumentParser:
         "redis-server, whose command counts are exact)",
     )
     parser.add_argument(
+        "--pop-rates",
+        default="",
+        metavar="R[,R...]",
+        help="pops: these rates in ev/s (default 200,1000; quick 200)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="pops: seconds per rate (default 30; quick 3); soak: duration (600; quick 10)",
+    )
+    parser.add_argument(
         "--embedded",
         action="store_true",
         help="always start Tansu and a private redis-server (ignore the C360_* variables)",
@@ -623,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
             redis_url=None if args.embedded else args.redis_url,
             log_dir=log_dir,
             say=_say,
+            pop_rates=tuple(float(r) for r in args.pop_rates.split(",") if r.strip()),
+            seconds=args.seconds,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -319,6 +319,8 @@ class Session:
     stack: BenchStack
     quick: bool
     say: Say = _say
+    pop_rates: tuple[float, ...] = ()  # () = the defaults (quick: 200; else 200 and 1,000)
+    seconds: float | None = None  # per pop rate and for the soak; None = the defaults
     worker: Worker | None = None
     ends: dict[int, int] = field(default_factory=dict)  # input topic: partition -> end
 
@@ -700,6 +702,10 @@ def pops(session: Session) -> list[Figure]:
     """Event -> screen pop latency at fixed rates (quick: 200 ev/s for 3 s), against the
     same produce -> consume hop on a plain topic with no worker in between."""
     rates = [(200.0, 3.0)] if session.quick else [(200.0, 30.0), (1000.0, 30.0)]
+    if session.pop_rates:
+        rates = [(r, session.seconds or rates[0][1]) for r in session.pop_rates]
+    elif session.seconds:
+        rates = [(r, session.seconds) for r, _ in rates]
     drain = 10.0 if session.quick else 30.0
     stack = session.stack
     figures: list[Figure] = []
@@ -788,6 +794,7 @@ def soak(session: Session) -> list[Figure]:
     over the same topic at the same time."""
     stack, quick = session.stack, session.quick
     rate, seconds, every = (300.0, 10.0, 1.0) if quick else (300.0, 600.0, 5.0)
+    seconds = session.seconds or seconds
     prefix = fresh_prefix(stack)
     topic = prefix + INTERACTIONS
     session.say(f"soak: {rate:.0f} ev/s for {seconds:.0f} s ...")
