@@ -45,17 +45,21 @@ CONNECTIONS = 256
 @dataclass(frozen=True, slots=True)
 class Load:
     """One open-loop run: latencies of the answers (ms, measured from the scheduled send
-    time, so a stalled server is not hidden by a stalled client) and counted failures."""
+    time, so a stalled server is not hidden by a stalled client), counted failures, and how
+    late the generator itself started each request (its own share of the latency when the
+    machine is busy)."""
 
     sent: int
     latencies_ms: tuple[float, ...]
     errors: dict[str, int]
+    lags_ms: tuple[float, ...] = ()
 
-    def quantile(self, q: float) -> float | None:
-        """The q-quantile of the latencies (nearest rank), None without answers."""
-        if not self.latencies_ms:
+    def quantile(self, q: float, lags: bool = False) -> float | None:
+        """The q-quantile of the latencies (or lags; nearest rank), None without any."""
+        values = self.lags_ms if lags else self.latencies_ms
+        if not values:
             return None
-        ordered = sorted(self.latencies_ms)
+        ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
@@ -111,9 +115,11 @@ async def _open_loop(send: Any, rate: float, seconds: float) -> Load:
     the earlier calls are doing (open loop), and wait for every answer."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
+    lags: list[float] = []
     errors: Counter[str] = Counter()
 
     async def one(due: float) -> None:
+        lags.append((loop.time() - due) * 1000)
         try:
             failure = await send()
         except Exception as exc:  # every failure is counted, by kind
@@ -133,7 +139,7 @@ async def _open_loop(send: Any, rate: float, seconds: float) -> Load:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(due)))
     await asyncio.gather(*tasks)
-    return Load(n, tuple(latencies), dict(errors))
+    return Load(n, tuple(latencies), dict(errors), tuple(lags))
 
 
 async def _drive_http(url: str, params: dict[str, str], rate: float, seconds: float) -> Load:
@@ -197,7 +203,8 @@ def _drive(job: str) -> None:
     """Entry of the load-generator process: run one job, print its Load as JSON."""
     kind, args = json.loads(job)
     load = asyncio.run(_drive_http(*args) if kind == "http" else _drive_redis(*args))
-    print(json.dumps({"sent": load.sent, "latencies_ms": load.latencies_ms, "errors": load.errors}))
+    doc = {"sent": load.sent, "latencies_ms": load.latencies_ms, "errors": load.errors}
+    print(json.dumps({**doc, "lags_ms": load.lags_ms}))
 
 
 def _in_other_process(kind: str, *args: Any) -> Load:
@@ -212,7 +219,7 @@ def _in_other_process(kind: str, *args: Any) -> Load:
         timeout=600,
     )
     doc = json.loads(done.stdout.decode().strip().splitlines()[-1])
-    return Load(doc["sent"], tuple(doc["latencies_ms"]), dict(doc["errors"]))
+    return Load(doc["sent"], tuple(doc["latencies_ms"]), dict(doc["errors"]), tuple(doc["lags_ms"]))
 
 
 def _start_web(env: dict[str, str], logs: Path, root: Path) -> tuple[Child, str]:
@@ -254,7 +261,9 @@ def _figure(name: str, web: Load, direct: Load, rate: int, notes: str) -> dict[s
         "notes": (
             f"{rate} req/s for {len(web.latencies_ms) + sum(web.errors.values())} requests; "
             f"p50 {_ms(web.quantile(0.5))} ms (direct {_ms(direct.quantile(0.5))} ms); "
-            f"errors {web.errors or 0} (direct {direct.errors or 0}){notes}"
+            f"errors {web.errors or 0} (direct {direct.errors or 0}); generator start lag "
+            f"p99 {_ms(web.quantile(0.99, lags=True))} ms "
+            f"(direct {_ms(direct.quantile(0.99, lags=True))} ms){notes}"
         ),
     }
 
