@@ -477,6 +477,7 @@ def run_benches(
     say: Callable[[str], None],
     pop_rates: tuple[float, ...] = (),
     seconds: float | None = None,
+    linger_ms: int | None = None,
 ) -> dict[str, Any]:
     """Run the named benches on one stack; the JSON document."""
     from c360 import bench_live  # noqa: PLC0415
@@ -514,6 +515,8 @@ def run_benches(
         with bench_stack(log_dir, bootstrap, redis_url) as stack:
             stack_info = stack.describe()
             session = bench_live.Session(stack, quick, say, pop_rates, seconds)
+            if linger_ms is not None:
+                session.linger_ms = linger_ms
             try:
                 for name in stacked:
                     say(f"bench: {name} ...")
@@ -595,6 +598,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pops: seconds per rate (default 30; quick 3); soak: duration (600; quick 10)",
     )
     parser.add_argument(
+        "--linger-ms",
+        type=int,
+        default=None,
+        help="pops/soak: the load producer's linger.ms (default 5, as c360's producers)",
+    )
+    parser.add_argument(
         "--embedded",
         action="store_true",
         help="always start Tansu and a private redis-server (ignore the C360_* variables)",
@@ -639,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
             say=_say,
             pop_rates=tuple(float(r) for r in args.pop_rates.split(",") if r.strip()),
             seconds=args.seconds,
+            linger_ms=args.linger_ms,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
