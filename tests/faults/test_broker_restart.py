@@ -136,6 +136,8 @@ def broker_run(redis_url, tmp_path_factory) -> dict[str, Any]:
         letters.poll(2)
         letters.close()
         seen["dead_letters"] = letters.decoded()
+        figure("broker_restart", dead_letters=len(seen["dead_letters"]),
+               output_retries_logged=stack.worker_log().count("broker_unavailable_retrying"))
         return seen
     finally:
         stack.stop()
