@@ -176,8 +176,9 @@ class Stack:
         self.starts += 1
         argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
                 "--web-port", str(self.worker_port)]
+        # cwd: Faust keeps its data directory (<app id>-data) there, out of the repository.
         self.worker = spawn("streams", argv, self.logs / f"streams-{self.starts}.log",
-                            env=self.env, cwd=ROOT)
+                            env={**self.env, "PYTHONPATH": str(ROOT)}, cwd=self.logs)
 
     def start_web(self) -> None:
         self.web = spawn("web", [sys.executable, "-m", "c360.web"], self.logs / "web.log",
