@@ -8,7 +8,14 @@ from collections import Counter
 
 import pytest
 
-from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
+from schemas.records import ActivityRequested, ScreenPopRequested
+from schemas.topics import (
+    ACTIVITIES_REQUESTED,
+    DLQ,
+    INTERACTIONS,
+    INTERACTIONS_BY_PARTY,
+    SCREENPOPS,
+)
 from tests.faults.harness import DEADLINE, Calls, IdCounter, Stack, TopicReader, figure, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -17,12 +24,24 @@ CALLS = 1_500  # x5 events (+ a second wrap-up on every 4th call): a backlog of 
 KILL_AT = (0.2, 0.55)  # fractions of the by-party output seen when each kill lands
 
 
+def _read_all(bootstrap: str, topic: str) -> list:
+    """Every record of `topic` now, decoded."""
+    reader = TopicReader(bootstrap, topic)
+    try:
+        while reader.poll(1):
+            pass
+        return reader.decoded()
+    finally:
+        reader.close()
+
+
 def test_kill_9_of_the_streams_worker_mid_stream_loses_and_doubles_nothing(
     kafka_bootstrap, redis_url, tmp_path
 ):
     """Publish a backlog, kill -9 the worker twice while it works through it, restart it
     each time: every event's by-party record exists, every call is one timeline entry with
-    its last wrap-up, and nothing was dead-lettered."""
+    its last wrap-up, its pops keep their ids, its activity's last revision has the last
+    wrap-up, and nothing was dead-lettered."""
     calls = Calls(f"k{uuid.uuid4().hex[:6]}", CALLS)
     stack = Stack(kafka_bootstrap, redis_url, tmp_path)
     stack.create_topics()
@@ -74,13 +93,35 @@ def test_kill_9_of_the_streams_worker_mid_stream_loses_and_doubles_nothing(
                       for item in doc["items"]
                       if item["disposition"] != expected[item["interaction_id"]]]
         assert wrong == [], wrong[:10]
-        letters = TopicReader(kafka_bootstrap, stack.topic(DLQ))
-        letters.poll(2)
-        letters.close()
-        assert letters.records == [], letters.decoded()[:3]
+        letters = _read_all(kafka_bootstrap, stack.topic(DLQ))
+        assert letters == [], letters[:3]
+        # Pops: a replayed cause re-sends the same pop id, so every call (all alike) has
+        # the same number of distinct pop ids; a new id minted on replay would stand out.
+        pops: dict[str, set[str]] = {}
+        for pop in _read_all(kafka_bootstrap, stack.topic(SCREENPOPS)):
+            if isinstance(pop, ScreenPopRequested) and pop.tenant_id == calls.tenant:
+                pops.setdefault(pop.interaction_id, set()).add(pop.event_id)
+        assert len(pops) == CALLS
+        pop_ids = Counter(len(ids_) for ids_ in pops.values())
+        assert len(pop_ids) == 1, pop_ids
+        # Activities: one idempotency key per call; its highest revision has the last
+        # wrap-up (the CRM sink upserts by key and revision).
+        acts: dict[str, ActivityRequested] = {}
+        requests = 0
+        for act in _read_all(kafka_bootstrap, stack.topic(ACTIVITIES_REQUESTED)):
+            if isinstance(act, ActivityRequested) and act.tenant_id == calls.tenant:
+                requests += 1
+                if act.idempotency_key not in acts or act.revision > acts[
+                        act.idempotency_key].revision:
+                    acts[act.idempotency_key] = act
+        assert len(acts) == CALLS
+        wrong_acts = [a.interaction_id for a in acts.values()
+                      if a.disposition_code != calls.disposition(int(a.interaction_id[3:]))]
+        assert wrong_acts == [], wrong_acts[:10]
         figure("streams_kill", events=len(want), calls=CALLS, kills=len(KILL_AT),
                by_party_records=len(ids.ids), redelivered=duplicates, lost=0,
-               timeline_entries=CALLS, dead_letters=0)
+               timeline_entries=CALLS, dead_letters=0, pop_ids_per_call=dict(pop_ids),
+               activity_requests=requests, activity_keys=len(acts))
     finally:
         reader.close()
         stack.stop()
