@@ -124,18 +124,18 @@ async def scope_entries(
 ) -> list[InteractionEntry]:
     """Newest-first candidate entries of the scope for `query` (filtered later by `page`);
     `everything` reads the whole capped timeline of the query's channels at once."""
+    hidden = len(scope.hidden)
+    if len(scope.tokens) == 1 and not scope.linked:
+        # One identifier (the screen-pop and agent-desktop case): the store already returns
+        # one entry per interaction, newest first, so there is nothing to join (and no task
+        # to start: this is the hot path of the query API).
+        got = await _read(rm, tenant_id, scope.tokens[0], query, now_ms, hidden, everything)
+        return [e for e in got if e.interaction_id not in scope.hidden]
     # A profile's identifiers are read concurrently: the round trips overlap, so a profile
     # page costs about what one identifier's does (the union does not depend on the order).
     found = await asyncio.gather(
-        *(
-            _read(rm, tenant_id, token, query, now_ms, len(scope.hidden), everything)
-            for token in scope.tokens
-        )
+        *(_read(rm, tenant_id, token, query, now_ms, hidden, everything) for token in scope.tokens)
     )
-    if len(found) == 1 and not scope.linked:
-        # One identifier (the screen-pop and agent-desktop case): the store already returns
-        # one entry per interaction, newest first, so there is nothing to join.
-        return [e for e in found[0] if e.interaction_id not in scope.hidden]
     merged = [e for e in union(found) if e.interaction_id not in scope.hidden]
     known = {e.interaction_id for e in merged}
     wanted = [(token, iid) for token, iid in scope.linked if iid not in known]
