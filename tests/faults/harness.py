@@ -232,16 +232,20 @@ def by_party_event_ids(reader: TopicReader) -> list[str]:
 class IdCounter:
     """Incrementally decodes a by-party reader's records into cause event ids."""
 
-    def __init__(self, reader: TopicReader) -> None:
+    def __init__(self, reader: TopicReader, only: set[str] | None = None) -> None:
         self.reader = reader
+        self.only = only  # count only these cause ids (the topic carries other phases too)
+        self.read = 0
         self.ids: list[str] = []
         self.distinct: set[str] = set()
 
     def refresh(self) -> int:
-        for _p, _o, value in self.reader.records[len(self.ids):]:
+        for _p, _o, value in self.reader.records[self.read:]:
+            self.read += 1
             event_id = codec.decode(value).event.event_id
-            self.ids.append(event_id)
-            self.distinct.add(event_id)
+            if self.only is None or event_id in self.only:
+                self.ids.append(event_id)
+                self.distinct.add(event_id)
         return len(self.distinct)
 
     def wait(self, want: int, deadline: float = DEADLINE) -> bool:
