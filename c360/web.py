@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import os
 import signal
 import subprocess
@@ -152,6 +153,12 @@ async def serve(settings: StreamSettings, web_settings: WebSettings | None = Non
         runner, settings.http_host, settings.http_port, reuse_port=web_settings.reuse_port or None
     )
     await site.start()
+    # Everything built so far (modules, app, clients: ~60k objects) lives as long as the
+    # process; frozen, a full collection no longer walks it. Full collections are rare
+    # (none in 15 s at 500 reads/s) but each walked all of it for 25-65 ms, a pause every
+    # request in flight would wait for.
+    gc.collect()
+    gc.freeze()
     siblings = _start_siblings(web_settings.processes - 1)
     log.info(
         "http_ready",
