@@ -255,6 +255,24 @@ def _stale(event: InteractionEvent, now_ms: int) -> bool:
     return now_ms - to_ms(event.occurred_at) > STALE_AFTER_MS
 
 
+ENDED = "ended"
+# The desktop gateway's default freshness window (C360_GATEWAY_FRESH_SECONDS): an older ring
+# is not presented as ringing.
+HISTORY_AFTER_MS = 120_000
+
+
+def _over(event: InteractionEvent, entry: InteractionEntry, now_ms: int) -> bool:
+    """The ring is past the freshness window and its call, or the agent's leg, has ended."""
+    if now_ms - to_ms(event.occurred_at) <= HISTORY_AFTER_MS:
+        return False
+    if entry.ending is not None:
+        return True
+    leg_id = getattr(event, "leg_id", None)
+    return leg_id is not None and any(
+        leg.leg_id == leg_id and leg.ended is not None for leg in entry.legs
+    )
+
+
 def _hint_of(event: InteractionEvent) -> str | None:
     hint = event.crm_record_hint if isinstance(event, InteractionOffered) else None
     return f"{hint.crm}:{hint.object_type}:{hint.record_id}" if hint else None
@@ -298,6 +316,11 @@ async def pop_for_entry(
         # A replay or late delivery of a ring from long ago (history, not a live call)
         # must not take an agent's screen; the decision is still recorded, with its reason.
         decision = replace(decision, suppressed=True, reason=STALE)
+    elif not decision.suppressed and _over(event, entry, now):
+        # Catching up on a backlog: the call has ended already and the ring is older than the
+        # desktop's freshness window, so the gateway could only show it as history. It is
+        # recorded, with its reason, without rendering a panel nobody will see ringing.
+        decision = replace(decision, suppressed=True, reason=ENDED)
     hint = _hint_of(event)
     pop = await render_pop(
         deps, party, entry, decision, event.event_id, to_ms(event.occurred_at), hint, memo

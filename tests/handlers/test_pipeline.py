@@ -37,12 +37,14 @@ class Msg:
     offset: int = 0
 
 
-def _deps(timeline=None, parties=None):
+def _deps(timeline=None, parties=None, now=T0 + timedelta(seconds=60)):
+    # A minute after the calls start: their rings are fresh (a ring past the desktop's
+    # freshness window whose call ended is recorded as suppressed, see the test below).
     return build_deps(
         StreamSettings.from_env({"C360_ENV": "dev"}),
         timeline=timeline or InMemoryTimelineStore(),
         parties=parties or InMemoryInteractionParties(),
-        clock_ms=lambda: to_ms(T0 + timedelta(hours=1)),
+        clock_ms=lambda: to_ms(now),
     )
 
 
@@ -222,3 +224,16 @@ async def test_implausible_values_are_refused_with_their_bytes_and_the_rest_goes
     assert {(f.message.offset, type(f.error).__name__) for f in out.failures} == {
         (0, "ImplausibleValue"), (1, "ImplausibleValue")}
     assert [o.topic for o in out.outputs].count(INTERACTIONS_BY_PARTY) == 5
+
+
+async def test_a_backlog_ring_of_a_call_that_already_ended_is_recorded_not_rendered():
+    """Caught up ten minutes late, in one batch with its end: history, not a ringing pop."""
+    late = await run_batch(_msgs(voice_call("ix-10", agent="agent-7")),
+                           _deps(now=T0 + timedelta(minutes=10)), PartyCache())
+    assert late.pops and all(p.value.suppressed for p in late.pops)
+    assert {p.value.suppression_reason for p in late.pops} == {"ended"}
+    # The same call, still ringing (no end yet), pops even when the ring is old.
+    offer_q, offer_a, accept, _end, _wrap = voice_call("ix-11", agent="agent-7")
+    ringing = await run_batch(_msgs([offer_q, offer_a, accept]),
+                              _deps(now=T0 + timedelta(minutes=10)), PartyCache())
+    assert ringing.pops and not any(p.value.suppressed for p in ringing.pops)
