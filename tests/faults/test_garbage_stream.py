@@ -106,9 +106,10 @@ def test_a_garbage_stream_is_dead_lettered_once_each_and_good_calls_flow(
     sources = Counter((d.partition, d.offset) for d in dead)
     assert max(sources.values()) == 1, "a bad input was dead-lettered twice"
     assert len(dead) == len(bad)
-    kept = Counter(d.original_value for d in dead if d.original_value is not None)
-    assert kept == Counter(v for _k, v, kind in bad if kind != "oversized")
-    assert max(len(v) for v in kept) == BIG_KEPT <= MAX_ORIGINAL_BYTES
+    kept = Counter((d.original_key, d.original_value) for d in dead
+                   if d.original_value is not None)
+    assert kept == Counter((k, v) for k, v, kind in bad if kind != "oversized")
+    assert max(len(v) for _k, v in kept) == BIG_KEPT <= MAX_ORIGINAL_BYTES
     (huge,) = [d for d in dead if d.original_value is None]
     (ref,) = references(huge)
     oversized = next(v for _k, v, kind in bad if kind == "oversized")
