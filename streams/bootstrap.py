@@ -6,15 +6,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.ports import InteractionParties, TimelineStore
-from projections.reads import ReadModel, insights_hook
+from projections.reads import ReadModel, TimelineReads, insights_hook
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_related import RedisRelatedRecords
 from projections.redis_timeline import RedisTimelineStore
+from projections.redis_timeline_reads import CachedRedisTimeline
 from projections.related import RelatedRecordsStore
 from projections.timeline import Retention
 from projections.topic_config import TopicConfig
@@ -24,6 +26,8 @@ from streams.handlers import Deps
 from streams.rules import CallActivityRule
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
+
+POP_READ_CACHE_ENTRIES = 5_000
 
 
 def wall_clock_ms() -> int:
@@ -53,7 +57,10 @@ def build_deps(
         client = redis_client(settings.redis_url, autopipeline=True)
         timeline = timeline or RedisTimelineStore(client, keys, retention)
         parties = parties or RedisInteractionParties(client, keys, settings.party_link_ttl_seconds)
-        directory = directory or redis_directory(settings, client, keys, timeline, retention)
+        # Pop insights read every channel of the party: one script call, and the entries
+        # decoded once per stored version (projections/entry_cache.py), not per pop.
+        reads = CachedRedisTimeline(client, keys, retention, EntryCache(POP_READ_CACHE_ENTRIES))
+        directory = directory or redis_directory(settings, client, keys, reads, retention)
         related = related or RedisRelatedRecords(client, keys)
     deps = Deps(
         settings=settings,
@@ -90,7 +97,7 @@ def redis_directory(
     settings: StreamSettings,
     client: Any,
     keys: Keys,
-    timeline: TimelineStore | None = None,
+    timeline: TimelineReads | None = None,
     retention: Retention | None = None,
 ) -> DirectoryDeps:
     """Profile directory, links and pop cache on Redis; tenant configs from the settings
