@@ -192,9 +192,22 @@ class Stack:
         self.worker.popen.wait(10)
 
     def stop(self) -> None:
+        """Stop the processes and delete this stack's keys (the session Redis is shared)."""
         for child in (self.worker, self.web):
             if child is not None and child.alive():
                 child.stop(20)
+        import redis  # noqa: PLC0415 - a sync client for clean-up only
+
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
+        try:
+            batch = list(client.scan_iter(match=f"{self.env['C360_KEY_NAMESPACE']}*",
+                                          count=1000))
+            for start in range(0, len(batch), 500):
+                client.delete(*batch[start:start + 500])
+        except redis.RedisError:
+            pass  # a private Redis already stopped: nothing to clean
+        finally:
+            client.close()
 
     def worker_log(self) -> str:
         return "\n".join(p.read_text(errors="replace")
