@@ -87,7 +87,12 @@ _ERRORS = {
         "bad_channel, bad_period, bad_direction, bad_limit, bad_cursor, bad_paging)",
     },
     "404": {**_ERROR, "description": "unknown_profile / unknown_interaction"},
-    "503": {**_ERROR, "description": "store_unavailable (Redis down): retry"},
+    "503": {
+        **_ERROR,
+        "description": "store_unavailable (Redis down) or overloaded (this process is at its "
+        "in-flight limit): retry after the Retry-After header's seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
 }
 
 

@@ -72,7 +72,8 @@ class RedisInteractionParties:
                     key = self._keys.interaction_party(party.tenant_id, interaction_id)
                     pipe.set(key, _dumps(party), nx=True, ex=self._ttl)
                     pipe.get(key)
-                    pipe.lrange(self._keys.interaction_parked(party.tenant_id, interaction_id), 0, -1)
+                    parked = self._keys.interaction_parked(party.tenant_id, interaction_id)
+                    pipe.lrange(parked, 0, -1)
                 replies = await pipe.execute()
         except _INFRA_ERRORS as exc:
             raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
