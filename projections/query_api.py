@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -55,6 +56,10 @@ _ID = re.compile(r"^[^{}\s]{1,200}$")
 RETRY_AFTER_SECONDS = 1
 MAX_INFLIGHT, CACHE_ENTRIES = 64, 10_000  # defaults of C360_HTTP_MAX_INFLIGHT, ..._CACHE_ENTRIES
 log = structlog.get_logger("projections.query_api")
+
+
+# How long one read request may wait for Redis before it is answered 503 (docs/api.md).
+READ_DEADLINE_SECONDS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,14 @@ def _errors(handler: Callable[[web.Request, QueryApi], Awaitable[Answer]]) -> Ha
             return _error_response(ApiError(503, "overloaded", message))
         gate.active += 1
         try:
-            answer = await handler(request, api)
+            # A paused or saturated Redis must not hold the request: past the deadline the
+            # caller gets 503 store_unavailable with Retry-After, in bounded time.
+            async with asyncio.timeout(READ_DEADLINE_SECONDS):
+                answer = await handler(request, api)
+        except TimeoutError:
+            return _error_response(
+                ApiError(503, "store_unavailable", "the store did not answer in time: retry")
+            )
         except (
             ApiError,
             QueryError,

@@ -6,7 +6,6 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from projections.redis_autopipeline import AutoPipelineRedis
 
@@ -31,6 +30,13 @@ def redis_client(
         socket_timeout=timeout_seconds,
         socket_connect_timeout=min(timeout_seconds, 2.0),
         health_check_interval=1,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), _RETRIES),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+        # Connection errors only: a timeout means Redis is there but not answering (paused,
+        # overloaded), and retrying it would multiply the wait before the caller's policy
+        # (retry in place, or 503 with Retry-After) can act.
+        retry=Retry(
+            ExponentialBackoff(cap=0.5, base=0.05),
+            _RETRIES,
+            supported_errors=(RedisConnectionError,),
+        ),
+        retry_on_timeout=False,
     )

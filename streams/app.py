@@ -152,9 +152,15 @@ async def ready_page(_web: Any, request: Any) -> Any:
     from projections.errors import StoreUnavailable  # noqa: PLC0415
 
     try:
-        await deps().timeline.read(settings.default_tenant, "readiness-probe", ["voice"], 0, 1)
-    except StoreUnavailable as exc:
-        return _web.json({"status": "redis_unavailable", "error": str(exc)}, status=503)
+        # Bounded: a paused Redis holds a read until the socket timeout (5 s), longer than a
+        # readiness probe should wait to say "not ready".
+        await asyncio.wait_for(
+            deps().timeline.read(settings.default_tenant, "readiness-probe", ["voice"], 0, 1),
+            timeout=2.0,
+        )
+    except (StoreUnavailable, TimeoutError) as exc:
+        error = str(exc) or "no answer within 2 s"
+        return _web.json({"status": "redis_unavailable", "error": error}, status=503)
     problem = await _broker_problem()
     if problem is not None:
         return _web.json({"status": "broker_unavailable", "error": problem}, status=503)
