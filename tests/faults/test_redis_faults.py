@@ -81,6 +81,7 @@ def _restart(child: Child, url: str, tmp_path, n: int) -> Child:
 # Liveness bound for a read or /ready while Redis is frozen: twice the Redis client's 5 s
 # socket timeout; probes and clients give up sooner (a Kubernetes probe after 1 s).
 PROBE_SECONDS = 10.0
+MIN_PAUSE_SECONDS = 12.0
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,8 @@ def redis_run(kafka_bootstrap, tmp_path_factory) -> dict[str, Any]:
                                     PROBE_SECONDS)
                 seen["pause_read"] = read.result()
                 seen["pause_ready"] = ready.result()
+            # Frozen past the worker's 5 s socket timeout, so its retry in place is exercised.
+            time.sleep(max(0.0, MIN_PAUSE_SECONDS - (time.monotonic() - paused)))
         finally:
             os.kill(child.pid, signal.SIGCONT)
         pause_s = time.monotonic() - paused
