@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.errors import C360Error
+from schemas import json_limits
+from schemas.errors import C360Error, SchemaError
 from schemas.records import DesktopActionTaken
 
 # What each action needs besides the interaction (streams/relink.py, streams/activities.py
@@ -67,9 +67,9 @@ def parse_action(body: bytes, ctx: ActionContext) -> DesktopActionTaken:
     the panel sends one, so a retried click publishes the same event (downstream handlers
     are idempotent by event id) — one note, not two."""
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidAction([f"body is not JSON: {exc}"]) from exc
+        doc = json_limits.loads(body)  # bounded depth: a 400, never a RecursionError
+    except (SchemaError, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidAction([f"body is not JSON within limits: {exc}"]) from exc
     if not isinstance(doc, dict):
         raise InvalidAction(["body must be a JSON object"])
     problems: list[str] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -23,7 +22,8 @@ from connectors.gateway.pops import Decoder
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
 from connectors.sources.kafka_publisher import KafkaPublisher, Message, Publisher, PublishFailed
-from schemas import codec
+from schemas import codec, json_limits
+from schemas.errors import SchemaError
 
 log = structlog.get_logger("c360.gateway")
 STATIC = Path(__file__).with_name("static")
@@ -152,12 +152,12 @@ async def dev_login(request: web.Request, gw: Gateway) -> web.Response:
     if not gw.settings.dev:
         raise web.HTTPNotFound()
     try:
-        doc = json.loads(await request.read())
+        doc = json_limits.loads(await request.read())
         agent = str(doc["agent"]).strip()
         tenant = str(doc.get("tenant") or gw.config.default_tenant).strip()
         token = auth.issue(gw.settings.secret, tenant, agent, gw.clock(),
                            gw.settings.token_ttl_seconds)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (SchemaError, ValueError, KeyError, TypeError) as exc:
         return _error(400, "invalid_login", f"send {{\"agent\": ..., \"tenant\"?: ...}}: {exc}")
     who = auth.verify(gw.settings.secret, token, gw.clock())
     log.info("desktop_dev_login", tenant=tenant, agent=agent)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +9,7 @@ from connectors.sources.common import (
     as_mapping,
     event_id,
     optional,
+    parse_json,
     parse_time,
     text,
 )
@@ -43,10 +43,8 @@ def translate(
 
 def _attributes(task_obj: Mapping[str, Any]) -> Mapping[str, Any]:
     raw = task_obj.get("attributes") or "{}"
-    try:
-        parsed = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as exc:
-        raise SourcePayloadError(f"{VENDOR}: task attributes are not JSON") from exc
+    # A JSON string inside the payload: as untrusted as the payload, same depth bound.
+    parsed = parse_json(raw, VENDOR, "task attributes") if isinstance(raw, str) else raw
     return as_mapping(parsed, VENDOR, "task attributes")
 
 

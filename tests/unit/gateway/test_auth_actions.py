@@ -131,3 +131,8 @@ def test_non_json_and_non_object_bodies() -> None:
 def test_optional_text_for_tasks() -> None:
     """add_task/add_call/add_event need no text (the activity gets a fallback subject)."""
     assert parse_action(_body(action="add_call", interaction_id="ix"), CTX).text is None
+
+
+def test_an_action_nested_beyond_the_limit_is_invalid_not_a_crash():
+    with pytest.raises(InvalidAction):
+        parse_action(b"[" * 100_000 + b"]" * 100_000, CTX)

@@ -199,6 +199,9 @@ async def test_dev_login_and_me(env: Env) -> None:
     assert body["fresh_seconds"] == 120  # the panel's freshness window (the default)
     bad = await env.client.post("/v1/desktop/dev/login", json={"agent": "has space"})
     assert bad.status == 400
+    deep = "[" * 100_000 + "]" * 100_000  # bounded depth: a 400, never a 500
+    nested = await env.client.post("/v1/desktop/dev/login", data=deep)
+    assert nested.status == 400
 
 
 async def test_dev_login_absent_outside_dev(env: Env) -> None:

@@ -212,3 +212,11 @@ def test_malformed_payloads_raise_source_payload_error(payload: object) -> None:
     """Malformed input raises SourcePayloadError, never KeyError/TypeError."""
     with pytest.raises(SourcePayloadError):
         twilio.translate(payload, "acme", received_at=RECEIVED)
+
+
+def test_task_attributes_nested_beyond_the_limit_are_a_payload_error_not_a_crash() -> None:
+    """TaskRouter attributes are JSON inside JSON: bounded in depth like the payload."""
+    deep = "[" * 100_000 + "]" * 100_000
+    doc = json.dumps({"assignment_status": "completed", "sid": "WT1", "attributes": deep})
+    with pytest.raises(SourcePayloadError):
+        twilio.translate(doc, "acme", received_at=RECEIVED)
