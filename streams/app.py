@@ -52,6 +52,7 @@ app = faust.App(
     broker_session_timeout=settings.session_timeout_seconds,
     broker_heartbeat_interval=max(1, settings.session_timeout_seconds // 4),
     stream_wait_empty=False,
+    consumer_group_instance_id=settings.group_instance_id or None,
     producer_acks=-1,
     # A millisecond of linger turns a batch's outputs into a few produce requests per
     # partition instead of one per record or two (the sender was a tenth of the loop).

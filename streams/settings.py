@@ -82,6 +82,9 @@ class StreamSettings:
     consumer_fetch_max_wait_ms: int = 5
     # Faust consumer group session: a dead worker's partitions move after this long.
     session_timeout_seconds: int = 10
+    # Static membership (KIP-345): a stable id per worker (e.g. the pod name) lets a worker
+    # restarted within the session timeout take its partitions back without a rebalance.
+    group_instance_id: str = ""
     # Events stamped further ahead of this worker's clock are refused as implausible
     # (schemas.validation; producers' clock skew is allowed for up to this).
     max_future_seconds: int = 86_400
@@ -140,6 +143,7 @@ class StreamSettings:
                 3, _int(env, "C360_SESSION_TIMEOUT_SECONDS", 10, problems)
             ),
             max_future_seconds=_int(env, "C360_MAX_FUTURE_SECONDS", 86_400, problems),
+            group_instance_id=env.get("C360_GROUP_INSTANCE_ID", ""),
             topic_replication_factor=_int(
                 env, "C360_TOPIC_REPLICATION_FACTOR", 1 if mode == "dev" else 3, problems
             ),

@@ -1,0 +1,88 @@
+"""Static membership (C360_GROUP_INSTANCE_ID) on the real broker: a worker killed with -9 and
+restarted under the same id processes again; the time it took is printed, not asserted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from confluent_kafka import Consumer
+
+from c360.kafka import make_producer, produce_all
+from c360.procs import free_port
+from schemas import codec
+from schemas.topics import INTERACTIONS, INTERACTIONS_BY_PARTY
+from tests.factories import voice_call
+from tests.integration.stack import ROOT, create_topics
+
+pytestmark = pytest.mark.integration
+
+
+def _start(env: dict[str, str], log) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
+            "--web-port", str(free_port())]
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _publish(bootstrap: str, prefix: str, tag: str, n: int) -> set[str]:
+    start = datetime.now(tz=UTC) - timedelta(minutes=1)
+    events = [e for i in range(n)
+              for e in voice_call(f"{tag}-{i}", tenant="static", caller=f"+4420794{i:05d}",
+                                  start=start)]
+    produce_all(make_producer(bootstrap), prefix + INTERACTIONS,
+                [(e.interaction_id.encode(), codec.encode(e)) for e in events])
+    return {e.event_id for e in events}
+
+
+def _wait_for(consumer: Consumer, want: set[str], seen: set[str], deadline: float) -> bool:
+    while time.monotonic() < deadline and not want <= seen:
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            seen.add(codec.decode(msg.value()).event.event_id)
+    return want <= seen
+
+
+def test_a_worker_restarted_under_its_static_id_processes_again(
+    kafka_bootstrap, redis_url, tmp_path
+):
+    prefix = f"m{uuid.uuid4().hex[:8]}."
+    create_topics(kafka_bootstrap, prefix)
+    env = {**os.environ, "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+           "C360_REDIS_URL": redis_url, "C360_TOPIC_PREFIX": prefix,
+           "C360_APP_ID": f"c360-static-{prefix[:-1]}", "C360_KEY_NAMESPACE": f"c360m{prefix[:-1]}",
+           "C360_DEFAULT_REGION": "GB", "C360_LOG_FORMAT": "json",
+           "C360_GROUP_INSTANCE_ID": "worker-a"}
+    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         "broker.address.family": "v4"})
+    consumer.subscribe([prefix + INTERACTIONS_BY_PARTY])
+    seen: set[str] = set()
+    first = _publish(kafka_bootstrap, prefix, "a", 20)
+    with (tmp_path / "streams-1.log").open("wb") as log:
+        worker = _start(env, log)
+        try:
+            assert _wait_for(consumer, first, seen, time.monotonic() + 120)
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+    killed = time.monotonic()
+    second = _publish(kafka_bootstrap, prefix, "b", 20)
+    with (tmp_path / "streams-2.log").open("wb") as log:
+        worker = _start(env, log)
+        try:
+            assert _wait_for(consumer, second, seen, time.monotonic() + 120)
+            print(f"STATIC_MEMBERSHIP recovered {time.monotonic() - killed:.1f}s after kill -9")
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+            consumer.close()
