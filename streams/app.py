@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
+from typing import Any, cast
 
 import faust
+import structlog
 
 from schemas.topics import (
     ACTIVITIES_REQUESTED,
@@ -21,9 +22,10 @@ from schemas.topics import (
 from streams.bootstrap import build_deps, rules_source
 from streams.handlers import Deps
 from streams.logconfig import configure_logging
+from streams.offset_guard import OffsetGuard
 from streams.processing import OutputUnavailable, Stats
 from streams.settings import StreamSettings
-from streams.transport import SCHEME, register, set_fetch_max_wait_ms
+from streams.transport import SCHEME, record_exists, register, set_fetch_max_wait_ms
 
 settings = StreamSettings.from_env()
 configure_logging(settings.log_format, settings.log_level)
@@ -135,8 +137,15 @@ async def stats_page(_web: Any, request: Any) -> Any:
     """Per-agent processed / dead-lettered / retry counters."""
     return _web.json(
         {
-            k: {"processed": v.processed, "dead_lettered": v.dead_lettered, "retries": v.retries}
-            for k, v in STATS.items()
+            **{
+                k: {
+                    "processed": v.processed,
+                    "dead_lettered": v.dead_lettered,
+                    "retries": v.retries,
+                }
+                for k, v in STATS.items()
+            },
+            "offset_resets": OFFSETS.resets,
         }
     )
 
@@ -178,6 +187,38 @@ async def _broker_problem() -> str | None:
     except Exception as exc:  # any failure of the probe means "not ready", with its name
         return f"no metadata from {settings.kafka_bootstrap_servers}: {type(exc).__name__}"
     return None
+
+
+async def _probe(tp: Any, offset: int) -> bool:
+    return await record_exists(settings.kafka_bootstrap_servers, tp.topic, tp.partition, offset)
+
+
+OFFSETS = OffsetGuard(_probe)
+
+
+@app.timer(settings.offset_check_seconds)  # type: ignore[untyped-decorator]
+async def guard_offsets() -> None:
+    """A position past its partition's end (a reset broker, a truncated log) is restarted
+    from the earliest offset, loudly, instead of waiting for records that never come."""
+    consumer = app.consumer
+    inputs = {settings.topic(INTERACTIONS)}
+
+    async def reset(tp: Any, offset: int) -> None:
+        await consumer.seek(tp, offset)
+        # Faust commits only offsets above the one it believes committed: forget it, or the
+        # records read again would never be committed.
+        cast("Any", consumer)._committed_offset[tp] = None
+
+    try:
+        await OFFSETS.check(
+            [tp for tp in consumer.assignment() if tp.topic in inputs],
+            consumer.position,
+            lambda tps: consumer.highwaters(*tps),
+            lambda tps: consumer.earliest_offsets(*tps),
+            reset,
+        )
+    except Exception:  # a check that fails (broker away) is tried again next period
+        structlog.get_logger("c360.offsets").warning("offset_check_failed", exc_info=True)
 
 
 def _register_agents() -> None:

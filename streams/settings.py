@@ -85,6 +85,8 @@ class StreamSettings:
     # Static membership (KIP-345): a stable id per worker (e.g. the pod name) lets a worker
     # restarted within the session timeout take its partitions back without a rebalance.
     group_instance_id: str = ""
+    # How often the worker checks that its positions are inside the log (streams/offset_guard.py).
+    offset_check_seconds: int = 30
     # Events stamped further ahead of this worker's clock are refused as implausible
     # (schemas.validation; producers' clock skew is allowed for up to this).
     max_future_seconds: int = 86_400
@@ -144,6 +146,7 @@ class StreamSettings:
             ),
             max_future_seconds=_int(env, "C360_MAX_FUTURE_SECONDS", 86_400, problems),
             group_instance_id=env.get("C360_GROUP_INSTANCE_ID", ""),
+            offset_check_seconds=max(1, _int(env, "C360_OFFSET_CHECK_SECONDS", 30, problems)),
             topic_replication_factor=_int(
                 env, "C360_TOPIC_REPLICATION_FACTOR", 1 if mode == "dev" else 3, problems
             ),

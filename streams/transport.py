@@ -48,3 +48,27 @@ class Transport(faust_aiokafka.Transport):
 def register() -> None:
     """Make `c360kafka://host:port` resolve to this transport (idempotent)."""
     TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")
+
+
+async def record_exists(bootstrap: str, topic: str, partition: int, offset: int) -> bool:
+    """Whether the partition still holds the record at `offset` (one short-lived fetch)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: PLC0415 - rare probe
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        fetch_max_wait_ms=200,
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        try:
+            got = await consumer.getmany(tp, timeout_ms=2000)
+        except Exception:  # out of range (Apache Kafka), or any failure: not there
+            return False
+        return any(record.offset == offset for records in got.values() for record in records)
+    finally:
+        await consumer.stop()
