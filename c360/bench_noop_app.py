@@ -52,6 +52,7 @@ def _faust_settings() -> dict[str, Any]:
         "broker_heartbeat_interval": max(1, session // 4),
         "stream_wait_empty": False,
         "producer_linger": 0.001,  # the no-op app produces nothing; kept for parity
+        "consumer_group_instance_id": getattr(settings, "group_instance_id", "") or None,
     }
 
 

@@ -22,7 +22,7 @@ from tests.integration.stack import ROOT, create_topics
 
 pytestmark = pytest.mark.integration
 
-CALLS = 2_000  # x5 events: a backlog that takes the worker several seconds
+CALLS = 4_000  # x5 events, ringing now (pops rendered): a backlog of several seconds
 
 
 def _start(env: dict[str, str], log) -> subprocess.Popen:
@@ -45,10 +45,12 @@ def test_sigterm_with_a_backlog_stops_in_time_and_commits_only_processed(
 ):
     prefix = f"s{uuid.uuid4().hex[:8]}."
     create_topics(kafka_bootstrap, prefix)
-    start = datetime.now(tz=UTC) - timedelta(hours=2)
+    # Rings seconds old: rendered as live pops (an hour-old ring of an ended call is only
+    # recorded, and would make the backlog too quick to interrupt).
+    start = datetime.now(tz=UTC) - timedelta(seconds=20)
     events = [e for n in range(CALLS)
               for e in voice_call(f"ix-{n}", tenant="shut", caller=f"+4420794{n:05d}",
-                                  start=start + timedelta(seconds=n))]
+                                  start=start + timedelta(milliseconds=n))]
     produce_all(make_producer(kafka_bootstrap), prefix + INTERACTIONS,
                 [(e.interaction_id.encode(), codec.encode(e)) for e in events])
     env = {**os.environ, "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
