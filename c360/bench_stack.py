@@ -207,7 +207,8 @@ def start_noop(
 def _spawn(
     stack: BenchStack, name: str, argv: Iterable[str], env: Mapping[str, str], wait: bool
 ) -> Child:
-    child = spawn(name, tuple(argv), stack.log_dir / f"{name}.log", env)
+    # In the log dir: Faust makes a data directory in its working directory.
+    child = spawn(name, tuple(argv), stack.log_dir / f"{name}.log", env, cwd=stack.log_dir)
     stack.children.append(child)
     if wait:
         wait_ready(child)

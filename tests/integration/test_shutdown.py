@@ -11,12 +11,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from c360.kafka import make_producer, produce_all
 from c360.procs import free_port
 from schemas import codec
-from schemas.topics import INTERACTIONS, INTERACTIONS_BY_PARTY
+from schemas.topics import CATALOGUE, INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call
 from tests.integration.stack import ROOT, create_topics
 
@@ -62,7 +62,11 @@ def test_sigterm_with_a_backlog_stops_in_time_and_commits_only_processed(
     consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
                          "broker.address.family": "v4"})
-    consumer.subscribe([prefix + INTERACTIONS_BY_PARTY])
+    # Assigned, not subscribed: a group join on the dev broker can take longer than the
+    # whole backlog, and the signal must follow the worker's first output closely.
+    out_topic = prefix + INTERACTIONS_BY_PARTY
+    parts = next(spec.partitions for spec in CATALOGUE if spec.name == INTERACTIONS_BY_PARTY)
+    consumer.assign([TopicPartition(out_topic, p, OFFSET_BEGINNING) for p in range(parts)])
     seen: set[str] = set()
     with (tmp_path / "streams-1.log").open("wb") as log:
         worker = _start(env, log)

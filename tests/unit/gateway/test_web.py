@@ -86,8 +86,10 @@ async def test_agent_gets_own_pop_not_anothers(env: Env) -> None:
         ({"token": "garbage"}, 401),
         ({"token": auth.issue(b"other-secret-0123456789", "demo", "a", time.time(), 600)}, 401),
         ({"token": auth.issue(SECRET, "demo", "a", time.time() - 700, 600)}, 401),
-        ({"token": auth.issue(SECRET, "demo", "a", time.time(), 600), "agent": "b"}, 403),
-        ({"token": auth.issue(SECRET, "demo", "a", time.time(), 600), "tenant": "acme"}, 403),
+        # Issued when the module is collected: valid for a day, so a long suite run cannot
+        # expire them before this test runs (they would then be refused with 401).
+        ({"token": auth.issue(SECRET, "demo", "a", time.time(), 86_400), "agent": "b"}, 403),
+        ({"token": auth.issue(SECRET, "demo", "a", time.time(), 86_400), "tenant": "acme"}, 403),
     ],
 )
 async def test_stream_auth(env: Env, params: dict[str, str], status: int) -> None:
