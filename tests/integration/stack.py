@@ -74,7 +74,8 @@ def running_stack(
         ("web", [sys.executable, "-m", "c360.web"]),
     ):
         out = (logs / f"{name}.log").open("wb")
-        procs.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out,
+        # In the logs dir: Faust makes its data directory in the working directory.
+        procs.append(subprocess.Popen(argv, cwd=logs, env=env, stdout=out,
                                       stderr=subprocess.STDOUT, start_new_session=True))
     try:
         wait_http(f"http://127.0.0.1:{http_port}/health", time.monotonic() + DEADLINE)

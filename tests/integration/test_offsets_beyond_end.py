@@ -19,7 +19,7 @@ from c360.procs import free_port
 from schemas import codec
 from schemas.topics import CATALOGUE, INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call
-from tests.integration.stack import ROOT, create_topics
+from tests.integration.stack import create_topics
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def test_offsets_committed_past_the_end_are_reset_and_events_flow(
     with log_path.open("wb") as log:
         argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
                 "--web-port", str(free_port())]
-        worker = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        worker = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
         try:
             deadline = time.monotonic() + 150

@@ -18,17 +18,18 @@ from c360.procs import free_port
 from schemas import codec
 from schemas.topics import CATALOGUE, INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call
-from tests.integration.stack import ROOT, create_topics
+from tests.integration.stack import create_topics
 
 pytestmark = pytest.mark.integration
 
 CALLS = 4_000  # x5 events, ringing now (pops rendered): a backlog of several seconds
 
 
-def _start(env: dict[str, str], log) -> subprocess.Popen:
+def _start(env: dict[str, str], log, cwd) -> subprocess.Popen:
     argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
             "--web-port", str(free_port())]
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    # In the test's temp dir: Faust makes its data directory in the working directory.
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
 
@@ -69,7 +70,7 @@ def test_sigterm_with_a_backlog_stops_in_time_and_commits_only_processed(
     consumer.assign([TopicPartition(out_topic, p, OFFSET_BEGINNING) for p in range(parts)])
     seen: set[str] = set()
     with (tmp_path / "streams-1.log").open("wb") as log:
-        worker = _start(env, log)
+        worker = _start(env, log, tmp_path)
         try:
             # Wait until it is working through the backlog, then stop it mid-way.
             _by_party_ids(consumer, seen, time.monotonic() + 120, 1)
@@ -87,7 +88,7 @@ def test_sigterm_with_a_backlog_stops_in_time_and_commits_only_processed(
     _by_party_ids(consumer, seen, time.monotonic() + 5, len(events))
     assert len(seen) < len(events), "the backlog was gone before the signal: not a real test"
     with (tmp_path / "streams-2.log").open("wb") as log:
-        worker = _start(env, log)
+        worker = _start(env, log, tmp_path)
         try:
             # The replacement resumes from the committed offsets: if the first worker had
             # committed anything it had not processed, those events would never appear.

@@ -19,15 +19,16 @@ from c360.procs import free_port
 from schemas import codec
 from schemas.topics import INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call
-from tests.integration.stack import ROOT, create_topics
+from tests.integration.stack import create_topics
 
 pytestmark = pytest.mark.integration
 
 
-def _start(env: dict[str, str], log) -> subprocess.Popen:
+def _start(env: dict[str, str], log, cwd) -> subprocess.Popen:
     argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
             "--web-port", str(free_port())]
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    # In the test's temp dir: Faust makes its data directory in the working directory.
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
 
@@ -66,7 +67,7 @@ def test_a_worker_restarted_under_its_static_id_processes_again(
     seen: set[str] = set()
     first = _publish(kafka_bootstrap, prefix, "a", 20)
     with (tmp_path / "streams-1.log").open("wb") as log:
-        worker = _start(env, log)
+        worker = _start(env, log, tmp_path)
         try:
             assert _wait_for(consumer, first, seen, time.monotonic() + 120)
         finally:
@@ -75,7 +76,7 @@ def test_a_worker_restarted_under_its_static_id_processes_again(
     killed = time.monotonic()
     second = _publish(kafka_bootstrap, prefix, "b", 20)
     with (tmp_path / "streams-2.log").open("wb") as log:
-        worker = _start(env, log)
+        worker = _start(env, log, tmp_path)
         try:
             assert _wait_for(consumer, second, seen, time.monotonic() + 120)
             print(f"STATIC_MEMBERSHIP recovered {time.monotonic() - killed:.1f}s after kill -9")
