@@ -90,3 +90,43 @@ def running_stack(
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def worker_env(bootstrap: str, redis_url: str, prefix: str, name: str, **extra: str) -> dict:
+    """A streams worker's environment on its own topic prefix, app id and key namespace."""
+    return {**os.environ, "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "C360_REDIS_URL": redis_url, "C360_TOPIC_PREFIX": prefix,
+            "C360_APP_ID": f"c360-{name}-{prefix[:-1]}",
+            "C360_KEY_NAMESPACE": f"c360{name[0]}{prefix[:-1]}",
+            "C360_DEFAULT_REGION": "GB", "C360_LOG_FORMAT": "json", **extra}
+
+
+def start_streams_worker(env: dict, log, cwd: Path) -> subprocess.Popen:
+    """The Faust worker as a subprocess in its own session, run in `cwd` (Faust makes its
+    data directory in the working directory)."""
+    argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
+            "--web-port", str(free_port())]
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop_worker(worker: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM to the worker's group, SIGKILL past the grace."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+
+
+def output_reader(bootstrap: str, topic: str):
+    """A consumer of every partition of a catalogue topic from its start, by assignment (no
+    group join to wait for on the dev broker)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition  # noqa: PLC0415
+
+    parts = next(s.partitions for s in CATALOGUE if topic.endswith(s.name))
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "broker.address.family": "v4"})
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(parts)])
+    return consumer

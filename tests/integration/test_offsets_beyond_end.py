@@ -3,10 +3,6 @@ truncated log) restarts those partitions from the earliest record instead of sta
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,11 +11,16 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from c360.kafka import make_producer, produce_all
-from c360.procs import free_port
 from schemas import codec
 from schemas.topics import CATALOGUE, INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call
-from tests.integration.stack import create_topics
+from tests.integration.stack import (
+    create_topics,
+    output_reader,
+    start_streams_worker,
+    stop_worker,
+    worker_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -44,34 +45,22 @@ def test_offsets_committed_past_the_end_are_reset_and_events_flow(
                                   start=start)]
     produce_all(make_producer(kafka_bootstrap), topic,
                 [(e.interaction_id.encode(), codec.encode(e)) for e in events])
-    env = {**os.environ, "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "C360_REDIS_URL": redis_url, "C360_TOPIC_PREFIX": prefix, "C360_APP_ID": app_id,
-           "C360_KEY_NAMESPACE": f"c360o{prefix[:-1]}", "C360_DEFAULT_REGION": "GB",
-           "C360_LOG_FORMAT": "json", "C360_OFFSET_CHECK_SECONDS": "2"}
-    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "broker.address.family": "v4"})
-    consumer.subscribe([prefix + INTERACTIONS_BY_PARTY])
+    env = worker_env(kafka_bootstrap, redis_url, prefix, "offsets",
+                     C360_APP_ID=app_id, C360_OFFSET_CHECK_SECONDS="2")
+    consumer = output_reader(kafka_bootstrap, prefix + INTERACTIONS_BY_PARTY)
     seen: set[str] = set()
+    want = {e.event_id for e in events}
     log_path = tmp_path / "streams.log"
     with log_path.open("wb") as log:
-        argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
-                "--web-port", str(free_port())]
-        worker = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        worker = start_streams_worker(env, log, tmp_path)
         try:
             deadline = time.monotonic() + 150
-            want = {e.event_id for e in events}
             while time.monotonic() < deadline and not want <= seen:
                 msg = consumer.poll(0.5)
                 if msg is not None and not msg.error():
                     seen.add(codec.decode(msg.value()).event.event_id)
         finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+            stop_worker(worker)
             consumer.close()
     assert want <= seen, "events behind offsets committed past the end were never processed"
     assert '"offset_reset"' in log_path.read_text(errors="replace")

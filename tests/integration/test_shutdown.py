@@ -5,32 +5,28 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from c360.kafka import make_producer, produce_all
-from c360.procs import free_port
 from schemas import codec
-from schemas.topics import CATALOGUE, INTERACTIONS, INTERACTIONS_BY_PARTY
+from schemas.topics import INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call
-from tests.integration.stack import create_topics
+from tests.integration.stack import (
+    create_topics,
+    output_reader,
+    start_streams_worker,
+    stop_worker,
+    worker_env,
+)
 
 pytestmark = pytest.mark.integration
 
 CALLS = 4_000  # x5 events, ringing now (pops rendered): a backlog of several seconds
-
-
-def _start(env: dict[str, str], log, cwd) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
-            "--web-port", str(free_port())]
-    # In the test's temp dir: Faust makes its data directory in the working directory.
-    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
 
 
 def _by_party_ids(consumer: Consumer, seen: set[str], until: float, want: int) -> None:
@@ -54,23 +50,14 @@ def test_sigterm_with_a_backlog_stops_in_time_and_commits_only_processed(
                                   start=start + timedelta(milliseconds=n))]
     produce_all(make_producer(kafka_bootstrap), prefix + INTERACTIONS,
                 [(e.interaction_id.encode(), codec.encode(e)) for e in events])
-    env = {**os.environ, "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "C360_REDIS_URL": redis_url, "C360_TOPIC_PREFIX": prefix,
-           "C360_APP_ID": f"c360-shut-{prefix[:-1]}", "C360_KEY_NAMESPACE": f"c360s{prefix[:-1]}",
-           "C360_DEFAULT_REGION": "GB", "C360_LOG_FORMAT": "json",
-           # Small batches keep a backlog queued in the worker when the signal arrives.
-           "C360_BATCH_MAX_EVENTS": "50"}
-    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "broker.address.family": "v4"})
-    # Assigned, not subscribed: a group join on the dev broker can take longer than the
-    # whole backlog, and the signal must follow the worker's first output closely.
-    out_topic = prefix + INTERACTIONS_BY_PARTY
-    parts = next(spec.partitions for spec in CATALOGUE if spec.name == INTERACTIONS_BY_PARTY)
-    consumer.assign([TopicPartition(out_topic, p, OFFSET_BEGINNING) for p in range(parts)])
+    # Small batches keep a backlog queued in the worker when the signal arrives.
+    env = worker_env(kafka_bootstrap, redis_url, prefix, "shut", C360_BATCH_MAX_EVENTS="50")
+    # Read by assignment: a group join on the dev broker can take longer than the whole
+    # backlog, and the signal must follow the worker's first output closely.
+    consumer = output_reader(kafka_bootstrap, prefix + INTERACTIONS_BY_PARTY)
     seen: set[str] = set()
     with (tmp_path / "streams-1.log").open("wb") as log:
-        worker = _start(env, log, tmp_path)
+        worker = start_streams_worker(env, log, tmp_path)
         try:
             # Wait until it is working through the backlog, then stop it mid-way.
             _by_party_ids(consumer, seen, time.monotonic() + 120, 1)
@@ -88,16 +75,12 @@ def test_sigterm_with_a_backlog_stops_in_time_and_commits_only_processed(
     _by_party_ids(consumer, seen, time.monotonic() + 5, len(events))
     assert len(seen) < len(events), "the backlog was gone before the signal: not a real test"
     with (tmp_path / "streams-2.log").open("wb") as log:
-        worker = _start(env, log, tmp_path)
+        worker = start_streams_worker(env, log, tmp_path)
         try:
             # The replacement resumes from the committed offsets: if the first worker had
             # committed anything it had not processed, those events would never appear.
             _by_party_ids(consumer, seen, time.monotonic() + 240, len(events))
         finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+            stop_worker(worker)
             consumer.close()
     assert seen == {e.event_id for e in events}

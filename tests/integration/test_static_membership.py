@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,21 +13,18 @@ import pytest
 from confluent_kafka import Consumer
 
 from c360.kafka import make_producer, produce_all
-from c360.procs import free_port
 from schemas import codec
 from schemas.topics import INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call
-from tests.integration.stack import create_topics
+from tests.integration.stack import (
+    create_topics,
+    output_reader,
+    start_streams_worker,
+    stop_worker,
+    worker_env,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def _start(env: dict[str, str], log, cwd) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
-            "--web-port", str(free_port())]
-    # In the test's temp dir: Faust makes its data directory in the working directory.
-    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
 
 
 def _publish(bootstrap: str, prefix: str, tag: str, n: int) -> set[str]:
@@ -55,19 +50,13 @@ def test_a_worker_restarted_under_its_static_id_processes_again(
 ):
     prefix = f"m{uuid.uuid4().hex[:8]}."
     create_topics(kafka_bootstrap, prefix)
-    env = {**os.environ, "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "C360_REDIS_URL": redis_url, "C360_TOPIC_PREFIX": prefix,
-           "C360_APP_ID": f"c360-static-{prefix[:-1]}", "C360_KEY_NAMESPACE": f"c360m{prefix[:-1]}",
-           "C360_DEFAULT_REGION": "GB", "C360_LOG_FORMAT": "json",
-           "C360_GROUP_INSTANCE_ID": "worker-a"}
-    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "broker.address.family": "v4"})
-    consumer.subscribe([prefix + INTERACTIONS_BY_PARTY])
+    env = worker_env(kafka_bootstrap, redis_url, prefix, "static",
+                     C360_GROUP_INSTANCE_ID="worker-a")
+    consumer = output_reader(kafka_bootstrap, prefix + INTERACTIONS_BY_PARTY)
     seen: set[str] = set()
     first = _publish(kafka_bootstrap, prefix, "a", 20)
     with (tmp_path / "streams-1.log").open("wb") as log:
-        worker = _start(env, log, tmp_path)
+        worker = start_streams_worker(env, log, tmp_path)
         try:
             assert _wait_for(consumer, first, seen, time.monotonic() + 120)
         finally:
@@ -76,14 +65,10 @@ def test_a_worker_restarted_under_its_static_id_processes_again(
     killed = time.monotonic()
     second = _publish(kafka_bootstrap, prefix, "b", 20)
     with (tmp_path / "streams-2.log").open("wb") as log:
-        worker = _start(env, log, tmp_path)
+        worker = start_streams_worker(env, log, tmp_path)
         try:
             assert _wait_for(consumer, second, seen, time.monotonic() + 120)
             print(f"STATIC_MEMBERSHIP recovered {time.monotonic() - killed:.1f}s after kill -9")
         finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+            stop_worker(worker)
             consumer.close()
