@@ -331,7 +331,7 @@ def _per_s(n: int, seconds: float) -> float | None:
 
 def bench_fold(events: list[InteractionEvent]) -> list[Figure]:
     """The pure fold vs a dict update over the same events."""
-    from projections.timeline import apply  # noqa: PLC0415
+    from core.timeline import apply  # noqa: PLC0415
 
     def fold() -> None:
         entries: dict[str, Any] = {}
@@ -380,10 +380,10 @@ def bench_codec(events: list[InteractionEvent]) -> list[Figure]:
 
 
 async def _bench_redis(events: list[InteractionEvent], url: str) -> list[Figure]:
+    from core.timeline import Retention, to_ms  # noqa: PLC0415
     from projections.keys import Keys  # noqa: PLC0415
     from projections.redis_client import redis_client  # noqa: PLC0415
     from projections.redis_timeline import RedisTimelineStore  # noqa: PLC0415
-    from projections.timeline import Retention, to_ms  # noqa: PLC0415
 
     client = redis_client(url)
     ns = f"c360bench{uuid.uuid4().hex[:8]}"

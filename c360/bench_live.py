@@ -32,6 +32,7 @@ from c360.bench_stack import (
     wait_ready,
     worker_ids,
 )
+from core.policies import pop_target
 from schemas import codec
 from schemas.records import (
     InteractionAccepted,
@@ -46,7 +47,6 @@ from schemas.topics import (
     INTERACTIONS_BY_PARTY,
     SCREENPOPS,
 )
-from streams.policies import pop_target
 
 TENANT = "demo"
 CENTRE = "+442079460000"
@@ -170,7 +170,7 @@ def paced_load(
 
 def encoded(events: Iterable[InteractionEvent]) -> list[tuple[bytes, bytes, str | None]]:
     """(key, value, trigger id or None) per event: key = interaction id (as c360 publish);
-    the trigger id is the event id of events that pop a screen (streams.policies)."""
+    the trigger id is the event id of events that pop a screen (core.policies)."""
     return [
         (e.interaction_id.encode(), codec.encode(e), e.event_id if pop_target(e) else None)
         for e in events

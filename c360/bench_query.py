@@ -22,10 +22,10 @@ import redis.asyncio as aioredis
 
 from c360.bench_readmodel import TENANT, typical_call
 from c360.procs import Child, free_port, spawn, wait_until
+from core.timeline import Retention, to_ms
 from projections.keys import Keys, interaction_of_field
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, to_ms
 from schemas.records import CHANNELS, InteractionEvent, InteractionOffered
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
@@ -224,14 +224,14 @@ def _in_other_process(kind: str, *args: Any) -> Load:
 
 def _start_web(env: dict[str, str], logs: Path, root: Path) -> tuple[Child, str]:
     port = int(env["C360_HTTP_PORT"])
-    child = spawn("web", [sys.executable, "-m", "c360.web"], logs / "web.log", env, cwd=root)
+    child = spawn("web", [sys.executable, "-m", "web.service"], logs / "web.log", env, cwd=root)
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
         with urllib.request.urlopen(base + "/health", timeout=2) as resp:  # noqa: S310 - loopback
             return bool(resp.status == 200)
 
-    wait_until(up, 60, "c360.web", child)
+    wait_until(up, 60, "web.service", child)
     return child, base
 
 
@@ -277,7 +277,7 @@ def run(
     rate: int | None = None,
     seconds: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Seed a 60-interaction timeline in a fresh namespace, start `python -m c360.web` on it
+    """Seed a 60-interaction timeline in a fresh namespace, start `python -m web.service` on it
     (from `web_root`, default this checkout), and drive GET /v1/timeline (50-item pages) and
     the same read straight from Redis, each at a fixed rate from a separate process."""
     default_rate, default_seconds = QUICK if quick else FULL

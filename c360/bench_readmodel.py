@@ -13,16 +13,16 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from core.profiles import Profile, ProfileIdentifier
+from core.query import parse_query
+from core.timeline import InteractionEntry, Retention, fold, to_ms
 from projections import entry_codec, entry_codec_json
 from projections.keys import Keys
-from projections.profiles import Profile, ProfileIdentifier
-from projections.query import parse_query
 from projections.reads import ReadModel, Scope, insights_of, profile_scope, timeline_page
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import InteractionEntry, Retention, fold, to_ms
 from schemas.records import (
     InteractionAccepted,
     InteractionAnalyzed,

@@ -16,10 +16,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from c360.bench_replay_data import fresh_topic, party_records, publish
 from c360.replay import Target, replay_parallel
 from c360.replay_offsets import partitions_of
+from core.timeline import InteractionEntry, Retention, entry_of, merge
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import InteractionEntry, Retention, entry_of, merge
 from schemas import codec
 
 

@@ -16,9 +16,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from c360.devspecs import FAUST_READY, FAUST_WORKER, StackContext, log_contains, stack_env
-from c360.infra import redis_answers, start_redis, start_tansu, tansu_bootstrap
 from c360.kafka import make_producer
 from c360.kafka_admin import admin, create_topics, wait_broker
+from c360.localstack import redis_answers, start_redis, start_tansu, tansu_bootstrap
 from c360.procs import Child, free_port, spawn, wait_until
 from schemas.topics import CATALOGUE, TopicSpec, topic_names
 

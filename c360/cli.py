@@ -28,7 +28,7 @@ TOOLS: dict[tuple[str, ...], tuple[str, str]] = {
 # worker gets signals directly: PID 1 in a container, the unit's main pid under systemd.
 WORKERS: dict[str, tuple[str, ...]] = {
     "streams": ("-m", "faust", "-A", "streams.app", "worker", "-l", "info"),  # see devspecs
-    "web": ("-m", "c360.web"),
+    "web": ("-m", "web.service"),
     "crm-sink": ("-m", "connectors.crm.worker"),
 }
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from projections.profile_schema import RESERVED, TenantSchema, validate_attributes
-from projections.profiles import ProfileIdentifier
+from core.profile_schema import RESERVED, TenantSchema, validate_attributes
+from core.profiles import ProfileIdentifier
 from schemas.records import ProfileUpserted
 from streams.contacts import (
     InvalidProfile,

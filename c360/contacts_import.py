@@ -23,13 +23,13 @@ from c360.contacts_csv import (
     validate_row,
 )
 from c360.contacts_report import Report, write_report
-from projections.keys import Keys
-from projections.profile_schema import (
+from core.profile_schema import (
     UNIQUE_PHONE,
     ProfileConfig,
     ProfileSchemaError,
     config_from_json,
 )
+from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_profiles import RedisProfileDirectory
 from schemas.topics import CONTACTS

@@ -125,9 +125,9 @@ def default_specs(ctx: StackContext) -> list[ProcSpec]:
         ),
         ProcSpec(
             "web",
-            (py, "-m", "c360.web"),
+            (py, "-m", "web.service"),
             ready_check=http_ok(ctx.http_url + "/health"),
-            module="c360.web",
+            module="web.service",
         ),
         ProcSpec("crm-sink", (py, "-m", "connectors.crm.worker"), module="connectors.crm.worker"),
     ]

@@ -19,8 +19,8 @@ from confluent_kafka import KafkaException
 
 from c360 import devstate
 from c360.devspecs import ProcSpec, SpecsFactory, StackContext, default_specs, stack_env
-from c360.infra import InfraError, redis_answers, start_redis, start_tansu, tansu_bootstrap
 from c360.kafka_admin import create_topics, wait_broker
+from c360.localstack import InfraError, redis_answers, start_redis, start_tansu, tansu_bootstrap
 from c360.procs import (
     Cancelled,
     Child,

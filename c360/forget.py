@@ -17,12 +17,12 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from c360.kafka import DeliveryFailed, KafkaException, make_producer, produce_all
+from core.errors import InvalidIdentifier
+from core.ports import Party
 from projections.keys import Keys, interaction_of_field
-from projections.ports import Party
 from projections.redis_client import redis_client
 from projections.redis_timeline import META_FIELD
 from schemas.topics import ERASURE
-from streams.errors import InvalidIdentifier
 from streams.handlers import party_for_identifier
 from streams.settings import ConfigError, StreamSettings
 

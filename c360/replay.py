@@ -30,10 +30,10 @@ from c360.replay_offsets import (
     replay_consumer,
     sizes_of,
 )
+from core.timeline import InteractionEntry, Retention, entry_of, from_ms, merge
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import InteractionEntry, Retention, entry_of, from_ms, merge
 from schemas.errors import SchemaError
 from schemas.topics import INTERACTIONS_BY_PARTY
 from schemas.validation import Limits as Plausible

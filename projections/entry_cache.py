@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from core.errors import CorruptEntry
+from core.timeline import InteractionEntry
+from core.view import item_fragment, item_json
 from projections import entry_codec
-from projections.errors import CorruptEntry
-from projections.timeline import InteractionEntry
-from projections.view import item_fragment, item_json
 
 # Why keyed by the stored bytes: an entry's bytes determine the entry (the codec is
 # deterministic) and the entry determines its item except `ago`, so a hit can never be

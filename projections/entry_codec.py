@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from projections import entry_codec_json
-from projections.entry_bytes import Reader, Writer
-from projections.timeline import (
+from core.timeline import (
     AgentLeg,
     Analysis,
     Ending,
@@ -18,6 +16,8 @@ from projections.timeline import (
     Recording,
     WrapUp,
 )
+from projections import entry_codec_json
+from projections.entry_bytes import Reader, Writer
 
 # Why binary: memory per stored interaction is budgeted (docs/storage.md) and the JSON form
 # spent most of it on field names, 36-character UUIDs and 13-digit timestamps. Format 3 is

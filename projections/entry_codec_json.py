@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from projections.timeline import (
+from core.timeline import (
     AgentLeg,
     Analysis,
     Ending,

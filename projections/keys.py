@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 # `{...}` is the Redis Cluster hash tag: all keys of one party (or one interaction) hash to
 # one slot, so a MULTI or a script touching them is legal on a cluster. Tokens are keyed
-# hashes (streams.identity.party_token); raw identifiers never appear in a key.
+# hashes (core.identity.party_token); raw identifiers never appear in a key.
 
 
 @dataclass(frozen=True, slots=True)

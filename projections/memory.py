@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from projections.ports import ClaimResult, Party
-from projections.timeline import InteractionEntry, Retention, entry_of, merge
+from core.ports import ClaimResult, Party
+from core.timeline import InteractionEntry, Retention, entry_of, merge
 from schemas.records import InteractionEvent
 
 

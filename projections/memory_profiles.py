@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from projections.links import LinkAction, LinkMark
-from projections.ports import UpsertResult
-from projections.profile_schema import SHARED
-from projections.profiles import (
+from core.links import LinkAction, LinkMark
+from core.ports import UpsertResult
+from core.profile_schema import SHARED
+from core.profiles import (
     OwnershipChange,
     Profile,
     claim_exclusive,

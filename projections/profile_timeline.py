@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from projections.links import IN, OUT
-from projections.ports import InteractionLinks, ProfileDirectory, TimelineStore
-from projections.timeline import InteractionEntry
+from core.links import IN, OUT
+from core.ports import InteractionLinks, ProfileDirectory, TimelineStore
+from core.timeline import InteractionEntry
 
 
 async def profile_timeline(

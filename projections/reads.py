@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from projections import insights
-from projections.errors import StoreUnavailable
-from projections.links import IN, OUT
-from projections.ports import InteractionLinks, InteractionParties, ProfileDirectory
-from projections.query import (
+from core import insights
+from core.errors import StoreUnavailable
+from core.links import IN, OUT
+from core.ports import InteractionLinks, InteractionParties, ProfileDirectory
+from core.query import (
     MAX_LIMIT,
     Page,
     TimelineQuery,
@@ -21,7 +21,7 @@ from projections.query import (
     store_request,
     union,
 )
-from projections.timeline import InteractionEntry, Retention
+from core.timeline import InteractionEntry, Retention
 from projections.topic_config import TopicConfig
 from schemas.errors import C360Error
 from schemas.records import CHANNELS

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import redis.asyncio as aioredis
 
+from core.links import LinkAction, LinkMark
 from projections.keys import Keys
-from projections.links import LinkAction, LinkMark
 from projections.redis_profiles import redis_errors
 
 _TOKEN_FIELD = ""  # the interaction's party token, beside the action fields (event ids)

@@ -9,9 +9,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from projections.errors import StoreUnavailable
+from core.errors import StoreUnavailable
+from core.ports import ClaimResult, Party
 from projections.keys import Keys
-from projections.ports import ClaimResult, Party
 
 _INFRA_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 

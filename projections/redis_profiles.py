@@ -9,12 +9,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from projections.errors import StoreUnavailable
-from projections.keys import Keys
-from projections.memory_profiles import OWNER_LOG_CAP
-from projections.ports import UpsertResult
-from projections.profile_schema import SHARED
-from projections.profiles import (
+from core.errors import StoreUnavailable
+from core.ports import UpsertResult
+from core.profile_schema import SHARED
+from core.profiles import (
     OwnershipChange,
     Profile,
     claim_exclusive,
@@ -24,11 +22,13 @@ from projections.profiles import (
     profile_to_json,
     stamp_key,
 )
+from projections.keys import Keys
+from projections.memory_profiles import OWNER_LOG_CAP
 
 # Claims of one token live in one hash (field = profile id, value = claim stamp; field ""
 # holds the identifier kind), so claim + owner computation + audit run in one script on
 # the token's slot: atomic per token, as Redis Cluster allows. The owner is the claimant
-# with the largest (stamp, profile id), exactly projections.profiles.owners. The profile
+# with the largest (stamp, profile id), exactly core.profiles.owners. The profile
 # document is written last, after its claims: a crash in between leaves the old document,
 # and the redelivered event recomputes the same claims and releases (both idempotent).
 _CLAIM = """
@@ -82,7 +82,7 @@ def _text(raw: bytes | str) -> str:
 
 
 class RedisProfileDirectory:
-    """ProfileDirectory on Redis; see projections.ports.ProfileDirectory for the contract."""
+    """ProfileDirectory on Redis; see core.ports.ProfileDirectory for the contract."""
 
     def __init__(
         self,

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from core.related import RelatedFact
 from projections.keys import Keys
 from projections.redis_profiles import redis_errors
-from projections.related import RelatedFact
 
 
 class RedisRelatedRecords:

@@ -13,10 +13,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.errors import CorruptEntry, StoreUnavailable
+from core.timeline import InteractionEntry, Retention, entry_of, merge
 from projections import entry_codec
-from projections.errors import CorruptEntry, StoreUnavailable
 from projections.keys import Keys, entry_field, interaction_of_field
-from projections.timeline import InteractionEntry, Retention, entry_of, merge
 from schemas.records import CHANNELS, InteractionEvent
 
 # One hash per party holds every entry (field: the interaction id's bytes, keys.entry_field);
@@ -273,7 +273,7 @@ class _Call:
 
 
 class RedisTimelineStore:
-    """TimelineStore on Redis; see projections.ports.TimelineStore for the contract.
+    """TimelineStore on Redis; see core.ports.TimelineStore for the contract.
 
     `conflicts` counts compare-and-set losses where this process had an expectation (another
     writer changed the entry); `cold_misses` those where it had none and guessed "absent"

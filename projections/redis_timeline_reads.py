@@ -9,10 +9,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.errors import StoreUnavailable
+from core.timeline import InteractionEntry, Retention
 from projections.entry_cache import EntryCache
-from projections.errors import StoreUnavailable
 from projections.keys import Keys, entry_field, interaction_of_field
-from projections.timeline import InteractionEntry, Retention
 
 _INFRA_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from projections.ports import Party
-from projections.related import (
+from core.ports import Party
+from core.related import (
     RelatedRecordsStore,
     closed_ms_of,
     describe,
@@ -15,8 +15,9 @@ from projections.related import (
     facts_from_result,
     fold,
 )
-from projections.timeline import InteractionEntry, from_ms, to_ms
-from projections.view import direction_of, duration_of, title_of
+from core.rules import RuleSet, activities_for, kind_of_key, manual_key
+from core.timeline import InteractionEntry, from_ms, to_ms
+from core.view import direction_of, duration_of, title_of
 from schemas.records import (
     ActivityRequested,
     ActivityResult,
@@ -25,7 +26,6 @@ from schemas.records import (
 )
 from schemas.topics import ACTIVITIES_REQUESTED
 from streams.handlers import Deps, Outgoing, party_of
-from streams.rules import RuleSet, activities_for, kind_of_key, manual_key
 
 MANUAL_KINDS = {"add_note": "note", "add_task": "task", "add_call": "call", "add_event": "event"}
 _NS = uuid.UUID("5a1d7e39-0c1b-4d8e-a7b4-2f7e6c3d9a10")

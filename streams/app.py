@@ -9,6 +9,7 @@ from typing import Any, cast
 import faust
 import structlog
 
+from infra.logs import configure_logging
 from schemas.topics import (
     ACTIVITIES_REQUESTED,
     ACTIVITIES_RESULTS,
@@ -21,7 +22,6 @@ from schemas.topics import (
 )
 from streams.bootstrap import build_deps, rules_source
 from streams.handlers import Deps
-from streams.logconfig import configure_logging
 from streams.offset_guard import OffsetGuard
 from streams.processing import OutputUnavailable, Stats
 from streams.settings import StreamSettings
@@ -159,7 +159,7 @@ async def health_page(_web: Any, request: Any) -> Any:
 @app.page("/ready")
 async def ready_page(_web: Any, request: Any) -> Any:
     """Readiness: Redis answers (the projections' store) and the broker gives metadata."""
-    from projections.errors import StoreUnavailable  # noqa: PLC0415
+    from core.errors import StoreUnavailable  # noqa: PLC0415
 
     try:
         # Bounded: a paused Redis holds a read until the socket timeout (5 s), longer than a

@@ -6,9 +6,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.ports import InteractionParties, TimelineStore
+from core.related import RelatedRecordsStore
+from core.rules import CallActivityRule
+from core.timeline import Retention
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
-from projections.ports import InteractionParties, TimelineStore
 from projections.reads import ReadModel, TimelineReads, insights_hook
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
@@ -17,13 +20,10 @@ from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_related import RedisRelatedRecords
 from projections.redis_timeline import RedisTimelineStore
 from projections.redis_timeline_reads import CachedRedisTimeline
-from projections.related import RelatedRecordsStore
-from projections.timeline import Retention
 from projections.topic_config import TopicConfig
 from streams.activities import related_hook
 from streams.directory import DirectoryDeps, load_configs
 from streams.handlers import Deps
-from streams.rules import CallActivityRule
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 

@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 import structlog
 
-from projections.profile_schema import TenantSchema, validate_attributes
-from projections.profiles import Profile, ProfileIdentifier
-from projections.timeline import to_ms
+from core.identity import Identifier, normalize_email, normalize_phone, party_token
+from core.profile_schema import TenantSchema, validate_attributes
+from core.profiles import Profile, ProfileIdentifier
+from core.timeline import to_ms
 from schemas.errors import C360Error
 from schemas.records import ProfileUpserted
 from streams.handlers import Deps, Outgoing
-from streams.identity import Identifier, normalize_email, normalize_phone, party_token
 from streams.settings import StreamSettings
 
 log = structlog.get_logger("c360.contacts")

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from projections.layouts import LayoutConfig, layout_from_json
-from projections.ports import InteractionLinks, PopCache, ProfileDirectory
-from projections.profile_schema import ProfileConfig, ProfileSchemaError, config_from_json
-from streams.errors import InvalidIdentifier
-from streams.identity import normalize, party_token
-from streams.policies import SuppressionRules, rules_from_dict
+from core.errors import InvalidIdentifier
+from core.identity import normalize, party_token
+from core.layouts import LayoutConfig, layout_from_json
+from core.policies import SuppressionRules, rules_from_dict
+from core.ports import InteractionLinks, PopCache, ProfileDirectory
+from core.profile_schema import ProfileConfig, ProfileSchemaError, config_from_json
 from streams.pop_metrics import PopMetrics
 from streams.settings import ConfigError, StreamSettings
 

@@ -7,8 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.ports import InteractionParties, Party, TimelineStore
-from projections.related import RelatedRecordsStore
+from core.errors import InvalidIdentifier as InvalidIdentifierError
+from core.identity import Identifier, normalize, party_token
+from core.ports import InteractionParties, Party, TimelineStore
+from core.related import RelatedRecordsStore
+from core.rules import CallActivityRule
 from schemas import codec
 from schemas.records import (
     InteractionEnded,
@@ -18,9 +21,6 @@ from schemas.records import (
 )
 from schemas.topics import INTERACTIONS_BY_PARTY
 from streams.directory import DirectoryDeps
-from streams.errors import InvalidIdentifier as InvalidIdentifierError
-from streams.identity import Identifier, normalize, party_token
-from streams.rules import CallActivityRule
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 
@@ -119,7 +119,7 @@ def party_for_identifier(tenant_id: str, raw: str, settings: StreamSettings) -> 
 
 
 def _version() -> str:
-    from streams.identity import NORMALIZER_VERSION  # noqa: PLC0415 - keeps one source
+    from core.identity import NORMALIZER_VERSION  # noqa: PLC0415 - keeps one source
 
     return NORMALIZER_VERSION
 

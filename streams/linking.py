@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from projections.links import LinkAction, LinkMark, current_link, link_marks
+from core.links import LinkAction, LinkMark, current_link, link_marks
 from streams.directory import DirectoryDeps
 
 log = structlog.get_logger("c360.links")

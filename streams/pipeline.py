@@ -12,16 +12,16 @@ from typing import cast
 
 import structlog
 
-from projections.errors import StoreUnavailable
-from projections.ports import Party, TimelineStore
-from projections.timeline import InteractionEntry, entry_of, from_ms, merge
+from core.errors import StoreUnavailable
+from core.policies import is_prewarm
+from core.ports import Party, TimelineStore
+from core.timeline import InteractionEntry, entry_of, from_ms, merge
 from schemas.confluent import RegistryUnavailable
 from schemas.errors import C360Error, SchemaError
 from schemas.records import INTERACTION_EVENT_TYPES, InteractionEvent, PartyInteraction
 from schemas.validation import Limits, validate
 from streams.activities import activities_for_entry
 from streams.handlers import Deps, Outgoing, customer_address, party_for, rekeyed
-from streams.policies import is_prewarm
 from streams.processing import Message
 from streams.screen_pops import PanelMemo, pop_for_entry
 

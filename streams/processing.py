@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
-from projections.errors import StoreUnavailable
+from core.errors import StoreUnavailable
+from infra.dlq import dead_letter_for
 from schemas.confluent import RegistryUnavailable
 from schemas.errors import C360Error, SchemaError
 from schemas.topics import DLQ
-from streams.dlq import dead_letter_for
 from streams.handlers import Deps, Outgoing
 
 if TYPE_CHECKING:

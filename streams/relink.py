@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from projections.links import AGENT, LinkAction
-from projections.timeline import to_ms
+from core.links import AGENT, LinkAction
+from core.policies import PopDecision
+from core.timeline import to_ms
 from schemas.records import DesktopActionTaken
 from streams.handlers import Deps, Outgoing
 from streams.linking import apply_link
-from streams.policies import PopDecision
 from streams.screen_pops import pop_out, render_pop
 
 LINK_ACTIONS = frozenset({"open_profile", "relink"})

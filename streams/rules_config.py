@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from streams.rules import (
+from core.rules import (
     KINDS,
     ActivityAction,
     ActivityRule,

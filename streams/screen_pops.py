@@ -8,12 +8,23 @@ from typing import Any
 
 import structlog
 
-from projections.layouts import render_fields
-from projections.links import SYSTEM, LinkAction, current_link
-from projections.ports import Party
+from core.layouts import render_fields
+from core.links import SYSTEM, LinkAction, current_link
+from core.matching import SEARCHABLE, Hint, Link, MatchInput, decide, suppressed_match
+from core.policies import DEFAULT_RULES, PopDecision, is_prewarm, screen_pop_for
+from core.pop_view import (
+    Panel,
+    dumps,
+    full_view,
+    panel_from_json,
+    panel_to_json,
+    profile_section,
+    suppressed_view,
+)
+from core.ports import Party
+from core.timeline import InteractionEntry, from_ms, to_ms
+from core.view import describe
 from projections.profile_timeline import profile_timeline
-from projections.timeline import InteractionEntry, from_ms, to_ms
-from projections.view import describe
 from schemas.records import (
     InteractionEvent,
     InteractionOffered,
@@ -25,17 +36,6 @@ from schemas.topics import SCREENPOPS
 from streams.directory import DirectoryDeps
 from streams.handlers import Deps, Outgoing, party_of
 from streams.linking import apply_link
-from streams.matching import SEARCHABLE, Hint, Link, MatchInput, decide, suppressed_match
-from streams.policies import DEFAULT_RULES, PopDecision, is_prewarm, screen_pop_for
-from streams.pop_view import (
-    Panel,
-    dumps,
-    full_view,
-    panel_from_json,
-    panel_to_json,
-    profile_section,
-    suppressed_view,
-)
 
 _NS = uuid.UUID("0d8f3c52-7a0e-4d5b-9b1e-52b1c9e0aa77")
 NO_INSIGHTS = "insights: not available in this deployment"

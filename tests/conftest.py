@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from c360.infra import (
+from c360.kafka_admin import admin, create_topics, wait_broker
+from c360.localstack import (
     DEFAULT_REDIS_URL,
     InfraError,
     redis_answers,
@@ -18,7 +19,6 @@ from c360.infra import (
     start_tansu,
     tansu_bootstrap,
 )
-from c360.kafka_admin import admin, create_topics, wait_broker
 from schemas.topics import topic_names
 from tests.kafka_helpers import Predicate, Received, consume_until, make_producer
 

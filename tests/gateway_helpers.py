@@ -17,7 +17,7 @@ NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def timeline_item(iid: str, channel: str, started: datetime, **extra: Any) -> dict[str, Any]:
-    """A timeline item shaped like projections.view.describe's output."""
+    """A timeline item shaped like core.view.describe's output."""
     item: dict[str, Any] = {
         "interaction_id": iid, "channel": channel, "title": f"{channel.title()} interaction",
         "direction": "inbound", "disposition": None, "outcome": "resolved", "failed": False,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connectors.crm import mapping_dynamics as md
 from connectors.crm.auth import VendorHttp
 from connectors.crm.errors import CrmRejected
 from connectors.crm.http import ErrorSpeech, header
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
-from connectors.crm.phone_variants import phone_variants
+from core.crm import mapping_dynamics as md
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.phone_variants import phone_variants
 from schemas.records import ActivityRequested
 
 NOT_FOUND = "0x80040217"  # "<table> With Id = ... Does Not Exist"

@@ -11,12 +11,12 @@ from connectors.crm.auth import Credential, OAuthCredential, StaticCredential, V
 from connectors.crm.dynamics365 import Dynamics365CrmAdapter
 from connectors.crm.http import ErrorSpeech
 from connectors.crm.hubspot import HubSpotCrmAdapter
-from connectors.crm.ports import CrmAdapter
 from connectors.crm.salesforce import SalesforceCrmAdapter
 from connectors.crm.settings import CrmConfigError, CrmSettings, CrmSettingsSet
 from connectors.crm.webhook import WebhookCrmAdapter
 from connectors.crm.zendesk import ZendeskCrmAdapter
 from connectors.crm.zoho import ZohoCrmAdapter
+from core.crm.ports import CrmAdapter
 
 
 def build_adapter(

@@ -6,12 +6,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.crm import mapping_hubspot as mh
 from connectors.crm.auth import VendorHttp
 from connectors.crm.errors import CrmRejected
 from connectors.crm.http import ErrorSpeech, HttpReply, excerpt, header
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
-from connectors.crm.phone_variants import phone_variants
+from core.crm import mapping_hubspot as mh
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.phone_variants import phone_variants
 from schemas.records import ActivityRequested
 
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")

@@ -6,8 +6,8 @@ import dataclasses
 import itertools
 
 from connectors.crm.errors import CrmError, StaleCrmReference
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
-from connectors.crm.phone_variants import phone_variants
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.phone_variants import phone_variants
 from schemas.records import ActivityRequested
 
 

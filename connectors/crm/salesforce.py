@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from connectors.crm import mapping_salesforce as ms
 from connectors.crm.auth import VendorHttp
 from connectors.crm.errors import CrmRejected
 from connectors.crm.http import ErrorSpeech
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
-from connectors.crm.phone_variants import phone_variants
+from core.crm import mapping_salesforce as ms
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.phone_variants import phone_variants
 from schemas.records import ActivityRequested
 
 

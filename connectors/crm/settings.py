@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from connectors.crm.ports import CRM_NAMES
+from core.crm.ports import CRM_NAMES
 from schemas.errors import C360Error
 
 DEFAULT_TIMEOUT_SECONDS = 10.0

@@ -11,9 +11,9 @@ import structlog
 
 from connectors.crm.errors import CrmRejected, StaleCrmReference
 from connectors.crm.ledger import ActivityLedger, LedgerEntry
-from connectors.crm.model import ActivityWrite, ContactDraft
-from connectors.crm.ports import CrmAdapter
 from connectors.crm.routing import CrmRouting
+from core.crm.model import ActivityWrite, ContactDraft
+from core.crm.ports import CrmAdapter
 from schemas import codec
 from schemas.errors import C360Error
 from schemas.records import ActivityRequested, ActivityResult

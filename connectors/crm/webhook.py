@@ -13,7 +13,7 @@ import aiohttp
 
 from connectors.crm import webhook_signature
 from connectors.crm.http import ErrorSpeech, HttpReply, raise_for, send
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
 from schemas.canonical_json import to_json
 from schemas.records import ActivityRequested
 

@@ -26,13 +26,13 @@ from connectors.crm.kafka_producer import (
     producer_config,
 )
 from connectors.crm.ledger import ActivityLedger, InMemoryActivityLedger
-from connectors.crm.ports import CrmAdapter
 from connectors.crm.routing import load_routing
 from connectors.crm.settings import CrmSettingsSet
 from connectors.crm.sink import CrmSink
 from connectors.crm.sink_handler import SinkHandler
 from connectors.crm.sqlite_ledger import SqliteActivityLedger
 from connectors.crm.worker_settings import WorkerSettings
+from core.crm.ports import CrmAdapter
 from schemas.errors import C360Error
 from schemas.topics import ACTIVITIES_REQUESTED
 

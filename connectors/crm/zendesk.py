@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.crm import mapping_zendesk as mz
 from connectors.crm.auth import VendorHttp
 from connectors.crm.http import ErrorSpeech
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm import mapping_zendesk as mz
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
 from schemas.records import ActivityRequested
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.crm import mapping_zoho as mz
 from connectors.crm.auth import VendorHttp
 from connectors.crm.errors import CrmRejected, StaleCrmReference
 from connectors.crm.http import ErrorSpeech, HttpReply, excerpt
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
-from connectors.crm.phone_variants import phone_variants
+from core.crm import mapping_zoho as mz
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.phone_variants import phone_variants
 from schemas.records import ActivityRequested
 
 _STALE_FIELDS = ("id", "Who_Id")

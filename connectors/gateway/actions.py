@@ -12,7 +12,7 @@ from schemas.errors import C360Error, SchemaError
 from schemas.records import DesktopActionTaken
 
 # What each action needs besides the interaction (streams/relink.py, streams/activities.py
-# and projections/related.py read them): profile actions a profile, record actions a record
+# and core/related.py read them): profile actions a profile, record actions a record
 # key `<crm>:<object type>:<id>`, a note its text; task/call/event text is optional.
 NEEDS: dict[str, str | None] = {
     "open_profile": "profile_id",

@@ -217,7 +217,7 @@ def _decoder(config: GatewayConfig) -> Decoder:
 
 
 def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
-    """Mounted by c360.web: Kafka-backed feed, re-reads and action publisher (clients are
+    """Mounted by web.service: Kafka-backed feed, re-reads and action publisher (clients are
     created when the app starts or on first use, never here)."""
     merged = dict(os.environ if env is None else env)
     # The service's own mode (StreamSettings.env, from the same C360_ENV) decides dev login.

@@ -288,7 +288,7 @@ def add_ingest_routes(app: web.Application, ingest: Ingest) -> None:
 
 
 def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
-    """Mounted by c360/web.py: reads C360_INGEST_* from `env` (default: the environment),
+    """Mounted by web/service.py: reads C360_INGEST_* from `env` (default: the environment),
     publishes to settings.kafka_bootstrap_servers. The producer connects on first use."""
     auth = IngestSettings.from_env(env)
     config = IngestConfig.from_settings(settings, auth)

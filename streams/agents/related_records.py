@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.related import RelatedRecordsStore
+from core.related import RelatedRecordsStore
 from schemas.records import ActivityResult, DesktopActionTaken
 from schemas.topics import ACTIVITIES_RESULTS, DESKTOP
 from streams.activities import handle_activity_result, handle_related_action

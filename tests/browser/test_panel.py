@@ -1,4 +1,4 @@
-"""The agent panel in real headless Chromium against the real broker, Redis and c360.web."""
+"""The agent panel in real headless Chromium against the real broker, Redis and web.service."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from aiohttp import web
 from confluent_kafka import Producer
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from c360.web import build_app
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from schemas.topics import DESKTOP, SCREENPOPS
 from streams.settings import StreamSettings
 from tests.gateway_helpers import insights_doc, pop, pop_key, timeline_item
 from tests.kafka_helpers import Received, produce_sync
+from web.service import build_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -35,7 +35,7 @@ SHOTS = "/tmp"
 async def base_url(
     kafka_bootstrap: str, topic_prefix: str, redis_url: str, redis_namespace: str
 ) -> AsyncIterator[str]:
-    """c360.web's whole app (dev mode) on a free port, on the session broker and Redis."""
+    """web.service's whole app (dev mode) on a free port, on the session broker and Redis."""
     settings = StreamSettings.from_env({
         "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "C360_TOPIC_PREFIX": topic_prefix, "C360_REDIS_URL": redis_url,

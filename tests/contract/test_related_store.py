@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.related import InMemoryRelatedRecords, RelatedFact
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_related import RedisRelatedRecords
-from projections.related import InMemoryRelatedRecords, RelatedFact
 
 FOUND = RelatedFact("r1:a", 100, "found", "hubspot", "call", "a1", "https://x/a1")
 LINK = RelatedFact("d1", 200, "link", "hubspot", "call", "a1", source="agent", agent_id="ag")

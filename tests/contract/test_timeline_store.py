@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.timeline import Retention, entry_of, fold, to_ms, visible
 from projections.keys import Keys
 from projections.memory import InMemoryTimelineStore
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, entry_of, fold, to_ms, visible
 from schemas.records import CHANNELS
 from tests.factories import T0, interaction_events, voice_call
 

@@ -181,7 +181,7 @@ class Stack:
                             env={**self.env, "PYTHONPATH": str(ROOT)}, cwd=self.logs)
 
     def start_web(self) -> None:
-        self.web = spawn("web", [sys.executable, "-m", "c360.web"], self.logs / "web.log",
+        self.web = spawn("web", [sys.executable, "-m", "web.service"], self.logs / "web.log",
                          env=self.env, cwd=ROOT)
         wait_http(f"http://127.0.0.1:{self.http_port}/health", time.monotonic() + DEADLINE)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from c360.infra import start_tansu, tansu_bootstrap
+from c360.localstack import start_tansu, tansu_bootstrap
 from c360.procs import free_port
 from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.faults.harness import Calls, IdCounter, Stack, TopicReader, figure, publish

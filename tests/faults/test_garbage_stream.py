@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import Producer
 
+from infra.dlq import MAX_ORIGINAL_BYTES, references
 from schemas import canonical_json, codec
 from schemas.records import DeadLetter, InteractionEnded, InteractionOffered
 from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
-from streams.dlq import MAX_ORIGINAL_BYTES, references
 from tests.faults.harness import DEADLINE, Calls, IdCounter, Stack, TopicReader, figure
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from c360.infra import redis_answers, start_redis
+from c360.localstack import redis_answers, start_redis
 from c360.procs import Child, spawn
 from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.faults.harness import (
@@ -217,7 +217,7 @@ def test_reads_answer_again_once_redis_is_back(redis_run):
 
 
 def test_a_read_during_a_redis_pause_answers_503_in_bounded_time(redis_run):
-    """The read API's deadline (projections.query_api.READ_DEADLINE_SECONDS) answers 503."""
+    """The read API's deadline (web.read_routes.READ_DEADLINE_SECONDS) answers 503."""
     status, retry_after, _took = redis_run["pause_read"]
     assert status == 503
     assert retry_after is not None

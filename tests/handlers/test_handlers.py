@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from core.errors import InvalidIdentifier
+from core.timeline import to_ms
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
-from projections.timeline import to_ms
 from schemas.records import (
     ActivityRequested,
     InteractionAccepted,
@@ -20,7 +21,6 @@ from schemas.records import (
 from schemas.topics import ACTIVITIES_REQUESTED, INTERACTIONS_BY_PARTY, SCREENPOPS
 from streams.activities import handle_request_activity
 from streams.bootstrap import build_deps
-from streams.errors import InvalidIdentifier
 from streams.handlers import handle_interaction, handle_project_timeline
 from streams.screen_pops import handle_request_screen_pop
 from streams.settings import StreamSettings

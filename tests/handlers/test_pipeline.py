@@ -9,9 +9,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections.errors import StoreUnavailable
+from core.errors import StoreUnavailable
+from core.timeline import to_ms
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
-from projections.timeline import to_ms
 from schemas import codec
 from schemas.records import DeadLetter, PartyInteraction, ScreenPopRequested
 from schemas.topics import (

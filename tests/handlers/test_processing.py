@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from projections.errors import StoreUnavailable
+from core.errors import StoreUnavailable
+from core.timeline import to_ms
+from infra.dlq import DEFAULT_MAX_MESSAGE_BYTES, references
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
-from projections.timeline import to_ms
 from schemas import codec
 from schemas.confluent import RegistryUnavailable
 from schemas.records import DeadLetter, InteractionEvent, PartyInteraction
 from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
 from streams.bootstrap import build_deps
-from streams.dlq import DEFAULT_MAX_MESSAGE_BYTES, references
 from streams.handlers import Outgoing, handle_interaction
 from streams.processing import OutputUnavailable, Stats, process
 from streams.settings import StreamSettings

@@ -71,7 +71,7 @@ def running_stack(
     for name, argv in (
         ("streams", [sys.executable, "-m", "streams.app", "worker", "-l", "info",
                      "--web-port", str(free_port())]),
-        ("web", [sys.executable, "-m", "c360.web"]),
+        ("web", [sys.executable, "-m", "web.service"]),
     ):
         out = (logs / f"{name}.log").open("wb")
         # In the logs dir: Faust makes its data directory in the working directory.

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from c360.kafka import make_producer, produce_all
+from core.related import closed_ms_of, describe, fold
+from core.timeline import fold as fold_entries
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_related import RedisRelatedRecords
-from projections.related import closed_ms_of, describe, fold
-from projections.timeline import fold as fold_entries
 from schemas import codec
 from schemas.records import DesktopActionTaken, RecordingAvailable
 from schemas.topics import DESKTOP, INTERACTIONS

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from c360 import contacts_import
+from core.profile_schema import config_from_dict
+from core.profiles import Profile
 from projections.keys import Keys
-from projections.profile_schema import config_from_dict
-from projections.profiles import Profile
 from projections.redis_client import redis_client
 from projections.redis_profiles import RedisProfileDirectory
 from schemas.topics import CONTACTS

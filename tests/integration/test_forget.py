@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 
 from c360 import forget
+from core.links import LinkAction
+from core.profiles import Profile, ProfileIdentifier
+from core.timeline import Retention
 from projections.keys import Keys
-from projections.links import LinkAction
-from projections.profiles import Profile, ProfileIdentifier
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention
 from schemas.topics import ERASURE
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings

@@ -36,7 +36,7 @@ def token(agent: str, tenant: str = "demo") -> str:
 async def gateway(
     bootstrap: str, prefix: str, decode: Decoder | None = None, **env: str
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """An app with the Kafka-backed gateway mounted, as c360.web mounts it (optionally with
+    """An app with the Kafka-backed gateway mounted, as web.service mounts it (optionally with
     another decoder in its live feed)."""
     settings = SimpleNamespace(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
                                default_tenant="demo")

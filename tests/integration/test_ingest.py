@@ -231,7 +231,7 @@ async def test_unreachable_broker_is_503_never_202() -> None:
 async def test_setup_mounts_the_route_and_closes_the_producer(
     kafka_bootstrap: str, topic_prefix: str, consume_until: Callable[..., Any]
 ) -> None:
-    """setup(app, settings) as c360/web.py calls it: dev mode without credentials is open."""
+    """setup(app, settings) as web/service.py calls it: dev mode without credentials is open."""
 
     class Settings:
         kafka_bootstrap_servers = kafka_bootstrap

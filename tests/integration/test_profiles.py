@@ -13,21 +13,21 @@ from hypothesis import strategies as st
 
 from c360 import contacts_import
 from c360.kafka import make_producer, produce_all
+from core.links import LinkAction, LinkMark, current_link
+from core.profile_schema import SHARED, UNIQUE_PHONE
+from core.profiles import Profile, ProfileIdentifier
+from core.timeline import Retention
 from projections.keys import Keys
-from projections.links import LinkAction, LinkMark, current_link
 from projections.memory_profiles import (
     InMemoryInteractionLinks,
     InMemoryPopCache,
     InMemoryProfileDirectory,
 )
-from projections.profile_schema import SHARED, UNIQUE_PHONE
 from projections.profile_timeline import profile_timeline
-from projections.profiles import Profile, ProfileIdentifier
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention
 from schemas.records import DesktopActionTaken, ScreenPopRequested
 from schemas.topics import DESKTOP, INTERACTIONS, SCREENPOPS
 from tests.factories import eid, voice_call

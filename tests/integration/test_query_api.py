@@ -15,19 +15,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections.http_api import ReadApi
+from core.ports import Party
+from core.profiles import Profile, ProfileIdentifier
+from core.query import TimelineQuery, page
+from core.timeline import Retention, fold, to_ms, visible
 from projections.keys import Keys
-from projections.ports import Party
-from projections.profiles import Profile, ProfileIdentifier
-from projections.query import TimelineQuery, page
-from projections.query_api import QueryApi, add_query_routes
 from projections.reads import ReadModel, Scope, timeline_page
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, fold, to_ms, visible
 from projections.topic_config import TopicConfig
 from schemas.records import (
     CHANNELS,
@@ -39,6 +37,8 @@ from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, interaction_events, voice_call
 from tests.unit.readmodel.calls import conference_call
+from web.read_api import ReadApi
+from web.read_routes import QueryApi, add_query_routes
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))
@@ -330,11 +330,11 @@ async def test_reads_never_show_an_entry_outside_the_window_before_it_expires(wo
 
 
 async def test_the_service_hook_mounts_the_query_api(redis_url, redis_namespace):
-    """`setup(app, settings)`, as c360.web calls it, serves the routes on Redis from the
+    """`setup(app, settings)`, as web.service calls it, serves the routes on Redis from the
     service settings and the ReadApi the composition root put on the app."""
-    from c360.web import make_resolver  # noqa: PLC0415
-    from projections import query_api  # noqa: PLC0415
-    from projections.http_api import add_read_routes  # noqa: PLC0415
+    from web import read_routes as query_api  # noqa: PLC0415
+    from web.read_api import add_read_routes  # noqa: PLC0415
+    from web.service import make_resolver  # noqa: PLC0415
 
     settings = StreamSettings.from_env(
         {

@@ -18,22 +18,22 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from c360.web import make_resolver
-from projections import query_api
+from core.query import TimelineQuery, decode_cursor, encode_cursor
+from core.timeline import Retention, to_ms
+from core.view import describe
 from projections.entry_cache import EntryCache
-from projections.http_api import ReadApi, add_read_routes
 from projections.keys import Keys
-from projections.query import TimelineQuery, decode_cursor, encode_cursor
-from projections.query_api import QUERY_API, QueryApi, add_query_routes
 from projections.reads import ReadModel, Scope, timeline_page
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
 from projections.redis_timeline_reads import CachedRedisTimeline
-from projections.timeline import Retention, to_ms
-from projections.view import describe
 from schemas.records import CHANNELS, InteractionAnalyzed, InteractionOffered
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, interaction_events, voice_call
+from web import read_routes as query_api
+from web.read_api import ReadApi, add_read_routes
+from web.read_routes import QUERY_API, QueryApi, add_query_routes
+from web.service import make_resolver
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))
@@ -77,7 +77,7 @@ def _tied_and_mixed() -> list[Any]:
 
 @pytest.fixture
 async def served(redis_url: str, redis_namespace: str) -> AsyncIterator[tuple[Any, ...]]:
-    """The read routes as c360.web mounts them (query_api.setup), on a seeded namespace."""
+    """The read routes as web.service mounts them (query_api.setup), on a seeded namespace."""
     settings = _settings(redis_url, redis_namespace)
     client = redis_client(redis_url)
     store = RedisTimelineStore(client, Keys(redis_namespace), Retention())

@@ -38,7 +38,7 @@ def _children(pid: int) -> list[int]:
 def _two_processes(
     kafka_bootstrap: str, redis_url: str, namespace: str, logs: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
-    """`python -m c360.web` with C360_HTTP_PROCESSES=2, serving: (first process, its
+    """`python -m web.service` with C360_HTTP_PROCESSES=2, serving: (first process, its
     sibling's pid, the port)."""
     port = free_port()
     env = {
@@ -53,7 +53,7 @@ def _two_processes(
     }
     with (logs / "web.log").open("wb") as out:
         parent = subprocess.Popen(
-            [sys.executable, "-m", "c360.web"],
+            [sys.executable, "-m", "web.service"],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis
 
+from core.timeline import Retention, to_ms
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, to_ms
 from tests.factories import T0, voice_call
 
 pytestmark = pytest.mark.integration

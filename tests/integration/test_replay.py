@@ -16,10 +16,10 @@ from c360.bench_replay_data import party_records, publish
 from c360.kafka_admin import create_topics
 from c360.replay import Target, replay, replay_parallel
 from c360.replay_offsets import Limits, replay_consumer
+from core.timeline import Retention, fold, from_ms
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention, fold, from_ms
 from schemas import codec
 from schemas.errors import SchemaError
 from schemas.records import InteractionEnded, PartyInteraction

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from c360.infra import start_redis
+from c360.localstack import start_redis
+from core.timeline import Retention, entry_of, fold, to_ms
 from projections.keys import Keys, entry_field
 from projections.redis_client import redis_client
 from projections.redis_timeline import META_FIELD, RedisTimelineStore
-from projections.timeline import Retention, entry_of, fold, to_ms
 from tests.factories import T0, voice_call
 
 pytestmark = pytest.mark.integration

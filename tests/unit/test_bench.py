@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from c360 import bench, bench_live, bench_stack
+from core.identity import normalize_phone
+from core.policies import is_prewarm, pop_target
 from schemas import codec
 from schemas.records import InteractionOffered
-from streams.identity import normalize_phone
-from streams.policies import is_prewarm, pop_target
 
 ROOT = Path(__file__).resolve().parents[2]
 

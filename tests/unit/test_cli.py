@@ -60,7 +60,7 @@ def test_default_specs_name_the_workers_in_start_order(tmp_path: Path) -> None:
     specs = default_specs(ctx)
     assert [s.name for s in specs] == ["streams", "web", "crm-sink"]
     assert specs[0].argv[1:5] == ("-m", "faust", "-A", "streams.app")
-    assert [s.argv[2] for s in specs[1:]] == ["c360.web", "connectors.crm.worker"]
+    assert [s.argv[2] for s in specs[1:]] == ["web.service", "connectors.crm.worker"]
 
 
 def test_status_and_down_without_a_stack(tmp_path: Path) -> None:

@@ -9,13 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
-from schemas import codec
-from schemas.errors import SchemaError
-from schemas.records import DeadLetter
-from schemas.topics import DLQ, INTERACTIONS
-from streams.bootstrap import build_deps
-from streams.dlq import (
+from infra.dlq import (
     DEFAULT_MAX_MESSAGE_BYTES,
     ENVELOPE_HEADROOM,
     MAX_ORIGINAL_BYTES,
@@ -23,6 +17,12 @@ from streams.dlq import (
     dead_letter_for,
     references,
 )
+from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
+from schemas import codec
+from schemas.errors import SchemaError
+from schemas.records import DeadLetter
+from schemas.topics import DLQ, INTERACTIONS
+from streams.bootstrap import build_deps
 from streams.processing import Stats, process
 from streams.settings import StreamSettings
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.timeline import Retention, apply, fold, merge, to_ms, visible
+from core.view import describe, duration_of, title_of
 from projections import entry_codec
-from projections.timeline import Retention, apply, fold, merge, to_ms, visible
-from projections.view import describe, duration_of, title_of
 from schemas.records import InteractionAnalyzed, InteractionWrappedUp
 from tests.factories import T0, eid, interaction_events, voice_call
 

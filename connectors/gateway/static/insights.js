@@ -6,7 +6,7 @@
   const R = window.C360Render;
   const { h, fill, cap, timeEl } = R;
 
-  // view.insights is projections.insights' output (sentiment, topics, engagement, journey);
+  // view.insights is core.insights' output (sentiment, topics, engagement, journey);
   // without it (a deployment with no insights module) the panel derives what it can from
   // the timeline items, with the same ">= 2 analysed interactions" rule for sentiment.
   function sentimentOf(v) {

@@ -7,8 +7,8 @@ from typing import Protocol
 import pytest
 
 from connectors.crm.errors import CrmRejected, CrmUnavailable, StaleCrmReference
-from connectors.crm.model import ContactDraft
-from connectors.crm.ports import CrmAdapter
+from core.crm.model import ContactDraft
+from core.crm.ports import CrmAdapter
 from tests.unit.crm.samples import activity
 
 E164 = "+14155550100"

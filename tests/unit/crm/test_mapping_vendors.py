@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.crm import (
+from core.crm import (
     mapping_dynamics,
     mapping_hubspot,
     mapping_salesforce,
     mapping_zendesk,
     mapping_zoho,
 )
-from connectors.crm.model import ContactDraft
+from core.crm.model import ContactDraft
 from tests.unit.crm.samples import activity
 
 CONTACT = "0031000000AbCdEAAA"

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from connectors.crm.errors import CrmError, CrmUnavailable, StaleCrmReference
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
 from schemas.records import ActivityRequested
 
 

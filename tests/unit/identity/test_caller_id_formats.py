@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from streams.errors import InvalidIdentifier
-from streams.identity import ANONYMOUS_KEYPAD, normalize
+from core.errors import InvalidIdentifier
+from core.identity import ANONYMOUS_KEYPAD, normalize
 from tests.unit.sources.samples import sample_text
 
 DOC = "caller_id_formats.md"

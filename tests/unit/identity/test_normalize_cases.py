@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.errors import InvalidIdentifier
-from streams.identity import normalize
+from core.errors import InvalidIdentifier
+from core.identity import normalize
 
 # Expected E.164 values are written by hand from each country's numbering plan, not computed.
 # Numbers are public service numbers or ranges reserved for examples/drama:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.errors import InvalidIdentifier
-from streams.identity import (
+from core.errors import InvalidIdentifier
+from core.identity import (
     Identifier,
     is_routable,
     normalize,

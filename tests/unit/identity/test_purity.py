@@ -1,4 +1,4 @@
-"""streams.identity is pure: importing it pulls in no I/O framework; results are cached."""
+"""core.identity is pure: importing it pulls in no I/O framework; results are cached."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import sys
 
 import phonenumbers
 
-from streams import identity
+from core import identity
 
 
 def test_import_pulls_no_io_frameworks() -> None:
-    """A fresh interpreter importing streams.identity has no faust/redis/kafka/structlog."""
+    """A fresh interpreter importing core.identity has no faust/redis/kafka/structlog."""
     code = (
-        "import sys, streams.identity\n"
+        "import sys, core.identity\n"
         "bad = [m for m in ('faust', 'redis', 'confluent_kafka', 'structlog', 'aiohttp')"
         " if m in sys.modules]\n"
         "print(','.join(bad))\n"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from c360.contacts_csv import HeaderError, ImportContext, parse_header, read_rows, validate_row
-from projections.profile_schema import config_from_dict
+from core.profile_schema import config_from_dict
 from streams.settings import StreamSettings
 
 SCHEMA = config_from_dict({"default": {"attributes": [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.matching import Hint, Link, MatchInput, decide, suppressed_match
 from schemas.records import MatchCandidate
-from streams.matching import Hint, Link, MatchInput, decide, suppressed_match
 
 A = MatchCandidate("p-a", "Alice")
 B = MatchCandidate("p-b", "Bob")

@@ -8,23 +8,23 @@ from datetime import timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from projections.layouts import LayoutConfig, TenantLayout, layout_from_dict, render_fields
-from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
-from projections.memory_profiles import InMemoryProfileDirectory
-from projections.profile_schema import (
+from core.layouts import LayoutConfig, TenantLayout, layout_from_dict, render_fields
+from core.matching import Hint, MatchDecision
+from core.pop_view import Panel, match_from_view, match_view, panel_from_json, panel_to_json
+from core.profile_schema import (
     UNIQUE_PHONE,
     ProfileSchemaError,
     TenantSchema,
     config_from_dict,
 )
-from projections.profiles import Profile, ProfileIdentifier
+from core.profiles import Profile, ProfileIdentifier
+from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
+from projections.memory_profiles import InMemoryProfileDirectory
 from schemas.records import MatchCandidate, ProfileUpserted
 from streams.bootstrap import build_deps
 from streams.contacts import handle_profile_upserted
 from streams.directory import DirectoryDeps
-from streams.matching import Hint, MatchDecision
 from streams.pop_metrics import PopMetrics
-from streams.pop_view import Panel, match_from_view, match_view, panel_from_json, panel_to_json
 from streams.settings import StreamSettings
 from tests.factories import T0, eid
 

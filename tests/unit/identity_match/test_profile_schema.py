@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from projections.profile_schema import (
+from core.identity import normalize_email, normalize_phone
+from core.profile_schema import (
     SHARED,
     UNIQUE_PHONE,
     ProfileSchemaError,
@@ -13,7 +14,6 @@ from projections.profile_schema import (
     typed_value,
     validate_attributes,
 )
-from streams.identity import normalize_email, normalize_phone
 
 
 def phone(raw):

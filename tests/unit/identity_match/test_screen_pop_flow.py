@@ -8,16 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from projections.layouts import layout_from_dict
+from core.layouts import layout_from_dict
+from core.profile_schema import config_from_dict
+from core.timeline import to_ms
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from projections.memory_profiles import (
     InMemoryInteractionLinks,
     InMemoryPopCache,
     InMemoryProfileDirectory,
 )
-from projections.profile_schema import config_from_dict
 from projections.profile_timeline import profile_timeline
-from projections.timeline import to_ms
 from schemas.records import (
     CrmRecordHint,
     DesktopActionTaken,

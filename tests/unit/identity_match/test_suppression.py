@@ -7,20 +7,20 @@ from datetime import timedelta
 
 import pytest
 
-from projections.ports import Party
-from projections.timeline import fold
-from schemas.records import (
-    InteractionAccepted,
-    InteractionEnded,
-    InteractionOffered,
-    InteractionTransferred,
-)
-from streams.policies import (
+from core.policies import (
     SuppressionRules,
     is_prewarm,
     rules_from_dict,
     screen_pop_for,
     suppression_for,
+)
+from core.ports import Party
+from core.timeline import fold
+from schemas.records import (
+    InteractionAccepted,
+    InteractionEnded,
+    InteractionOffered,
+    InteractionTransferred,
 )
 from tests.factories import CALLER, CENTRE, T0, eid
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import CorruptEntry
+from core.timeline import fold, to_ms
+from core.view import ago, describe, item_fragment, item_json
 from projections import entry_codec
 from projections.entry_cache import EntryCache
-from projections.errors import CorruptEntry
-from projections.timeline import fold, to_ms
-from projections.view import ago, describe, item_fragment, item_json
 from tests.factories import T0, interaction_events, voice_call
 from tests.unit.readmodel.calls import conference_call
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.timeline import AgentLeg, Analysis, Recording, WrapUp, fold
 from projections import entry_codec, entry_codec_json
 from projections.keys import entry_field, interaction_of_field
-from projections.timeline import AgentLeg, Analysis, Recording, WrapUp, fold
 from schemas.records import InteractionAnalyzed, RecordingAvailable
 from tests.factories import T0, eid, interaction_events, voice_call
 

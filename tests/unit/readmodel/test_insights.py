@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.insights import (
+from core.insights import (
     InsightSettings,
     engagement_summary,
     insights_for,
@@ -15,7 +15,7 @@ from projections.insights import (
     sentiment,
     topics,
 )
-from projections.timeline import apply, fold, to_ms
+from core.timeline import apply, fold, to_ms
 from schemas.records import InteractionAnalyzed, InteractionWrappedUp
 from tests.factories import T0, eid, voice_call
 

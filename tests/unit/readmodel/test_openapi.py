@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from c360.web import build_app
-from projections.openapi import docs_html, spec
-from projections.query_api import mounted_routes
 from streams.settings import StreamSettings
+from web.openapi import docs_html, spec
+from web.read_routes import mounted_routes
+from web.service import build_app
 
 
 def _service_routes() -> list[tuple[str, str]]:
-    """(method, path) of every route c360.web serves (building the app opens no connection)."""
+    """(method, path) of every route web.service serves (building the app opens no connection)."""
     settings = StreamSettings.from_env({"C360_ENV": "dev", "C360_REDIS_URL": "redis://127.0.0.1:1"})
     return mounted_routes(build_app(settings))
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.query import (
+from core.query import (
     Cursor,
     QueryError,
     TimelineQuery,
@@ -20,7 +20,7 @@ from projections.query import (
     parse_query,
     union,
 )
-from projections.timeline import apply, fold, to_ms
+from core.timeline import apply, fold, to_ms
 from schemas.records import CHANNELS, InteractionWrappedUp
 from tests.factories import T0, interaction_events, voice_call
 

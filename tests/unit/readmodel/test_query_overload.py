@@ -10,15 +10,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from c360.web import WebSettings
-from projections.errors import StoreUnavailable
-from projections.http_api import ReadApi
+from core.errors import StoreUnavailable
+from core.ports import Party
+from core.timeline import InteractionEntry, to_ms
 from projections.memory import InMemoryTimelineStore
-from projections.ports import Party
-from projections.query_api import Gate, QueryApi, QuerySettings, add_query_routes
 from projections.reads import ReadModel
-from projections.timeline import InteractionEntry, to_ms
 from tests.factories import T0, voice_call
+from web.read_api import ReadApi
+from web.read_routes import Gate, QueryApi, QuerySettings, add_query_routes
+from web.service import WebSettings
 
 NOW = to_ms(T0 + timedelta(hours=1))
 

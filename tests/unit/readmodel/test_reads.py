@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.links import IN, OUT, LinkMark
+from core.links import IN, OUT, LinkMark
+from core.profiles import Profile, ProfileIdentifier
+from core.query import TimelineQuery, floor_ms, page, parse_query
+from core.timeline import Retention, fold, to_ms, visible
 from projections.memory import InMemoryTimelineStore
 from projections.memory_profiles import InMemoryInteractionLinks, InMemoryProfileDirectory
-from projections.profiles import Profile, ProfileIdentifier
-from projections.query import TimelineQuery, floor_ms, page, parse_query
 from projections.reads import (
     ReadModel,
     Scope,
@@ -23,7 +24,6 @@ from projections.reads import (
     profile_scope,
     timeline_page,
 )
-from projections.timeline import Retention, fold, to_ms, visible
 from schemas.records import CHANNELS, InteractionWrappedUp
 from tests.factories import T0, eid, interaction_events, voice_call
 

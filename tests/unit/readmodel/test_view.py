@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from projections.timeline import apply, fold, to_ms
-from projections.view import NON_QUEUED, describe, detail, duration_of, ended_ms_of
+from core.timeline import apply, fold, to_ms
+from core.view import NON_QUEUED, describe, detail, duration_of, ended_ms_of
 from schemas.records import (
     InteractionAnalyzed,
     InteractionEnded,

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
-from projections.related import (
+from core.related import (
     LINKED,
     NEW,
     SUGGESTED,
@@ -23,8 +22,9 @@ from projections.related import (
     parse_record_key,
     status_of,
 )
-from projections.timeline import fold as fold_entries
-from projections.timeline import to_ms
+from core.timeline import fold as fold_entries
+from core.timeline import to_ms
+from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from schemas.records import ActivityResult, DesktopActionTaken
 from streams.activities import handle_activity_result, handle_related_action, related_records
 from streams.bootstrap import build_deps

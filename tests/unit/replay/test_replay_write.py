@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from c360.replay import _write
 from c360.replay_offsets import Limits
-from projections.timeline import InteractionEntry, entry_of
+from core.timeline import InteractionEntry, entry_of
 from tests.factories import voice_call
 
 ITEMS = [("acme", f"tok{i}", entry_of(voice_call(f"ix-{i}")[0])) for i in range(10)]

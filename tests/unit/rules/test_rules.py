@@ -7,17 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from projections.ports import Party
-from projections.timeline import fold
-from schemas.records import (
-    DesktopActionTaken,
-    InteractionAnalyzed,
-    InteractionOffered,
-    InteractionWrappedUp,
-    RecordingAvailable,
-)
-from streams.activities import manual_activity_for
-from streams.rules import (
+from core.ports import Party
+from core.rules import (
     ActivityAction,
     ActivityRule,
     CallActivityRule,
@@ -32,6 +23,15 @@ from streams.rules import (
     manual_key,
     matches,
 )
+from core.timeline import fold
+from schemas.records import (
+    DesktopActionTaken,
+    InteractionAnalyzed,
+    InteractionOffered,
+    InteractionWrappedUp,
+    RecordingAvailable,
+)
+from streams.activities import manual_activity_for
 from tests.factories import CALLER, CENTRE, T0, eid, voice_call
 
 PARTY = Party("acme", "tok123", "phone", CALLER)

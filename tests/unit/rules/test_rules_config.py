@@ -8,7 +8,7 @@ import os
 import pytest
 from structlog.testing import capture_logs
 
-from streams.rules import default_rules
+from core.rules import default_rules
 from streams.rules_config import RulesSource, load_rules_file, rules_from_dict
 from streams.settings import ConfigError
 

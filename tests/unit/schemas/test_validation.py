@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.timeline import entry_of, fold
 from projections import entry_codec
-from projections.timeline import entry_of, fold
 from schemas import records
 from schemas.errors import C360Error, SchemaError
 from schemas.records import (

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.registry import TRANSLATORS
+from core.errors import InvalidIdentifier
+from core.identity import normalize
 from schemas.records import CHANNELS, DIRECTIONS, INTERACTION_EVENT_TYPES
-from streams.errors import InvalidIdentifier
-from streams.identity import normalize
 from tests.unit.sources.samples import sample_path, sample_text
 
 RECEIVED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

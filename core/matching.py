@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from projections.profiles import MAX_CANDIDATES
+from core.profiles import MAX_CANDIDATES
 from schemas.records import MatchCandidate
 
 SEARCHABLE = frozenset({"phone", "email"})

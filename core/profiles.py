@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from projections.profile_schema import UNIQUE_PHONE
+from core.profile_schema import UNIQUE_PHONE
 
 # How identifiers resolve to profiles, as a function of the *set* of upserts (order-free):
 # - each profile is last-writer-wins by stamp (occurred_at ms, event_id);

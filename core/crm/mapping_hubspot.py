@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.crm import mapping_common as mc
-from connectors.crm.model import ContactDraft, CrmContact
+from core.crm import mapping_common as mc
+from core.crm.model import ContactDraft, CrmContact
 from schemas.records import ActivityRequested
 
 IDEMPOTENCY_PROPERTY = "c360_idempotency_key"  # custom property created on each object type

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from connectors.crm.model import ActivityWrite, ContactDraft, CrmContact
+from core.crm.model import ActivityWrite, ContactDraft, CrmContact
 from schemas.records import ActivityRequested
 
 CRM_NAMES = ("hubspot", "salesforce", "zendesk", "zoho", "dynamics365", "webhook")

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from projections.timeline import InteractionEntry, from_ms, merge, to_ms
-from projections.view import campaign_of, direction_of
+from core.timeline import InteractionEntry, from_ms, merge, to_ms
+from core.view import campaign_of, direction_of
 from schemas.errors import C360Error
 from schemas.records import CHANNELS, DIRECTIONS
 

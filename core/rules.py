@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from projections.ports import Party
-from projections.timeline import InteractionEntry, from_ms
-from projections.view import direction_of, duration_of, queue_of, title_of
+from core.ports import Party
+from core.timeline import InteractionEntry, from_ms
+from core.view import direction_of, duration_of, queue_of, title_of
 from schemas.records import ActivityRequested, CrmRecordHint
 
 # Output event ids are uuid5 of what caused them, so a replay produces the same ids and the

@@ -13,23 +13,20 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MaxConnectionsError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from projections import insights
-from projections.entry_cache import EntryCache
-from projections.errors import CorruptEntry, StoreUnavailable
-from projections.http_api import READ_API, ReadApi
-from projections.keys import Keys
-from projections.openapi import docs_html, spec
-from projections.query import (
+from core import insights
+from core.errors import CorruptEntry, StoreUnavailable
+from core.query import (
     MAX_LIMIT,
     QueryError,
     encode_cursor,
     parse_channels,
     parse_query,
 )
+from core.timeline import Retention
+from core.view import detail
+from projections.entry_cache import EntryCache
+from projections.keys import Keys
 from projections.reads import (
     ReadModel,
     Scope,
@@ -41,13 +38,14 @@ from projections.reads import (
     timeline_page,
 )
 from projections.redis_client import redis_client
+from projections.redis_errors import UNAVAILABLE, pool_exhausted
 from projections.redis_links import RedisInteractionLinks
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline_reads import CachedRedisTimeline
-from projections.timeline import Retention
 from projections.topic_config import TopicConfig
-from projections.view import detail
+from web.openapi import docs_html, spec
+from web.read_api import READ_API, ReadApi
 
 # Tenants, profile ids and interaction ids end up inside Redis keys and hash tags; braces
 # would move a key to another Cluster slot, so they are refused at the edge.
@@ -55,7 +53,7 @@ _TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ID = re.compile(r"^[^{}\s]{1,200}$")
 RETRY_AFTER_SECONDS = 1
 MAX_INFLIGHT, CACHE_ENTRIES = 64, 10_000  # defaults of C360_HTTP_MAX_INFLIGHT, ..._CACHE_ENTRIES
-log = structlog.get_logger("projections.query_api")
+log = structlog.get_logger("web.read_routes")
 
 
 # How long one read request may wait for Redis before it is answered 503 (docs/api.md).
@@ -138,6 +136,17 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 Answer = dict[str, Any] | web.Response
 
 
+# Errors a read answers with a status of its own (4xx, or 503 for the store).
+_ANSWERED: tuple[type[Exception], ...] = (
+    ApiError,
+    QueryError,
+    UnknownProfile,
+    StoreUnavailable,
+    CorruptEntry,
+    *UNAVAILABLE,
+)
+
+
 def _api_error(exc: Exception) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
@@ -145,11 +154,11 @@ def _api_error(exc: Exception) -> ApiError:
         return ApiError(400, exc.code, exc.message)
     if isinstance(exc, UnknownProfile):
         return ApiError(404, "unknown_profile", str(exc))
-    if isinstance(exc, MaxConnectionsError) or isinstance(exc.__cause__, MaxConnectionsError):
+    if pool_exhausted(exc):
         # This process ran out of Redis connections: too many reads at once here, while
         # Redis itself may be fine. Said as such, so it is not mistaken for an outage.
         return ApiError(503, "overloaded", "too many reads in progress in this process: retry")
-    if isinstance(exc, StoreUnavailable | RedisConnectionError | RedisTimeoutError):
+    if isinstance(exc, (StoreUnavailable, *UNAVAILABLE)):
         # Adapters raise StoreUnavailable; a bare client error from one that does not wrap
         # its errors (links) is the same condition for the caller: retry later.
         return ApiError(503, "store_unavailable", f"store unavailable: {type(exc).__name__}")
@@ -180,15 +189,7 @@ def _errors(handler: Callable[[web.Request, QueryApi], Awaitable[Answer]]) -> Ha
             return _error_response(
                 ApiError(503, "store_unavailable", "the store did not answer in time: retry")
             )
-        except (
-            ApiError,
-            QueryError,
-            UnknownProfile,
-            StoreUnavailable,
-            CorruptEntry,
-            RedisConnectionError,
-            RedisTimeoutError,
-        ) as exc:
+        except _ANSWERED as exc:
             return _error_response(_api_error(exc))
         finally:
             gate.active -= 1
@@ -337,11 +338,11 @@ def add_query_routes(app: web.Application, api: QueryApi) -> None:
 
 
 def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
-    """c360.web extension hook: Redis-backed read model from the service's settings (read
-    duck-typed, so this package does not import streams) and the ReadApi c360.web set;
+    """web.service extension hook: Redis-backed read model from the service's settings (read
+    duck-typed, so this package does not import streams) and the ReadApi web.service set;
     read-path limits from `env` (default: the environment, QuerySettings)."""
     if READ_API not in app:
-        msg = "projections.query_api.setup needs projections.http_api.add_read_routes first"
+        msg = "web.read_routes.setup needs web.read_api.add_read_routes first"
         raise RuntimeError(msg)
     limits = QuerySettings.from_env(env)
     base = app[READ_API]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from connectors.crm import mapping_common as mc
-from connectors.crm.model import ContactDraft, CrmContact
+from core.crm import mapping_common as mc
+from core.crm.model import ContactDraft, CrmContact
 from schemas.records import ActivityRequested
 
 ALTERNATE_KEY = "c360_idempotencykey"  # custom column with an alternate key on each table

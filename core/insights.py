@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projections.query import newest_first
-from projections.timeline import InteractionEntry, from_ms
-from projections.view import agent_name_of, campaign_of, is_failed
+from core.query import newest_first
+from core.timeline import InteractionEntry, from_ms
+from core.view import agent_name_of, campaign_of, is_failed
 
 # Every function takes entries in any order and sorts them itself (newest first by start,
 # then interaction id), so the same set of entries always gives the same insight.

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from projections.links import LinkAction, LinkMark
-from projections.profiles import OwnershipChange, Profile
-from projections.timeline import InteractionEntry
+from core.links import LinkAction, LinkMark
+from core.profiles import OwnershipChange, Profile
+from core.timeline import InteractionEntry
 from schemas.records import InteractionEvent
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from projections.ports import Party
-from projections.timeline import InteractionEntry
+from core.ports import Party
+from core.timeline import InteractionEntry
 from schemas.records import (
     InteractionAccepted,
     InteractionEvent,

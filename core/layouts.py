@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.profile_schema import TenantSchema, json_object, per_tenant, typed_value
-from projections.profiles import Profile
+from core.profile_schema import TenantSchema, json_object, per_tenant, typed_value
+from core.profiles import Profile
 
 # Built-in profile fields a layout may name besides the tenant's custom attributes.
 BUILTINS: dict[str, tuple[str, str]] = {
@@ -35,7 +35,7 @@ class TenantLayout:
 
     fields: tuple[LayoutField, ...] | None = None
     timeline_limit: int = DEFAULT_TIMELINE_LIMIT
-    suppression: Mapping[str, object] = field(default_factory=dict)  # streams.policies reads it
+    suppression: Mapping[str, object] = field(default_factory=dict)  # core.policies reads it
 
 
 @dataclass(frozen=True, slots=True)

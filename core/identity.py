@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import phonenumbers
 from phonenumbers import shortnumberinfo
 
-from streams.errors import InvalidIdentifier
+from core.errors import InvalidIdentifier
 
 # The version travels with every normalized identifier (PartyInteraction.normalizer_version):
 # bump the rule numbers when a rule changes; the libphonenumber metadata changes validity too.

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from projections.timeline import InteractionEntry, to_ms
+from core.timeline import InteractionEntry, to_ms
 from schemas.records import ActivityResult, DesktopActionTaken
 
 # Like interaction links, the state is a function of a *set* of facts, each stored under

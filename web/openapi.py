@@ -6,10 +6,10 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
-from projections.openapi_schemas import SCHEMAS
-from projections.openapi_service import service_paths
-from projections.query import MAX_LIMIT, PERIODS_MONTHS
+from core.query import MAX_LIMIT, PERIODS_MONTHS
 from schemas.records import DIRECTIONS
+from web.openapi_schemas import SCHEMAS
+from web.openapi_service import service_paths
 
 
 def _param(

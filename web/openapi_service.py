@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# The HTTP service (c360.web) serves these next to the read model; they are described here
+# The HTTP service (web.service) serves these next to the read model; they are described here
 # so /openapi.json covers every route of the port. The owning modules' docs are the detail:
 # docs/ingest.md (ingest webhook), docs/desktop.md (gateway), docs/operations.md (probes).
 _STR = {"type": "string"}
@@ -53,7 +53,7 @@ _TAG_OPS, _TAG_IN, _TAG_DESK, _TAG_DOC = "operations", "ingest", "desktop", "doc
 
 
 def service_paths() -> dict[str, dict[str, Any]]:
-    """Path -> {method: operation} for every route of c360.web outside the read model."""
+    """Path -> {method: operation} for every route of web.service outside the read model."""
     ingest = _op(
         "Vendor webhook or canonical JSON -> c360.interactions.v1 (202 only after the broker "
         "acknowledged every record)",

@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.ports import Party
-from projections.profiles import Profile
-from projections.timeline import InteractionEntry, from_ms
-from projections.view import direction_of, queue_of
+from core.matching import Hint, MatchDecision
+from core.ports import Party
+from core.profiles import Profile
+from core.timeline import InteractionEntry, from_ms
+from core.view import direction_of, queue_of
 from schemas.records import MatchCandidate
-from streams.matching import Hint, MatchDecision
 
 VIEW_VERSION = 1
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from projections.ports import Party, TimelineStore
+from core.ports import Party, TimelineStore
 
 # The resolver turns "any format the normalizer accepts" into a Party. It is injected by the
-# composition root (c360.web) because normalization lives in streams.identity, which this
+# composition root (web.service) because normalization lives in core.identity, which this
 # package must not import; it raises ValueError for input it cannot normalize.
 Resolver = Callable[[str, str], Party]
 
@@ -30,6 +30,6 @@ READ_API = web.AppKey("read_api", ReadApi)
 
 
 def add_read_routes(app: web.Application, api: ReadApi) -> None:
-    """Hand the read API its dependencies; `projections.query_api.setup` mounts the routes
-    (GET /v1/timeline and the rest) when c360.web loads its extensions."""
+    """Hand the read API its dependencies; `web.read_routes.setup` mounts the routes
+    (GET /v1/timeline and the rest) when web.service loads its extensions."""
     app[READ_API] = api

@@ -1,4 +1,4 @@
-"""The HTTP service: read API, health and readiness on one port (`python -m c360.web`)."""
+"""The HTTP service: read API, health and readiness on one port (`python -m web.service`)."""
 
 from __future__ import annotations
 
@@ -16,24 +16,24 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
-from projections.http_api import ReadApi, add_read_routes
+from core.errors import InvalidIdentifier
+from core.ports import Party
+from core.timeline import Retention
+from infra.logs import configure_logging
 from projections.keys import Keys
-from projections.ports import Party
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
-from projections.timeline import Retention
 from streams.bootstrap import wall_clock_ms
-from streams.errors import InvalidIdentifier
 from streams.handlers import party_for_identifier
-from streams.logconfig import configure_logging
 from streams.settings import StreamSettings
+from web.read_api import ReadApi, add_read_routes
 
-log = structlog.get_logger("c360.web")
+log = structlog.get_logger("web.service")
 
 # Optional parts mount themselves when their package is present: each exposes
 # `setup(app, settings) -> None`. Kept as a list so the service grows without edits here.
 EXTENSIONS = (
-    "projections.query_api",
+    "web.read_routes",
     "connectors.gateway.web",
     "connectors.sources.ingest_web",
 )
@@ -127,7 +127,7 @@ def _start_siblings(count: int) -> list[subprocess.Popen[bytes]]:
     """`count` more copies of this service sharing the port (SO_REUSEPORT): the kernel
     spreads new connections over every process listening on it."""
     env = {**os.environ, "C360_HTTP_PROCESSES": "1", "C360_HTTP_REUSE_PORT": "1"}
-    return [subprocess.Popen([sys.executable, "-m", "c360.web"], env=env) for _ in range(count)]
+    return [subprocess.Popen([sys.executable, "-m", "web.service"], env=env) for _ in range(count)]
 
 
 async def _watch(siblings: list[subprocess.Popen[bytes]], stop: asyncio.Event) -> bool:
@@ -186,7 +186,7 @@ async def serve(settings: StreamSettings, web_settings: WebSettings | None = Non
 
 
 def main() -> None:
-    """Entry point of `python -m c360.web`."""
+    """Entry point of `python -m web.service`."""
     settings = StreamSettings.from_env()
     configure_logging(settings.log_format, settings.log_level)
     raise SystemExit(asyncio.run(serve(settings, WebSettings.from_env())))

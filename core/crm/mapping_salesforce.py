@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.crm import mapping_common as mc
-from connectors.crm.model import ContactDraft, CrmContact
+from core.crm import mapping_common as mc
+from core.crm.model import ContactDraft, CrmContact
 from schemas.records import ActivityRequested
 
 EXTERNAL_ID_FIELD = "C360_Idempotency_Key__c"  # custom Text field, External ID + Unique

@@ -6,8 +6,8 @@ from typing import Any
 
 import phonenumbers
 
-from connectors.crm import mapping_common as mc
-from connectors.crm.model import ContactDraft, CrmContact
+from core.crm import mapping_common as mc
+from core.crm.model import ContactDraft, CrmContact
 from schemas.records import ActivityRequested
 
 PLACEHOLDER_NAME = "Caller"  # a new user needs a name; never invent a real one

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from projections.timeline import AgentLeg, InteractionEntry, from_ms
+from core.timeline import AgentLeg, InteractionEntry, from_ms
 
 NON_QUEUED = "Non-queued interaction"
 _TYPE_TITLES = {

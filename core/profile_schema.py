@@ -26,7 +26,7 @@ _FALSE = frozenset({"false", "no", "n", "0", "f"})
 MAX_TEXT = 2000
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
-# Identifier validation lives in streams.identity, which this pure package must not import;
+# Identifier validation lives in core.identity, which this pure package must not import;
 # callers pass the two normalizers in (they raise ValueError for invalid input).
 Normalizer = Callable[[str], str]
 
