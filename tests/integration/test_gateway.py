@@ -24,7 +24,7 @@ from tests.gateway_helpers import pop, pop_key, read_events, wait_connected
 from tests.kafka_helpers import Received, produce_sync
 
 pytestmark = pytest.mark.integration
-SECRET = "integration-gateway-secret-123"
+SECRET = "integration-gateway-secret-12345"  # 32 bytes, as RFC 7518 asks of HS256
 
 
 def token(agent: str, tenant: str = "demo") -> str:
@@ -38,8 +38,9 @@ async def gateway(
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """An app with the Kafka-backed gateway mounted, as web.service mounts it (optionally with
     another decoder in its live feed)."""
-    settings = SimpleNamespace(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
-                               default_tenant="demo")
+    settings = SimpleNamespace(
+        kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, default_tenant="demo"
+    )
     app = web.Application()
     setup(app, settings, env={"C360_GATEWAY_SECRET": SECRET, **env})
     if decode is not None:
@@ -59,8 +60,9 @@ def publish(kafka_producer: Producer, topic_prefix: str) -> Callable[..., None]:
 
     def send(agent: str, **kw: Any) -> None:
         record = pop(agent, **kw)
-        produce_sync(kafka_producer, topic_prefix + SCREENPOPS, codec.encode(record),
-                     pop_key(record))
+        produce_sync(
+            kafka_producer, topic_prefix + SCREENPOPS, codec.encode(record), pop_key(record)
+        )
 
     return send
 
@@ -70,8 +72,7 @@ async def open_stream(
 ) -> ClientResponse:
     """Connect an agent's stream and wait until it is subscribed."""
     headers = {"Last-Event-ID": last} if last else {}
-    resp = await client.get("/v1/desktop/stream", params={"token": token(agent)},
-                            headers=headers)
+    resp = await client.get("/v1/desktop/stream", params={"token": token(agent)}, headers=headers)
     assert resp.status == 200
     await wait_connected(resp)
     return resp
@@ -97,7 +98,7 @@ async def test_pop_reaches_its_agent_only(
 
 async def test_wrong_tokens(kafka_bootstrap: str, topic_prefix: str) -> None:
     """Another secret's or an expired token is 401; a token for another agent/tenant is 403."""
-    foreign = auth.issue(b"some-other-secret-xyz", "demo", "agent-a", time.time(), 600)
+    foreign = auth.issue(b"some-other-secret-xyz-0123456789", "demo", "agent-a", time.time(), 600)
     expired = auth.issue(SECRET.encode(), "demo", "agent-a", time.time() - 1000, 600)
     async with gateway(kafka_bootstrap, topic_prefix) as client:
         for params, status in (
@@ -109,8 +110,11 @@ async def test_wrong_tokens(kafka_bootstrap: str, topic_prefix: str) -> None:
         ):
             resp = await client.get("/v1/desktop/stream", params=params)
             assert resp.status == status, params
-        action = await client.post("/v1/desktop/actions", json={"action": "add_note"},
-                                   headers={"Authorization": "Bearer " + foreign})
+        action = await client.post(
+            "/v1/desktop/actions",
+            json={"action": "add_note"},
+            headers={"Authorization": "Bearer " + foreign},
+        )
         assert action.status == 401
 
 
@@ -162,8 +166,10 @@ async def test_action_lands_on_the_desktop_topic(
     """POST /v1/desktop/actions -> DesktopActionTaken for the token's agent on c360.desktop.v1."""
     async with gateway(kafka_bootstrap, topic_prefix) as client:
         resp = await client.post(
-            "/v1/desktop/actions", headers={"Authorization": "Bearer " + token("agent-a")},
-            json={"action": "relink", "interaction_id": "ix-9", "profile_id": "p-2"})
+            "/v1/desktop/actions",
+            headers={"Authorization": "Bearer " + token("agent-a")},
+            json={"action": "relink", "interaction_id": "ix-9", "profile_id": "p-2"},
+        )
         assert resp.status == 202
         event_id = (await resp.json())["event_id"]
     [received] = consume_until(topic_prefix + DESKTOP)
