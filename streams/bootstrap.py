@@ -24,6 +24,7 @@ from projections.topic_config import TopicConfig
 from streams.activities import related_hook
 from streams.directory import DirectoryDeps, load_configs
 from streams.handlers import Deps
+from streams.pop_metrics import PopMetrics
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 
@@ -44,9 +45,11 @@ def build_deps(
     directory: DirectoryDeps | None = None,
     rules: RulesSource | None = None,
     related: RelatedRecordsStore | None = None,
+    pop_metrics: PopMetrics | None = None,
 ) -> Deps:
     """Build the handlers' dependencies; Redis adapters unless twins are passed in. The
-    related-records store also feeds the screen pops (DirectoryDeps.related)."""
+    related-records store also feeds the screen pops (DirectoryDeps.related); the pop
+    metrics are the worker's (registered on its registry) when it passes them."""
     keys = Keys(settings.key_namespace)
     retention = Retention(
         max_entries=settings.timeline_max_entries,
@@ -60,7 +63,9 @@ def build_deps(
         # Pop insights read every channel of the party: one script call, and the entries
         # decoded once per stored version (projections/entry_cache.py), not per pop.
         reads = CachedRedisTimeline(client, keys, retention, EntryCache(POP_READ_CACHE_ENTRIES))
-        directory = directory or redis_directory(settings, client, keys, reads, retention)
+        directory = directory or redis_directory(
+            settings, client, keys, reads, retention, pop_metrics
+        )
         related = related or RedisRelatedRecords(client, keys)
     deps = Deps(
         settings=settings,
@@ -99,6 +104,7 @@ def redis_directory(
     keys: Keys,
     timeline: TimelineReads | None = None,
     retention: Retention | None = None,
+    pop_metrics: PopMetrics | None = None,
 ) -> DirectoryDeps:
     """Profile directory, links and pop cache on Redis; tenant configs from the settings
     (C360_PROFILE_SCHEMA_FILE, C360_LAYOUT_FILE, C360_TOPICS_FILE), validated now rather
@@ -113,6 +119,7 @@ def redis_directory(
         pop_cache=RedisPopCache(client, keys),
         profile_config=schema,
         layouts=layouts,
+        metrics=pop_metrics if pop_metrics is not None else PopMetrics(),
     )
     if timeline is not None:
         read_model = ReadModel(

@@ -134,6 +134,13 @@ def service_paths() -> dict[str, dict[str, Any]]:
                 },
             )
         },
+        "/metrics": {
+            "get": _op(
+                "This process's metrics for Prometheus (OpenMetrics when Accept asks for it)",
+                _TAG_OPS,
+                {"200": _r("Prometheus text exposition format", "text/plain")},
+            )
+        },
         "/v1/ingest/{source}": {"post": ingest},
         "/": {
             "get": _op(

@@ -20,6 +20,8 @@ from core.errors import InvalidIdentifier
 from core.ports import Party
 from core.timeline import Retention
 from infra.logs import configure_logging
+from infra.metrics import mount as mount_metrics
+from infra.metrics import new_registry
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
@@ -102,6 +104,7 @@ def build_app(settings: StreamSettings) -> web.Application:
 
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    mount_metrics(app, new_registry())  # one registry per application: this process's
     for name in EXTENSIONS:
         _mount(app, name, settings)
 

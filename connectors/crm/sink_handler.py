@@ -12,10 +12,11 @@ import structlog
 from confluent_kafka import Message
 
 from connectors.crm.errors import CrmAuthError, CrmError, CrmRejected, CrmUnavailable
-from connectors.crm.kafka_consumer import Done, Outcome, RetryLater, backoff_delay
+from connectors.crm.kafka_consumer import Done, Outcome, RetryLater
 from connectors.crm.kafka_producer import PublishFailed, Record, ResultPublisher
 from connectors.crm.sink import CrmSink, NoAdapter, rejected_result, result_for
 from connectors.crm.worker_settings import WorkerSettings
+from infra.backoff import Backoff
 from schemas import codec
 from schemas.errors import C360Error, SchemaError
 from schemas.records import ActivityRequested, ActivityResult, DeadLetter
@@ -75,8 +76,10 @@ class SinkHandler:
         except C360Error as exc:
             return self._dead(msg, exc, None, [])
         structlog.contextvars.bind_contextvars(
-            tenant_id=request.tenant_id, interaction_id=request.interaction_id,
-            idempotency_key=request.idempotency_key, revision=request.revision,
+            tenant_id=request.tenant_id,
+            interaction_id=request.interaction_id,
+            idempotency_key=request.idempotency_key,
+            revision=request.revision,
         )
         try:
             written = await self.sink.write(request)
@@ -86,8 +89,11 @@ class SinkHandler:
             return self._transient(msg, request, exc)
         except (CrmRejected, NoAdapter) as exc:
             crm = self.sink.crm_of(request) or ""
-            result = rejected_result(request, crm, exc) if isinstance(exc, CrmRejected) else (
-                result_for(request, crm, "rejected", error=str(exc)))
+            result = (
+                rejected_result(request, crm, exc)
+                if isinstance(exc, CrmRejected)
+                else (result_for(request, crm, "rejected", error=str(exc)))
+            )
             return self._dead(msg, exc, request, [result])
         except CrmError as exc:
             return self._dead(msg, exc, request, [])
@@ -96,8 +102,11 @@ class SinkHandler:
         return Done()
 
     def _transient(self, msg: Message, request: ActivityRequested, exc: C360Error) -> Outcome:
-        key, offset, now = (msg.topic() or "", msg.partition() or 0), msg.offset() or 0, (
-            self.monotonic())
+        key, offset, now = (
+            (msg.topic() or "", msg.partition() or 0),
+            msg.offset() or 0,
+            (self.monotonic()),
+        )
         last_offset, attempts, since = self.failing.get(key, (offset, 0, now))
         if last_offset != offset:
             attempts, since = 0, now
@@ -108,14 +117,23 @@ class SinkHandler:
             return self._dead(msg, exc, request, [failed])
         self.failing[key] = (offset, attempts, since)
         hint = exc.retry_after if isinstance(exc, CrmUnavailable) else None
-        delay = backoff_delay(attempts, hint, self.settings.retry_initial_seconds,
-                              self.settings.retry_max_seconds)
-        log.warning("crm_unavailable_retrying", error=str(exc), error_type=type(exc).__name__,
-                    attempt=attempts, delay=round(delay, 2), retry_after=hint)
+        backoff = Backoff(self.settings.retry_initial_seconds, self.settings.retry_max_seconds)
+        delay = backoff.delay(attempts, hint)
+        log.warning(
+            "crm_unavailable_retrying",
+            error=str(exc),
+            error_type=type(exc).__name__,
+            attempt=attempts,
+            delay=round(delay, 2),
+            retry_after=hint,
+        )
         return RetryLater(delay)
 
     def _dead(
-        self, msg: Message, exc: BaseException, request: ActivityRequested | None,
+        self,
+        msg: Message,
+        exc: BaseException,
+        request: ActivityRequested | None,
         results: list[ActivityResult],
     ) -> Outcome:
         letter = dead_letter(msg, exc, request.tenant_id if request else None)
@@ -130,8 +148,8 @@ class SinkHandler:
 
     def _records(self, results: list[ActivityResult], letters: list[DeadLetter]) -> list[Record]:
         out: list[Record] = [
-            (self.settings.topic(ACTIVITIES_RESULTS), r.interaction_id.encode(),
-             codec.encode(r)) for r in results
+            (self.settings.topic(ACTIVITIES_RESULTS), r.interaction_id.encode(), codec.encode(r))
+            for r in results
         ]
         out += [(self.settings.topic(DLQ), d.original_key, codec.encode(d)) for d in letters]
         return out
