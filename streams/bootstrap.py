@@ -21,6 +21,7 @@ from projections.redis_related import RedisRelatedRecords
 from projections.redis_timeline import RedisTimelineStore
 from projections.redis_timeline_reads import CachedRedisTimeline
 from projections.topic_config import TopicConfig
+from schemas.confluent import ConfluentCodec
 from streams.activities import related_hook
 from streams.directory import DirectoryDeps, load_configs
 from streams.handlers import Deps
@@ -90,12 +91,12 @@ def rules_source(settings: StreamSettings) -> RulesSource:
     return RulesSource.loaded(settings.rules_file or None, settings.activity_min_call_seconds)
 
 
-def _confluent(settings: StreamSettings) -> Any:
+def _confluent(settings: StreamSettings) -> ConfluentCodec | None:
     if not settings.schema_registry_url:
         return None
-    from schemas.confluent import ConfluentCodec, SchemaRegistryClient  # noqa: PLC0415
+    from infra.schema_registry import registry_codec  # noqa: PLC0415 - only with a registry
 
-    return ConfluentCodec(SchemaRegistryClient(settings.schema_registry_url))
+    return registry_codec(settings.schema_registry_url)
 
 
 def redis_directory(

@@ -82,12 +82,14 @@ async def process(
     async def step() -> list[tuple[str, bytes | None, bytes]]:
         # Decoding and encoding sit inside the retried step: with a schema registry they
         # can hit an outage (RegistryUnavailable), which must wait, not dead-letter.
+        await deps.ready([raw])  # registry look-ups off the event loop
         record = deps.decode(raw)
         if expect and not isinstance(record, expect):
             msg = f"{type(record).__name__} does not belong on this topic"
             raise SchemaError(msg)
         structlog.contextvars.bind_contextvars(event_id=getattr(record, "event_id", None))
         outgoing = await handle(record, raw)
+        await deps.ready(outputs=outgoing)
         return [(o.topic, o.key, deps.encode(o.value, o.topic)) for o in outgoing]
 
     async def send_all(records: list[tuple[str, bytes | None, bytes]]) -> None:
@@ -172,6 +174,7 @@ async def process_batch(
 
     async def step() -> list[tuple[str, bytes | None, bytes]]:
         outcome = await run_batch(messages, deps, cache)
+        await deps.ready(outputs=[*outcome.pops, *outcome.outputs])
         records: list[tuple[str, bytes | None, bytes]] = [
             (o.topic, o.key, deps.encode(o.value, o.topic)) for o in outcome.pops
         ]

@@ -6,15 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from schemas.errors import C360Error
+# One ConfigError for settings and tenant config files (core.rules_config, infra.reload),
+# re-exported here for the callers that catch it with the settings.
+from core.errors import ConfigError as ConfigError  # noqa: PLC0414
 
 # A fixed development pepper keeps `c360 dev up` zero-config; outside C360_ENV=dev a real
 # secret is required, because tokens made with a published pepper are reversible.
 DEV_PEPPER = "c360-dev-pepper-not-secret"
 
 
-class ConfigError(C360Error, ValueError):
-    """Missing or invalid configuration; the message lists every problem at once."""
 
 
 def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:

@@ -210,9 +210,10 @@ def mount(app: web.Application, gw: Gateway) -> None:
 def _decoder(config: GatewayConfig) -> Decoder:
     if not config.schema_registry_url:
         return codec.decode
-    from schemas.confluent import ConfluentCodec, SchemaRegistryClient  # noqa: PLC0415
+    from infra.schema_registry import registry_codec  # noqa: PLC0415
 
-    confluent = ConfluentCodec(SchemaRegistryClient(config.schema_registry_url))
+    # Blocking look-ups are fine here: the decoder runs in the feed's and re-reads' threads.
+    confluent = registry_codec(config.schema_registry_url)
     return lambda data: codec.decode(data, confluent=confluent)
 
 

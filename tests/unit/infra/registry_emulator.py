@@ -1,4 +1,4 @@
-"""A local emulator of the Confluent Schema Registry REST contract used by schemas.confluent."""
+"""A local emulator of the Schema Registry REST contract that infra.schema_registry uses."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # The subset of the published API c360 uses (docs.confluent.io, Schema Registry API
 # reference): POST /subjects/{subject}/versions {"schema": "..."} -> {"id": N} (one id per
 # distinct schema, shared across subjects); GET /schemas/ids/{id} -> {"schema": "..."};
-# unknown id -> 404 {"error_code": 40403, "message": "Schema not found"}.
+# unknown id -> 404 {"error_code": 40403, "message": "Schema not found"}. Query parameters
+# (confluent_kafka sends `?normalize=False` on registration) are accepted and ignored.
 
 
 @dataclass
@@ -50,8 +51,11 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _path(self) -> str:
+            return urllib.parse.urlsplit(self.path).path
+
         def _fault(self) -> bool:
-            state.calls.append(f"{self.command} {self.path}")
+            state.calls.append(f"{self.command} {self._path()}")
             state.auth.append(self.headers.get("Authorization"))
             if state.faults:
                 code = state.faults.pop(0)
@@ -62,7 +66,7 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             if self._fault():
                 return
-            match = re.fullmatch(r"/subjects/([^/]+)/versions", self.path)
+            match = re.fullmatch(r"/subjects/([^/]+)/versions", self._path())
             doc = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             if match is None or not isinstance(doc.get("schema"), str):
                 self._send(422, {"error_code": 42201, "message": "Invalid schema"})
@@ -73,7 +77,7 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self._fault():
                 return
-            match = re.fullmatch(r"/schemas/ids/(\d+)", self.path)
+            match = re.fullmatch(r"/schemas/ids/(\d+)", self._path())
             schema_id = int(match.group(1)) if match else 0
             if not 0 < schema_id <= len(state.schemas):
                 self._send(404, {"error_code": 40403, "message": "Schema not found"})
