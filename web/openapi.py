@@ -124,8 +124,24 @@ def document(operations: Iterable[Operation]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": INFO,
         "paths": paths,
-        "components": {"schemas": top.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": _absent_keys(top.get("$defs", {})), "securitySchemes": SECURITY_SCHEMES},
     }
+
+
+def _absent_keys(schema: Any) -> Any:
+    """Drop `default: null` where null is not a value (a key that is left out, typed
+    `X | Absent`): the document would otherwise contradict itself."""
+    if isinstance(schema, list):
+        return [_absent_keys(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _absent_keys(v) for k, v in schema.items()}
+    nullable = out.get("type") == "null" or any(
+        b.get("type") == "null" for b in out.get("anyOf", ())
+    )
+    if "default" in out and out["default"] is None and not nullable:
+        del out["default"]
+    return out
 
 
 def mounted_routes(app: web.Application) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_ingest_routes, setup
+from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, setup
 from connectors.sources.kafka_publisher import KafkaPublisher
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
@@ -86,7 +86,7 @@ async def webhook(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Clie
                           auth, limits=AHEAD)
     publisher = KafkaPublisher(kafka_bootstrap, ack_timeout_seconds=20)
     app = web.Application(client_max_size=2_000_000)
-    add_ingest_routes(app, Ingest(config, publisher, clock=lambda: RECEIVED))
+    add_routes(app, Ingest(config, publisher, clock=lambda: RECEIVED))
     client = await _client(app)
     yield client
     await client.close()
@@ -214,7 +214,7 @@ async def test_unreachable_broker_is_503_never_202() -> None:
     config = IngestConfig("x." + INTERACTIONS, "x." + DLQ, 1_048_576, "demo", auth, limits=AHEAD)
     publisher = KafkaPublisher(f"127.0.0.1:{_closed_port()}", ack_timeout_seconds=1.0)
     app = web.Application()
-    add_ingest_routes(app, Ingest(config, publisher))
+    add_routes(app, Ingest(config, publisher))
     client = await _client(app)
     try:
         body = "[" + ",".join(to_json(e) for e in voice_call("ix-down", tenant="acme")) + "]"
