@@ -124,7 +124,10 @@ def document(operations: Iterable[Operation]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": INFO,
         "paths": paths,
-        "components": {"schemas": _absent_keys(top.get("$defs", {})), "securitySchemes": SECURITY_SCHEMES},
+        "components": {
+            "schemas": _absent_keys(top.get("$defs", {})),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 

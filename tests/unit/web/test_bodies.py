@@ -102,9 +102,7 @@ async def test_desktop_answers_match_their_models(http: Client) -> None:
         gw.InvalidActionError,
     )
     await _check(await http.get("/v1/desktop/me"), 401, gw.GatewayError)
-    await _check(
-        await http.post("/v1/desktop/dev/login", json={"nobody": 1}), 400, gw.GatewayError
-    )
+    await _check(await http.post("/v1/desktop/dev/login", json={"nobody": 1}), 400, gw.GatewayError)
 
 
 async def test_ingest_answers_match_their_models(http: Client) -> None:
