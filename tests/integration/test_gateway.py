@@ -42,7 +42,7 @@ async def gateway(
     with another decoder in its live feed)."""
     settings = StreamSettings.from_env({"C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                                         "C360_TOPIC_PREFIX": prefix,
-                                        "C360_DEFAULT_TENANT": "demo"})
+                                        "C360_PII_PEPPER": "integration-pepper"})
     gw = build_gateway(settings, {"C360_GATEWAY_SECRET": SECRET, **env})
     if decode is not None:
         gw = replace(gw, feed=KafkaPopFeed(bootstrap, prefix + SCREENPOPS, decode, 0))
