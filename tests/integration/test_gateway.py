@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,15 +16,17 @@ from confluent_kafka import Producer
 from connectors.gateway import auth
 from connectors.gateway.kafka_feed import KafkaPopFeed
 from connectors.gateway.pops import Decoder
-from connectors.gateway.web import GATEWAY, setup
+from connectors.gateway.web import add_routes
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from schemas.topics import DESKTOP, SCREENPOPS
+from streams.settings import StreamSettings
 from tests.gateway_helpers import pop, pop_key, read_events, wait_connected
 from tests.kafka_helpers import Received, produce_sync
+from web.bootstrap import build_gateway
 
 pytestmark = pytest.mark.integration
-SECRET = "integration-gateway-secret-12345"  # 32 bytes, as RFC 7518 asks of HS256
+SECRET = "integration-gateway-secret-123"
 
 
 def token(agent: str, tenant: str = "demo") -> str:
@@ -36,16 +38,16 @@ def token(agent: str, tenant: str = "demo") -> str:
 async def gateway(
     bootstrap: str, prefix: str, decode: Decoder | None = None, **env: str
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """An app with the Kafka-backed gateway mounted, as web.service mounts it (optionally with
-    another decoder in its live feed)."""
-    settings = SimpleNamespace(
-        kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, default_tenant="demo"
-    )
-    app = web.Application()
-    setup(app, settings, env={"C360_GATEWAY_SECRET": SECRET, **env})
+    """An app with the Kafka-backed gateway mounted, as web.bootstrap builds it (optionally
+    with another decoder in its live feed)."""
+    settings = StreamSettings.from_env({"C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                                        "C360_TOPIC_PREFIX": prefix,
+                                        "C360_PII_PEPPER": "integration-pepper"})
+    gw = build_gateway(settings, {"C360_GATEWAY_SECRET": SECRET, **env})
     if decode is not None:
-        gw = app[GATEWAY]
-        gw.feed = KafkaPopFeed(bootstrap, prefix + SCREENPOPS, decode, 0)
+        gw = replace(gw, feed=KafkaPopFeed(bootstrap, prefix + SCREENPOPS, decode, 0))
+    app = web.Application()
+    add_routes(app, gw)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
@@ -60,9 +62,8 @@ def publish(kafka_producer: Producer, topic_prefix: str) -> Callable[..., None]:
 
     def send(agent: str, **kw: Any) -> None:
         record = pop(agent, **kw)
-        produce_sync(
-            kafka_producer, topic_prefix + SCREENPOPS, codec.encode(record), pop_key(record)
-        )
+        produce_sync(kafka_producer, topic_prefix + SCREENPOPS, codec.encode(record),
+                     pop_key(record))
 
     return send
 
@@ -72,7 +73,8 @@ async def open_stream(
 ) -> ClientResponse:
     """Connect an agent's stream and wait until it is subscribed."""
     headers = {"Last-Event-ID": last} if last else {}
-    resp = await client.get("/v1/desktop/stream", params={"token": token(agent)}, headers=headers)
+    resp = await client.get("/v1/desktop/stream", params={"token": token(agent)},
+                            headers=headers)
     assert resp.status == 200
     await wait_connected(resp)
     return resp
@@ -98,7 +100,7 @@ async def test_pop_reaches_its_agent_only(
 
 async def test_wrong_tokens(kafka_bootstrap: str, topic_prefix: str) -> None:
     """Another secret's or an expired token is 401; a token for another agent/tenant is 403."""
-    foreign = auth.issue(b"some-other-secret-xyz-0123456789", "demo", "agent-a", time.time(), 600)
+    foreign = auth.issue(b"some-other-secret-xyz", "demo", "agent-a", time.time(), 600)
     expired = auth.issue(SECRET.encode(), "demo", "agent-a", time.time() - 1000, 600)
     async with gateway(kafka_bootstrap, topic_prefix) as client:
         for params, status in (
@@ -110,11 +112,8 @@ async def test_wrong_tokens(kafka_bootstrap: str, topic_prefix: str) -> None:
         ):
             resp = await client.get("/v1/desktop/stream", params=params)
             assert resp.status == status, params
-        action = await client.post(
-            "/v1/desktop/actions",
-            json={"action": "add_note"},
-            headers={"Authorization": "Bearer " + foreign},
-        )
+        action = await client.post("/v1/desktop/actions", json={"action": "add_note"},
+                                   headers={"Authorization": "Bearer " + foreign})
         assert action.status == 401
 
 
@@ -166,10 +165,8 @@ async def test_action_lands_on_the_desktop_topic(
     """POST /v1/desktop/actions -> DesktopActionTaken for the token's agent on c360.desktop.v1."""
     async with gateway(kafka_bootstrap, topic_prefix) as client:
         resp = await client.post(
-            "/v1/desktop/actions",
-            headers={"Authorization": "Bearer " + token("agent-a")},
-            json={"action": "relink", "interaction_id": "ix-9", "profile_id": "p-2"},
-        )
+            "/v1/desktop/actions", headers={"Authorization": "Bearer " + token("agent-a")},
+            json={"action": "relink", "interaction_id": "ix-9", "profile_id": "p-2"})
         assert resp.status == 202
         event_id = (await resp.json())["event_id"]
     [received] = consume_until(topic_prefix + DESKTOP)

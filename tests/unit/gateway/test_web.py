@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -18,7 +19,7 @@ from connectors.gateway import auth
 from connectors.gateway.hub import Hub
 from connectors.gateway.memory import InMemoryPopTopic
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
-from connectors.gateway.web import Gateway, mount
+from connectors.gateway.web import Gateway, add_routes
 from connectors.sources.kafka_publisher import InMemoryPublisher, PublishFailed
 from schemas import codec
 from schemas.records import DesktopActionTaken
@@ -44,27 +45,34 @@ class Env(SimpleNamespace):
         return self.topic.append(0, pop_key(record), codec.encode(record))
 
 
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    """An app with only the gateway mounted, on the twins, dev mode on."""
-    settings = GatewaySettings(secret=SECRET, dev=True, buffer_size=2, heartbeat_seconds=1)
-    config = GatewayConfig.from_settings(
-        SimpleNamespace(
-            kafka_bootstrap_servers="unused:1", topic_prefix="t.", default_tenant="demo"
-        )
-    )
+SETTINGS = GatewaySettings(secret=SECRET, dev=True, buffer_size=2, heartbeat_seconds=1)
+
+
+@asynccontextmanager
+async def serve(
+    settings: GatewaySettings = SETTINGS, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Env]:
+    """An app with only the gateway mounted, on the twins (dev mode on by default)."""
+    config = GatewayConfig.from_settings(SimpleNamespace(
+        kafka_bootstrap_servers="unused:1", topic_prefix="t.", default_tenant="demo"))
     topic, publisher = InMemoryPopTopic(partitions=2), InMemoryPublisher()
-    gateway = Gateway(
-        settings, config, Hub(2, 60_000, lambda: int(time.time() * 1000)), topic, topic, publisher
-    )
+    gateway = Gateway(settings, config, Hub(2, 60_000, lambda: int(time.time() * 1000)),
+                      topic, topic, publisher, clock)
     app = web.Application()
-    mount(app, gateway)
+    add_routes(app, gateway)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
         yield Env(client=client, topic=topic, publisher=publisher, gateway=gateway)
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    """The gateway with the default test settings."""
+    async with serve() as got:
+        yield got
 
 
 async def test_agent_gets_own_pop_not_anothers(env: Env) -> None:
@@ -128,22 +136,22 @@ async def test_reconnect_from_buffer_exactly_once(env: Env) -> None:
     assert env.topic.rereads == []
 
 
-async def test_stream_ends_when_its_token_expires(env: Env) -> None:
+async def test_stream_ends_when_its_token_expires() -> None:
     """An open stream does not outlive its token: an `expired` event, then the end."""
     now = [1_000.0]
-    env.gateway.clock = lambda: now[0]
-    token = auth.issue(SECRET, "demo", "a", 1_000.0, 60)
-    resp = await env.client.get("/v1/desktop/stream", params={"token": token})
-    await wait_connected(resp)
-    env.publish("a", iid="ix-1")
-    [live] = await read_events(resp, 1)
-    assert live.event == "pop"
-    now[0] = 1_061.0
-    [expired] = await read_events(resp, 1)
-    assert expired.event == "expired"
-    assert await resp.content.read() == b""
-    again = await env.client.get("/v1/desktop/stream", params={"token": token})
-    assert again.status == 401
+    async with serve(clock=lambda: now[0]) as env:
+        token = auth.issue(SECRET, "demo", "a", 1_000.0, 60)
+        resp = await env.client.get("/v1/desktop/stream", params={"token": token})
+        await wait_connected(resp)
+        env.publish("a", iid="ix-1")
+        [live] = await read_events(resp, 1)
+        assert live.event == "pop"
+        now[0] = 1_061.0
+        [expired] = await read_events(resp, 1)
+        assert expired.event == "expired"
+        assert await resp.content.read() == b""
+        again = await env.client.get("/v1/desktop/stream", params={"token": token})
+        assert again.status == 401
 
 
 async def test_reconnect_beyond_the_buffer_rereads_the_log(env: Env) -> None:
@@ -222,11 +230,11 @@ async def test_dev_login_and_me(env: Env) -> None:
     assert nested.status == 400
 
 
-async def test_dev_login_absent_outside_dev(env: Env) -> None:
+async def test_dev_login_absent_outside_dev() -> None:
     """Outside dev mode the login endpoints do not exist."""
-    env.gateway.settings = GatewaySettings(secret=SECRET, dev=False)
-    assert (await env.client.post("/v1/desktop/dev/login", json={"agent": "a"})).status == 404
-    assert (await env.client.get("/v1/desktop/dev/agents")).status == 404
+    async with serve(GatewaySettings(secret=SECRET, dev=False)) as env:
+        assert (await env.client.post("/v1/desktop/dev/login", json={"agent": "a"})).status == 404
+        assert (await env.client.get("/v1/desktop/dev/agents")).status == 404
 
 
 async def test_panel_is_served(env: Env) -> None:
@@ -240,21 +248,21 @@ async def test_panel_is_served(env: Env) -> None:
         assert (await env.client.get("/desktop/static/" + asset)).status == 200
 
 
-async def test_a_fresh_stream_replays_an_old_ring_as_history_not_as_a_pop(env: Env) -> None:
+async def test_a_fresh_stream_replays_an_old_ring_as_history_not_as_a_pop() -> None:
     """A pop rendered now for a call that rang before the freshness window (a backlog
     worked through) is replayed to a new panel as `history`, not as `pop`; a pop of a call
     ringing now goes out as `pop`. (Window 20 s here, the replay window 60 s.)"""
-    env.gateway.settings = replace(env.gateway.settings, fresh_seconds=20)
-    now = datetime.now(tz=UTC)
-    env.publish("a", iid="ix-old", occurred_at=now, rang_at=now - timedelta(seconds=40))
-    env.publish("a", iid="ix-new", occurred_at=now, rang_at=now - timedelta(seconds=1))
-    resp = await env.client.get("/v1/desktop/stream", params={"token": env.token("a")})
-    old, new = await read_events(resp, 2)
-    assert (old.event, old.json()["interaction_id"]) == ("history", "ix-old")
-    assert (new.event, new.json()["interaction_id"]) == ("pop", "ix-new")
-    env.publish("a", iid="ix-late", occurred_at=now, rang_at=now - timedelta(minutes=3))
-    [late] = await read_events(resp, 1)
-    assert (late.event, late.id) == ("history", "0:2")  # live, but past the window: history
+    async with serve(replace(SETTINGS, fresh_seconds=20)) as env:
+        now = datetime.now(tz=UTC)
+        env.publish("a", iid="ix-old", occurred_at=now, rang_at=now - timedelta(seconds=40))
+        env.publish("a", iid="ix-new", occurred_at=now, rang_at=now - timedelta(seconds=1))
+        resp = await env.client.get("/v1/desktop/stream", params={"token": env.token("a")})
+        old, new = await read_events(resp, 2)
+        assert (old.event, old.json()["interaction_id"]) == ("history", "ix-old")
+        assert (new.event, new.json()["interaction_id"]) == ("pop", "ix-new")
+        env.publish("a", iid="ix-late", occurred_at=now, rang_at=now - timedelta(minutes=3))
+        [late] = await read_events(resp, 1)
+        assert (late.event, late.id) == ("history", "0:2")  # live, but past the window: history
 
 
 async def test_stream_framing_headers_and_heartbeat(env: Env) -> None:

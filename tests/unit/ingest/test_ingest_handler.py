@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_ingest_routes, dead_letter
+from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, dead_letter
 from connectors.sources.kafka_publisher import InMemoryPublisher, PublishFailed
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
@@ -49,7 +49,7 @@ async def make() -> AsyncIterator[Make]:
                               FACTORY_LIMITS)
         publisher = InMemoryPublisher()
         app = web.Application(client_max_size=limit * 2)
-        add_ingest_routes(app, Ingest(config, publisher, translators, clock=lambda: NOW))
+        add_routes(app, Ingest(config, publisher, translators, clock=lambda: NOW))
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

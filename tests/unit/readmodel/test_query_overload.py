@@ -17,7 +17,7 @@ from projections.memory import InMemoryTimelineStore
 from projections.reads import ReadModel
 from tests.factories import T0, voice_call
 from web.read_api import ReadApi
-from web.read_routes import Gate, QueryApi, QuerySettings, add_query_routes
+from web.read_routes import Gate, QueryApi, QuerySettings, add_routes
 from web.service import WebSettings
 
 NOW = to_ms(T0 + timedelta(hours=1))
@@ -59,8 +59,8 @@ async def held():
     for event in voice_call("ix-1"):
         await store.apply("acme", "tok-a", event, NOW)
     app = web.Application()
-    api = QueryApi(ReadModel(store), ReadApi(store, _resolve, lambda: NOW, "acme"), gate=Gate(1))
-    add_query_routes(app, api)
+    api = QueryApi(ReadModel(store), ReadApi(_resolve, lambda: NOW, "acme"), gate=Gate(1))
+    add_routes(app, api)
     async with TestClient(TestServer(app)) as http:
         yield http, store, api
 
