@@ -1,0 +1,54 @@
+"""RedisBacked: what every Redis subclass of a contract suite shares (real server, own keys)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from projections.keys import Keys
+from projections.redis_client import redis_client
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisBacked:
+    """Mixin: the session's real redis-server, a unique key namespace per test (deleted by
+    the `redis_namespace` fixture), and every client closed after the test."""
+
+    redis_url: str
+    namespace: str
+
+    @pytest.fixture(autouse=True)
+    async def _redis(self, redis_url: str, redis_namespace: str) -> AsyncIterator[None]:
+        self.redis_url, self.namespace = redis_url, redis_namespace
+        self._clients: list[aioredis.Redis] = []
+        self._made = 0
+        yield
+        for client in self._clients:
+            await client.aclose()
+
+    def client(self, *, autopipeline: bool = False) -> aioredis.Redis:
+        """A client of the session's server, closed after the test."""
+        client = redis_client(self.redis_url, autopipeline=autopipeline)
+        self._clients.append(client)
+        return client
+
+    def fresh_keys(self) -> Keys:
+        """Keys of a namespace no other store of this test uses (hypothesis examples call
+        `make` many times per test); all under the test's namespace, so all deleted."""
+        self._made += 1
+        return Keys(f"{self.namespace}x{self._made}")
+
+    def unreachable_client(self) -> aioredis.Redis:
+        """A client of a Redis that is not there (connection refused at once)."""
+        client = redis_client(f"redis://127.0.0.1:{closed_port()}", timeout_seconds=1.0)
+        self._clients.append(client)
+        return client
