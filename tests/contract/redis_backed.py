@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,13 +9,7 @@ import redis.asyncio as aioredis
 
 from projections.keys import Keys
 from projections.redis_client import redis_client
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.contract.net import closed_port
 
 
 class RedisBacked:
