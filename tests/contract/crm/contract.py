@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import abc
+from typing import Any, Protocol
 
 import pytest
 
 from connectors.crm.errors import CrmRejected, CrmUnavailable, StaleCrmReference
 from core.crm.model import ContactDraft
 from core.crm.ports import CrmAdapter
-from tests.unit.crm.samples import activity
+from tests.unit.crm.samples import activity  # shared with the mapping tests
 
 E164 = "+14155550100"
 EMAIL = "dana@example.com"
@@ -48,8 +49,13 @@ class CrmHarness(Protocol):
     def refreshes(self) -> int: ...
 
 
-class CrmAdapterContract:
-    """Subclasses provide a `harness` fixture yielding a CrmHarness."""
+class CrmAdapterContract(abc.ABC):
+    """What every CrmAdapter must do; one subclass per adapter (vendor emulator or twin)."""
+
+    @abc.abstractmethod
+    def harness(self) -> Any:
+        """Overridden by a pytest fixture yielding a CrmHarness (async: emulators start
+        and stop with the test)."""
 
     @pytest.mark.parametrize("stored", [E164, "(415) 555-0100", "415-555-0100", "4155550100"])
     async def test_find_by_phone_matches_stored_spellings(

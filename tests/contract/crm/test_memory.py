@@ -9,7 +9,7 @@ import pytest
 from connectors.crm.errors import CrmRejected, CrmUnavailable
 from connectors.crm.http import excerpt
 from connectors.crm.memory import InMemoryCrmAdapter
-from tests.unit.crm.contract import CrmAdapterContract
+from tests.contract.crm.contract import CrmAdapterContract
 
 
 class MemoryHarness:
