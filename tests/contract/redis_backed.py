@@ -40,8 +40,9 @@ class RedisBacked:
         self._made += 1
         return Keys(f"{self.namespace}x{self._made}")
 
-    def unreachable_client(self) -> aioredis.Redis:
+    def unreachable_client(self, *, autopipeline: bool = False) -> aioredis.Redis:
         """A client of a Redis that is not there (connection refused at once)."""
-        client = redis_client(f"redis://127.0.0.1:{closed_port()}", timeout_seconds=1.0)
+        url = f"redis://127.0.0.1:{closed_port()}"
+        client = redis_client(url, timeout_seconds=1.0, autopipeline=autopipeline)
         self._clients.append(client)
         return client

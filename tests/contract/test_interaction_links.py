@@ -78,7 +78,8 @@ class InteractionLinksContract(abc.ABC):
         await links.mark("acme", "pa", LinkMark("ix-0", "in", "tok2"))
         await links.mark("acme", "pa", LinkMark("ix-0", "in", "tok2"))
         assert await links.marks("acme", "pa") == [
-            LinkMark("ix-0", "in", "tok2"), LinkMark("ix-1", "out", "tok")
+            LinkMark("ix-0", "in", "tok2"),
+            LinkMark("ix-1", "out", "tok"),
         ]
         assert await links.marks("acme", "pb") == []
 
@@ -119,5 +120,6 @@ class TestRedisInteractionLinks(RedisBacked, InteractionLinksContract):
         """Redis only: the actions hash carries the TTL, refreshed by each record."""
         keys = self.fresh_keys()
         await RedisInteractionLinks(self.client(), keys, ttl_seconds=600).record(
-            "acme", "ix-1", "tok", SYS_A)
+            "acme", "ix-1", "tok", SYS_A
+        )
         assert 0 < await self.client().ttl(keys.interaction_link("acme", "ix-1")) <= 600

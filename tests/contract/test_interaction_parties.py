@@ -66,8 +66,9 @@ class InteractionPartiesContract(abc.ABC):
     async def test_park_many_keeps_the_order_per_interaction(self) -> None:
         store = self.make()
         await store.park("acme", "ix-1", b"e0")
-        await store.park_many([("acme", "ix-1", b"e1"), ("acme", "ix-2", b"f1"),
-                               ("acme", "ix-1", b"e2")])
+        await store.park_many(
+            [("acme", "ix-1", b"e1"), ("acme", "ix-2", b"f1"), ("acme", "ix-1", b"e2")]
+        )
         await store.park_many([])
         assert await store.drain("acme", "ix-1") == [b"e0", b"e1", b"e2"]
         assert await store.drain("acme", "ix-2") == [b"f1"]
@@ -78,8 +79,9 @@ class InteractionPartiesContract(abc.ABC):
         store = self.make()
         await store.remember("ix-1", ANA)
         await store.park_many([("acme", "ix-1", b"e1"), ("acme", "ix-2", b"f1")])
-        results = await store.claim_many([("ix-1", BOB), ("ix-2", BOB), ("ix-3", ANA),
-                                          ("ix-3", BOB)])
+        results = await store.claim_many(
+            [("ix-1", BOB), ("ix-2", BOB), ("ix-3", ANA), ("ix-3", BOB)]
+        )
         assert results == [
             ClaimResult(ANA, (b"e1",)),
             ClaimResult(BOB, (b"f1",)),
@@ -151,7 +153,9 @@ class TestRedisInteractionParties(RedisBacked, InteractionPartiesContract):
         await store.park_many([("acme", "ix-2", b"e")])
         await store.park("acme", "ix-3", b"e")
         redis = self.client()
-        for key in (keys.interaction_party("acme", "ix-1"),
-                    keys.interaction_parked("acme", "ix-2"),
-                    keys.interaction_parked("acme", "ix-3")):
+        for key in (
+            keys.interaction_party("acme", "ix-1"),
+            keys.interaction_parked("acme", "ix-2"),
+            keys.interaction_parked("acme", "ix-3"),
+        ):
             assert 0 < await redis.ttl(key) <= TTL

@@ -130,9 +130,16 @@ class PopLogContract(TopicBacked):
         return False
 
     async def test_a_reread_returns_the_keys_pops_in_the_range_in_order(self) -> None:
-        offsets = [self.append(1, key, value(agent))
-                   for key, agent in ((KEY, "ag-1"), (OTHER, "ag-2"), (KEY, "ag-1"),
-                                      (KEY, "ag-1"), (KEY, "ag-1"))]
+        offsets = [
+            self.append(1, key, value(agent))
+            for key, agent in (
+                (KEY, "ag-1"),
+                (OTHER, "ag-2"),
+                (KEY, "ag-1"),
+                (KEY, "ag-1"),
+                (KEY, "ag-1"),
+            )
+        ]
         result = await self.make_log().reread(1, offsets[0], offsets[3], KEY)
         assert [p.offset for p in result.pops] == [offsets[0], offsets[2]]
         assert {(p.partition, p.tenant, p.agent) for p in result.pops} == {(1, "demo", "ag-1")}
@@ -217,8 +224,13 @@ class KafkaTopic(TopicBacked):
 
     def append(self, partition: int, key: bytes | None, value: bytes | None) -> int:
         acks: list[Any] = []
-        self.producer.produce(self.topic, value=value, key=key, partition=partition,
-                              on_delivery=lambda err, msg: acks.append((err, msg)))
+        self.producer.produce(
+            self.topic,
+            value=value,
+            key=key,
+            partition=partition,
+            on_delivery=lambda err, msg: acks.append((err, msg)),
+        )
         self.producer.flush(30)
         [(err, msg)] = acks
         assert err is None, err
@@ -241,10 +253,10 @@ class TestKafkaPopLog(KafkaTopic, PopLogContract):
         return KafkaPopLog(self.bootstrap, self.topic, codec.decode, max_records)
 
     def truncate(self, partition: int, before: int) -> bool:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap,
-                             "broker.address.family": "v4"})
-        futures = admin.delete_records([TopicPartition(self.topic, partition, before)],
-                                       request_timeout=10)
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "broker.address.family": "v4"})
+        futures = admin.delete_records(
+            [TopicPartition(self.topic, partition, before)], request_timeout=10
+        )
         try:
             for future in futures.values():
                 future.result(15)

@@ -25,8 +25,16 @@ def prof(tenant, pid, ms, phones=(), emails=(), deleted=False, name=None, eid=No
     ids = tuple(ProfileIdentifier("phone", p, f"ph:{p}") for p in phones) + tuple(
         ProfileIdentifier("email", e, f"em:{e}") for e in emails
     )
-    return Profile(tenant, pid, (ms, eid or f"e{ms:04d}{pid}"), name or pid.upper(), ids,
-                   {"tier": "gold"}, "csv", deleted)
+    return Profile(
+        tenant,
+        pid,
+        (ms, eid or f"e{ms:04d}{pid}"),
+        name or pid.upper(),
+        ids,
+        {"tier": "gold"},
+        "csv",
+        deleted,
+    )
 
 
 class ProfileDirectoryContract(abc.ABC):
@@ -128,21 +136,33 @@ class ProfileDirectoryContract(abc.ABC):
         assert await d.lookup("uniq", "ph:+1") == []
         assert await d.get("uniq", "p1") is None
 
-    @settings(max_examples=15, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.differing_executors])
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
     @given(
         st.lists(
-            st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(1, 6),
-                      st.sets(st.sampled_from(["+1", "+2", "+3"])), st.booleans()),
-            min_size=1, max_size=10,
+            st.tuples(
+                st.sampled_from(["p1", "p2", "p3"]),
+                st.integers(1, 6),
+                st.sets(st.sampled_from(["+1", "+2", "+3"])),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=10,
         ),
         st.randoms(),
     )
     async def test_lookups_depend_on_the_set_of_upserts_not_their_order(self, ops, rnd):
         """Any permutation (with duplicates) of the same upserts gives the same answers."""
-        states = [prof("uniq", pid, ms, sorted(ph), deleted=dl and ms > 4, eid=f"e{n:02d}")
-                  for n, (pid, ms, ph, dl) in enumerate(ops)]
+        states = [
+            prof("uniq", pid, ms, sorted(ph), deleted=dl and ms > 4, eid=f"e{n:02d}")
+            for n, (pid, ms, ph, dl) in enumerate(ops)
+        ]
         a, b = await self.make(POLICY), await self.make(POLICY)
         for s in states:
             await a.upsert(s)

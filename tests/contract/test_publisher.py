@@ -86,9 +86,7 @@ class PublisherContract(abc.ABC):
         finally:
             await publisher.close()
 
-    async def test_a_message_over_the_size_limit_is_too_large(
-        self, publisher: Publisher
-    ) -> None:
+    async def test_a_message_over_the_size_limit_is_too_large(self, publisher: Publisher) -> None:
         """Permanent: `too_large` (the caller dead-letters or answers 413, never retries)."""
         with pytest.raises(PublishFailed) as info:
             await publisher.publish([Message(self.topic, b"k", b"x" * 2_000_000)])
@@ -119,9 +117,7 @@ class TestInMemoryPublisher(PublisherContract):
         return [(m.key, m.value) for m in publisher.messages if m.topic == self.topic]
 
     @pytest.mark.xfail(strict=True, reason="the twin has no message size limit (reported)")
-    async def test_a_message_over_the_size_limit_is_too_large(
-        self, publisher: Publisher
-    ) -> None:
+    async def test_a_message_over_the_size_limit_is_too_large(self, publisher: Publisher) -> None:
         await super().test_a_message_over_the_size_limit_is_too_large(publisher)
 
 
@@ -131,7 +127,9 @@ class TestKafkaPublisher(PublisherContract):
 
     @pytest.fixture(autouse=True)
     def _broker(
-        self, kafka_bootstrap: str, topic_prefix: str,
+        self,
+        kafka_bootstrap: str,
+        topic_prefix: str,
         consume_until: Callable[..., list[Received]],
     ) -> None:
         self.bootstrap, self.topic = kafka_bootstrap, topic_prefix + INTERACTIONS

@@ -10,5 +10,12 @@ from tests.emulators.fixtures import (
     zoho_emulator,
 )
 
-__all__ = ["crm_session", "dynamics365_emulator", "hubspot_emulator", "salesforce_emulator",
-           "webhook_receiver", "zendesk_emulator", "zoho_emulator"]
+__all__ = [
+    "crm_session",
+    "dynamics365_emulator",
+    "hubspot_emulator",
+    "salesforce_emulator",
+    "webhook_receiver",
+    "zendesk_emulator",
+    "zoho_emulator",
+]

@@ -25,8 +25,11 @@ class Dynamics365Harness(EmulatorHarness):
         return list(self.emulator.table("contacts"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["subject"] for r in self.emulator.table("phonecalls").values()
-                if r.get(KEY) == idempotency_key]
+        return [
+            r["subject"]
+            for r in self.emulator.table("phonecalls").values()
+            if r.get(KEY) == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("phonecalls")[activity_id]

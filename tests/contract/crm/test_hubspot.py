@@ -25,9 +25,11 @@ class HubSpotHarness(EmulatorHarness):
         return list(self.emulator.table("contacts"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["properties"].get("hs_call_title", "")
-                for r in self.emulator.table("calls").values()
-                if r["properties"].get("c360_idempotency_key") == idempotency_key]
+        return [
+            r["properties"].get("hs_call_title", "")
+            for r in self.emulator.table("calls").values()
+            if r["properties"].get("c360_idempotency_key") == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("calls")[activity_id]

@@ -25,8 +25,11 @@ class SalesforceHarness(EmulatorHarness):
         return list(self.emulator.table("Contact"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["Subject"] for r in self.emulator.table("Task").values()
-                if r.get(EXT) == idempotency_key]
+        return [
+            r["Subject"]
+            for r in self.emulator.table("Task").values()
+            if r.get(EXT) == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("Task")[activity_id]

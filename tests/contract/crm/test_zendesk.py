@@ -25,8 +25,11 @@ class ZendeskHarness(EmulatorHarness):
         return list(self.emulator.table("users"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [t["subject"] for t in self.emulator.table("tickets").values()
-                if t.get("external_id") == idempotency_key]
+        return [
+            t["subject"]
+            for t in self.emulator.table("tickets").values()
+            if t.get("external_id") == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("tickets")[activity_id]

@@ -25,8 +25,11 @@ class ZohoHarness(EmulatorHarness):
         return list(self.emulator.table("Contacts"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["Subject"] for r in self.emulator.table("Calls").values()
-                if r.get(KEY) == idempotency_key]
+        return [
+            r["Subject"]
+            for r in self.emulator.table("Calls").values()
+            if r.get(KEY) == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("Calls")[activity_id]
