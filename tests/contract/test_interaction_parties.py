@@ -39,6 +39,7 @@ class InteractionPartiesContract(abc.ABC):
         store = self.make()
         await store.remember("ix-1", ANA)
         await store.remember("ix-1", BOB)
+        assert await store.lookup("acme", "ix-1") == ANA
         await store.remember("ix-1", ANA)
         assert await store.lookup("acme", "ix-1") == ANA
         await store.remember("ix-2", BOB)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -70,7 +70,7 @@ class PopFeedContract(TopicBacked):
         """A feed of the topic that starts at its end (no warm-up records)."""
 
     @pytest.fixture
-    async def started(self) -> Iterator[tuple[PopFeed, RecordingHub]]:
+    async def started(self) -> AsyncIterator[tuple[PopFeed, RecordingHub]]:
         """A feed started on a recording hub, stopped after the test."""
         self.append(0, KEY, value())  # before the start: not handed to the hub
         self.append(0, KEY, value())

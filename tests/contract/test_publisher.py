@@ -1,4 +1,5 @@
-"""One contract for the Kafka Publisher port: the twin and confluent-kafka on the real broker."""
+"""Contracts for the Kafka publisher ports (ingest Publisher, CRM sink ResultPublisher): each
+twin and confluent-kafka on the real broker pass the same tests."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
-# The port and its two implementations: the only imports of the publisher module, so a move
-# of the producer wrapper changes this block alone.
+# The ports and their implementations: the only imports of the producer wrappers, so a move
+# of them (into infra/) changes this block alone.
+from connectors.crm.kafka_producer import (
+    InMemoryResultPublisher,
+    KafkaResultPublisher,
+    ResultPublisher,
+    producer_config,
+)
+from connectors.crm.kafka_producer import PublishFailed as ResultPublishFailed
 from connectors.sources.kafka_publisher import (
     InMemoryPublisher,
     KafkaPublisher,
@@ -16,7 +24,7 @@ from connectors.sources.kafka_publisher import (
     Publisher,
     PublishFailed,
 )
-from schemas.topics import INTERACTIONS
+from schemas.topics import ACTIVITIES_RESULTS, INTERACTIONS
 from tests.contract.net import closed_port
 from tests.kafka_helpers import Received
 
@@ -143,6 +151,87 @@ class TestKafkaPublisher(PublisherContract):
 
     def delivered(self, publisher: Publisher, count: int) -> Delivered:
         # Acknowledged means readable: a short wait is enough, a long one would hide a bug.
+        received = self._consume_until(self.topic, lambda rs: len(rs) >= count, 10)
+        ordered = sorted(received, key=lambda r: (r.partition, r.offset))
+        return [(r.key, r.value or b"") for r in ordered]
+
+
+class ResultPublisherContract(abc.ABC):
+    """What every ResultPublisher (the CRM sink's results and dead letters) must do."""
+
+    topic: str
+
+    @abc.abstractmethod
+    def make(self) -> ResultPublisher:
+        """A publisher to a broker that acknowledges."""
+
+    @abc.abstractmethod
+    def make_unacknowledged(self) -> ResultPublisher:
+        """A publisher whose broker never acknowledges."""
+
+    @abc.abstractmethod
+    def delivered(self, publisher: ResultPublisher, count: int) -> Delivered:
+        """What the broker holds on `self.topic` (waiting for up to `count` records)."""
+
+    def test_once_publish_returns_every_record_is_there_in_order_per_key(self) -> None:
+        publisher = self.make()
+        try:
+            sent = [(self.topic, m.key, m.value) for m in batch(self.topic, 5)]
+            publisher.publish(sent[:3])
+            publisher.publish([])
+            publisher.publish(sent[3:])
+            got = self.delivered(publisher, len(sent))
+            assert per_key(got) == per_key([(k, v) for _t, k, v in sent])
+        finally:
+            publisher.close()
+
+    def test_an_unacknowledged_batch_raises_publish_failed(self) -> None:
+        publisher = self.make_unacknowledged()
+        try:
+            with pytest.raises(ResultPublishFailed):
+                publisher.publish([(self.topic, b"k", b"v")])
+        finally:
+            publisher.close()
+
+
+class TestInMemoryResultPublisher(ResultPublisherContract):
+    """The twin: records land in a list; an outage is scripted with `fail`."""
+
+    topic = "c360.activities.results.v1"
+
+    def make(self) -> ResultPublisher:
+        return InMemoryResultPublisher()
+
+    def make_unacknowledged(self) -> ResultPublisher:
+        return InMemoryResultPublisher(fail=1)
+
+    def delivered(self, publisher: ResultPublisher, count: int) -> Delivered:
+        assert isinstance(publisher, InMemoryResultPublisher)
+        return [(k, v) for t, k, v in publisher.records if t == self.topic]
+
+
+@pytest.mark.integration
+class TestKafkaResultPublisher(ResultPublisherContract):
+    """confluent-kafka against the session's Tansu broker; a fresh topic prefix per test."""
+
+    @pytest.fixture(autouse=True)
+    def _broker(
+        self,
+        kafka_bootstrap: str,
+        topic_prefix: str,
+        consume_until: Callable[..., list[Received]],
+    ) -> None:
+        self.bootstrap, self.topic = kafka_bootstrap, topic_prefix + ACTIVITIES_RESULTS
+        self._consume_until = consume_until
+
+    def make(self) -> ResultPublisher:
+        return KafkaResultPublisher(producer_config(self.bootstrap, "c360-contract"))
+
+    def make_unacknowledged(self) -> ResultPublisher:
+        config = producer_config(f"127.0.0.1:{closed_port()}", "c360-contract")
+        return KafkaResultPublisher({**config, "message.timeout.ms": 1_000})
+
+    def delivered(self, publisher: ResultPublisher, count: int) -> Delivered:
         received = self._consume_until(self.topic, lambda rs: len(rs) >= count, 10)
         ordered = sorted(received, key=lambda r: (r.partition, r.offset))
         return [(r.key, r.value or b"") for r in ordered]
