@@ -1,4 +1,4 @@
-"""Worker policy pieces: CRM routing, pauses, ledger contract, settings (backoff: test_backoff)."""
+"""Worker policy: CRM routing, pauses, settings (backoff: test_backoff; ledger: tests/contract)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import pytest
 
 from connectors.crm.kafka_consumer import Pauses, consumer_config
 from connectors.crm.kafka_producer import producer_config
-from connectors.crm.ledger import InMemoryActivityLedger, LedgerEntry
 from connectors.crm.routing import CrmRouting, load_routing, routing_from_dict
-from connectors.crm.sqlite_ledger import SqliteActivityLedger
 from connectors.crm.worker_settings import WorkerConfigError, WorkerSettings
 
 ROUTING = routing_from_dict(
@@ -100,42 +98,6 @@ def test_kafka_clients_are_configured_for_commit_after_success_and_idempotence()
     assert "group.protocol" not in consumer  # classic protocol (Tansu, FACTS T7)
     producer = producer_config("127.0.0.1:1", "c")
     assert (producer["enable.idempotence"], producer["acks"]) == (True, "all")
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def ledger(request, tmp_path):
-    store = (
-        InMemoryActivityLedger()
-        if request.param == "memory"
-        else SqliteActivityLedger(tmp_path / "sub" / "ledger.sqlite3")
-    )
-    yield store
-    store.close()
-
-
-def test_ledger_contract_keeps_the_highest_revision(ledger):
-    """Both ledgers: get/put per (key, CRM); a lower revision never replaces a higher one."""
-    assert ledger.get("k", "hubspot") is None
-    entry = LedgerEntry("a1", 5, "f5", "created", "c1", "https://x/a1")
-    ledger.put("k", "hubspot", entry)
-    assert ledger.get("k", "hubspot") == entry
-    assert ledger.get("k", "zoho") is None
-    ledger.put("k", "hubspot", LedgerEntry("a1", 3, "f3", "updated"))
-    assert ledger.get("k", "hubspot") == entry
-    newer = LedgerEntry("a1", 5, "f5b", "updated", "c2")
-    ledger.put("k", "hubspot", newer)
-    assert ledger.get("k", "hubspot") == newer
-
-
-def test_sqlite_ledger_survives_a_restart(tmp_path):
-    """The file keeps what was written (a worker restart finds its entries)."""
-    path = tmp_path / "ledger.sqlite3"
-    first = SqliteActivityLedger(path)
-    first.put("k", "hubspot", LedgerEntry("a1", 1, "f", "created"))
-    first.close()
-    second = SqliteActivityLedger(path)
-    assert second.get("k", "hubspot") == LedgerEntry("a1", 1, "f", "created")
-    second.close()
 
 
 def test_settings_from_env_and_every_problem_at_once():

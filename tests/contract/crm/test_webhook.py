@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests.contract.crm.contract import CrmAdapterContract
+from tests.contract.crm.harness import EmulatorHarness
 from tests.emulators.webhook import WebhookReceiver
-from tests.unit.crm.contract import CrmAdapterContract
-from tests.unit.crm.harness import EmulatorHarness
 
 
 class WebhookHarness(EmulatorHarness):

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests.contract.crm.contract import CrmAdapterContract
+from tests.contract.crm.harness import EmulatorHarness
 from tests.emulators.zoho import KEY, ZohoEmulator
-from tests.unit.crm.contract import CrmAdapterContract
-from tests.unit.crm.harness import EmulatorHarness
 
 
 class ZohoHarness(EmulatorHarness):
@@ -25,8 +25,11 @@ class ZohoHarness(EmulatorHarness):
         return list(self.emulator.table("Contacts"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["Subject"] for r in self.emulator.table("Calls").values()
-                if r.get(KEY) == idempotency_key]
+        return [
+            r["Subject"]
+            for r in self.emulator.table("Calls").values()
+            if r.get(KEY) == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("Calls")[activity_id]

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests.contract.crm.contract import CrmAdapterContract
+from tests.contract.crm.harness import EmulatorHarness
 from tests.emulators.zendesk import ZendeskEmulator
-from tests.unit.crm.contract import CrmAdapterContract
-from tests.unit.crm.harness import EmulatorHarness
 
 
 class ZendeskHarness(EmulatorHarness):
@@ -25,8 +25,11 @@ class ZendeskHarness(EmulatorHarness):
         return list(self.emulator.table("users"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [t["subject"] for t in self.emulator.table("tickets").values()
-                if t.get("external_id") == idempotency_key]
+        return [
+            t["subject"]
+            for t in self.emulator.table("tickets").values()
+            if t.get("external_id") == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("tickets")[activity_id]

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests.contract.crm.contract import CrmAdapterContract
+from tests.contract.crm.harness import EmulatorHarness
 from tests.emulators.hubspot import HubSpotEmulator
-from tests.unit.crm.contract import CrmAdapterContract
-from tests.unit.crm.harness import EmulatorHarness
 
 
 class HubSpotHarness(EmulatorHarness):
@@ -25,9 +25,11 @@ class HubSpotHarness(EmulatorHarness):
         return list(self.emulator.table("contacts"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["properties"].get("hs_call_title", "")
-                for r in self.emulator.table("calls").values()
-                if r["properties"].get("c360_idempotency_key") == idempotency_key]
+        return [
+            r["properties"].get("hs_call_title", "")
+            for r in self.emulator.table("calls").values()
+            if r["properties"].get("c360_idempotency_key") == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("calls")[activity_id]

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests.contract.crm.contract import CrmAdapterContract
+from tests.contract.crm.harness import EmulatorHarness
 from tests.emulators.dynamics365 import KEY, Dynamics365Emulator
-from tests.unit.crm.contract import CrmAdapterContract
-from tests.unit.crm.harness import EmulatorHarness
 
 
 class Dynamics365Harness(EmulatorHarness):
@@ -25,8 +25,11 @@ class Dynamics365Harness(EmulatorHarness):
         return list(self.emulator.table("contacts"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["subject"] for r in self.emulator.table("phonecalls").values()
-                if r.get(KEY) == idempotency_key]
+        return [
+            r["subject"]
+            for r in self.emulator.table("phonecalls").values()
+            if r.get(KEY) == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("phonecalls")[activity_id]

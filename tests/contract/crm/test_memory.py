@@ -9,7 +9,7 @@ import pytest
 from connectors.crm.errors import CrmRejected, CrmUnavailable
 from connectors.crm.http import excerpt
 from connectors.crm.memory import InMemoryCrmAdapter
-from tests.unit.crm.contract import CrmAdapterContract
+from tests.contract.crm.contract import CrmAdapterContract
 
 
 class MemoryHarness:
@@ -35,8 +35,9 @@ class MemoryHarness:
         self.adapter.delete_activity(activity_id)
 
     def fail_rate_limited(self, seconds: int) -> float | None:
-        self.adapter.fail_next(CrmUnavailable("memory: 429", crm="memory", status=429,
-                                              retry_after=float(seconds)))
+        self.adapter.fail_next(
+            CrmUnavailable("memory: 429", crm="memory", status=429, retry_after=float(seconds))
+        )
         return seconds
 
     def fail_server_error(self) -> None:
@@ -50,8 +51,9 @@ class MemoryHarness:
 
     def fail_rejected(self, message: str) -> None:
         said = excerpt(message)
-        self.adapter.fail_next(CrmRejected(f"memory: HTTP 400 {said}", crm="memory",
-                                           status=400, excerpt=said))
+        self.adapter.fail_next(
+            CrmRejected(f"memory: HTTP 400 {said}", crm="memory", status=400, excerpt=said)
+        )
 
     def expire_token(self) -> None:
         self.adapter.expire_token()

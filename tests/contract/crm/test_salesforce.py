@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests.contract.crm.contract import CrmAdapterContract
+from tests.contract.crm.harness import EmulatorHarness
 from tests.emulators.salesforce import EXT, SalesforceEmulator
-from tests.unit.crm.contract import CrmAdapterContract
-from tests.unit.crm.harness import EmulatorHarness
 
 
 class SalesforceHarness(EmulatorHarness):
@@ -25,8 +25,11 @@ class SalesforceHarness(EmulatorHarness):
         return list(self.emulator.table("Contact"))
 
     def activities(self, idempotency_key: str) -> list[str]:
-        return [r["Subject"] for r in self.emulator.table("Task").values()
-                if r.get(EXT) == idempotency_key]
+        return [
+            r["Subject"]
+            for r in self.emulator.table("Task").values()
+            if r.get(EXT) == idempotency_key
+        ]
 
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("Task")[activity_id]

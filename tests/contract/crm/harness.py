@@ -18,8 +18,9 @@ class EmulatorHarness:
 
     def __init__(self, emulator: Emulator, session: aiohttp.ClientSession) -> None:
         self.emulator = emulator
-        self.adapter = build_adapter(emulator.vendor, CrmSettingsSet.from_env(emulator.env()),
-                                     session)
+        self.adapter = build_adapter(
+            emulator.vendor, CrmSettingsSet.from_env(emulator.env()), session
+        )
 
     def fail_server_error(self) -> None:
         self.emulator.fail_next(Fault(503, "Service unavailable"))
