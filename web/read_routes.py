@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +24,7 @@ from core.query import (
 )
 from core.timeline import Retention
 from core.view import detail
+from infra.settings_web import QuerySettings
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import (
@@ -58,31 +58,6 @@ log = structlog.get_logger("web.read_routes")
 
 # How long one read request may wait for Redis before it is answered 503 (docs/api.md).
 READ_DEADLINE_SECONDS = 3.0
-
-
-@dataclass(frozen=True, slots=True)
-class QuerySettings:
-    """Read-path limits of one web process (docs/api.md, "Load and overload")."""
-
-    max_inflight: int = MAX_INFLIGHT
-    cache_entries: int = CACHE_ENTRIES
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> QuerySettings:
-        """C360_HTTP_MAX_INFLIGHT, C360_READ_CACHE_ENTRIES; raises ValueError naming both
-        when either is not a positive integer."""
-        env = os.environ if env is None else env
-        try:
-            got = cls(
-                int(env.get("C360_HTTP_MAX_INFLIGHT", MAX_INFLIGHT)),
-                int(env.get("C360_READ_CACHE_ENTRIES", CACHE_ENTRIES)),
-            )
-        except ValueError:
-            got = cls(0, 0)
-        if got.max_inflight < 1 or got.cache_entries < 1:
-            msg = "C360_HTTP_MAX_INFLIGHT and C360_READ_CACHE_ENTRIES must be positive integers"
-            raise ValueError(msg)
-        return got
 
 
 class Gate:

@@ -10,8 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import structlog
 from aiohttp import web
@@ -20,6 +19,7 @@ from core.errors import InvalidIdentifier
 from core.ports import Party
 from core.timeline import Retention
 from infra.logs import configure_logging
+from infra.settings_web import WebSettings
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
@@ -42,25 +42,6 @@ EXTENSIONS = (
 # Identifier -> Party is a pure function of the settings; an agent desktop asks for the same
 # few callers again and again, and normalizing + hashing is a noticeable part of a read.
 RESOLVED_CACHE = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class WebSettings:
-    """How many web processes serve the port (docs/api.md, "Several processes")."""
-
-    processes: int = 1
-    reuse_port: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
-        """C360_HTTP_PROCESSES (>= 1), C360_HTTP_REUSE_PORT (1/true); raises ValueError."""
-        env = os.environ if env is None else env
-        raw = env.get("C360_HTTP_PROCESSES", "1")
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"C360_HTTP_PROCESSES must be a positive integer, got {raw!r}")
-        processes = int(raw)
-        reuse = env.get("C360_HTTP_REUSE_PORT", "").strip().lower() in ("1", "true", "yes")
-        return cls(processes, reuse or processes > 1)
 
 
 def make_resolver(settings: StreamSettings) -> Callable[[str, str], Party]:
