@@ -113,7 +113,8 @@ def test_read_limits_come_from_the_environment():
 def test_several_processes_imply_a_shared_port():
     """C360_HTTP_PROCESSES > 1 turns SO_REUSEPORT on; 0 or junk is refused."""
     assert WebSettings.from_env({}) == WebSettings(processes=1, reuse_port=False)
-    assert WebSettings.from_env({"C360_HTTP_PROCESSES": "3"}) == WebSettings(processes=3, reuse_port=True)
+    three = WebSettings.from_env({"C360_HTTP_PROCESSES": "3"})
+    assert three == WebSettings(processes=3, reuse_port=True)
     assert WebSettings.from_env({"C360_HTTP_REUSE_PORT": "true"}).reuse_port
     for bad in ("0", "two", "-2"):
         with pytest.raises(ValueError, match="C360_HTTP_PROCESSES"):
