@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field, NonNegativeInt, SecretStr, ValidationInfo, field_validator
 
 from infra.settings_base import Section
@@ -147,7 +149,7 @@ class StreamSettings(KafkaSection, ModeSection, RedisSection, TimelineSection):
     def _at_least_three(cls, value: int) -> int:
         return max(3, value)
 
-    @property
+    @cached_property  # read once per event on the hot path
     def pii_pepper(self) -> bytes:
         """The PII hashing pepper (revealed only where tokens are made)."""
         return self.pepper.get_secret_value().encode()
