@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import sys
 import time
@@ -29,6 +28,7 @@ from core.profile_schema import (
     ProfileSchemaError,
     config_from_json,
 )
+from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_profiles import RedisProfileDirectory
@@ -204,6 +204,7 @@ async def _wait_applied(
 
 
 def _parser() -> argparse.ArgumentParser:
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(
         prog="c360 contacts import",
         description="Import contact profiles from a CSV file into the profile directory.",
@@ -212,7 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tenant", help="tenant id (default: C360_DEFAULT_TENANT)")
     parser.add_argument(
         "--schema",
-        default=os.environ.get("C360_PROFILE_SCHEMA_FILE"),
+        default=defaults.profile_schema_file or None,
         help="tenant profile schema JSON (default: C360_PROFILE_SCHEMA_FILE)",
     )
     parser.add_argument(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import uuid
 from collections.abc import Iterator
 
 from confluent_kafka import Consumer, TopicPartition
 
 from c360.kafka import make_producer, produce_all
+from infra.settings_streams import ToolSettings
 from schemas import codec
 from schemas.errors import SchemaError
 from schemas.records import DeadLetter
@@ -56,15 +56,14 @@ def read_dead_letters(
 
 def main(argv: list[str] | None = None) -> int:
     """List dead letters, or re-drive the selected ones to the topic they came from."""
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(prog="c360 dlq", description=__doc__)
     parser.add_argument("action", choices=["list", "redrive"])
     parser.add_argument("--stage", help="only letters of this agent/worker stage")
     parser.add_argument("--error-type", help="only letters with this error type")
     parser.add_argument("--offset", type=int, action="append", help="only these DLQ offsets")
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    )
-    parser.add_argument("--prefix", default=os.environ.get("C360_TOPIC_PREFIX", ""))
+    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
+    parser.add_argument("--prefix", default=defaults.topic_prefix)
     args = parser.parse_args(argv)
     selected: list[DeadLetter] = []
     for offset, letter, raw in read_dead_letters(args.bootstrap, args.prefix + DLQ):

@@ -58,7 +58,11 @@ def references(letter: DeadLetter) -> list[OriginalReference]:
     """The references a letter carries instead of its original bytes ([] when it kept them)."""
     return [
         OriginalReference(
-            m["what"], m["topic"], int(m["partition"]), int(m["offset"]), int(m["length"]),
+            m["what"],
+            m["topic"],
+            int(m["partition"]),
+            int(m["offset"]),
+            int(m["length"]),
             m["sha"],
         )
         for m in _REFERENCE.finditer(letter.error_message)

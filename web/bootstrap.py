@@ -20,6 +20,7 @@ from connectors.sources.kafka_publisher import KafkaPublisher
 from core.errors import InvalidIdentifier
 from core.ports import Party
 from core.timeline import Retention
+from infra.settings_web import QuerySettings
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel
@@ -36,7 +37,7 @@ from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
 from web.app import WebDeps
 from web.read_api import ReadApi
-from web.read_routes import Gate, QueryApi, QuerySettings
+from web.read_routes import Gate, QueryApi
 
 # Identifier -> Party is a pure function of the settings; an agent desktop asks for the same
 # few callers again and again, and normalizing + hashing is a noticeable part of a read.

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,31 +50,6 @@ log = structlog.get_logger("web.read_routes")
 
 # How long one read request may wait for Redis before it is answered 503 (docs/api.md).
 READ_DEADLINE_SECONDS = 3.0
-
-
-@dataclass(frozen=True, slots=True)
-class QuerySettings:
-    """Read-path limits of one web process (docs/api.md, "Load and overload")."""
-
-    max_inflight: int = MAX_INFLIGHT
-    cache_entries: int = CACHE_ENTRIES
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> QuerySettings:
-        """C360_HTTP_MAX_INFLIGHT, C360_READ_CACHE_ENTRIES; raises ValueError naming both
-        when either is not a positive integer."""
-        env = os.environ if env is None else env
-        try:
-            got = cls(
-                int(env.get("C360_HTTP_MAX_INFLIGHT", MAX_INFLIGHT)),
-                int(env.get("C360_READ_CACHE_ENTRIES", CACHE_ENTRIES)),
-            )
-        except ValueError:
-            got = cls(0, 0)
-        if got.max_inflight < 1 or got.cache_entries < 1:
-            msg = "C360_HTTP_MAX_INFLIGHT and C360_READ_CACHE_ENTRIES must be positive integers"
-            raise ValueError(msg)
-        return got
 
 
 class Gate:

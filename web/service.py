@@ -9,13 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
 
 from infra.logs import configure_logging
+from infra.settings_web import WebSettings
 from streams.settings import StreamSettings
 from web.app import create_app
 from web.bootstrap import build_web_deps
@@ -23,23 +22,6 @@ from web.bootstrap import build_web_deps
 log = structlog.get_logger("web.service")
 
 
-@dataclass(frozen=True, slots=True)
-class WebSettings:
-    """How many web processes serve the port (docs/api.md, "Several processes")."""
-
-    processes: int = 1
-    reuse_port: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
-        """C360_HTTP_PROCESSES (>= 1), C360_HTTP_REUSE_PORT (1/true); raises ValueError."""
-        env = os.environ if env is None else env
-        raw = env.get("C360_HTTP_PROCESSES", "1")
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"C360_HTTP_PROCESSES must be a positive integer, got {raw!r}")
-        processes = int(raw)
-        reuse = env.get("C360_HTTP_REUSE_PORT", "").strip().lower() in ("1", "true", "yes")
-        return cls(processes, reuse or processes > 1)
 
 
 def _start_siblings(count: int) -> list[subprocess.Popen[bytes]]:

@@ -19,6 +19,7 @@ from core.ports import Party
 from core.profiles import Profile, ProfileIdentifier
 from core.query import TimelineQuery, page
 from core.timeline import Retention, fold, to_ms, visible
+from infra.settings_web import QuerySettings
 from projections.keys import Keys
 from projections.reads import ReadModel, Scope, timeline_page
 from projections.redis_client import redis_client
@@ -42,7 +43,7 @@ from web import read_models
 from web.app import ALL_OPERATIONS, create_app
 from web.openapi import mounted_routes
 from web.read_api import ReadApi
-from web.read_routes import QueryApi, QuerySettings, add_routes
+from web.read_routes import QueryApi, add_routes
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from core.query import TimelineQuery, decode_cursor, encode_cursor
 from core.timeline import Retention, to_ms
 from core.view import describe
+from infra.settings_web import QuerySettings
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel, Scope, timeline_page
@@ -32,7 +33,7 @@ from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, interaction_events, voice_call
 from web.bootstrap import build_query_api, make_resolver
 from web.read_api import ReadApi
-from web.read_routes import QUERY_API, QueryApi, QuerySettings, add_routes
+from web.read_routes import QUERY_API, QueryApi, add_routes
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -252,7 +251,7 @@ async def test_a_fresh_stream_replays_an_old_ring_as_history_not_as_a_pop() -> N
     """A pop rendered now for a call that rang before the freshness window (a backlog
     worked through) is replayed to a new panel as `history`, not as `pop`; a pop of a call
     ringing now goes out as `pop`. (Window 20 s here, the replay window 60 s.)"""
-    async with serve(replace(SETTINGS, fresh_seconds=20)) as env:
+    async with serve(SETTINGS.model_copy(update={"fresh_seconds": 20})) as env:
         now = datetime.now(tz=UTC)
         env.publish("a", iid="ix-old", occurred_at=now, rang_at=now - timedelta(seconds=40))
         env.publish("a", iid="ix-new", occurred_at=now, rang_at=now - timedelta(seconds=1))
