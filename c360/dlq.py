@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import uuid
 from collections.abc import Iterator
 
 from confluent_kafka import Consumer, TopicPartition
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_config import KafkaEndpoint, reader_config
+from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.errors import SchemaError
 from schemas.records import DeadLetter
@@ -21,14 +21,8 @@ def read_dead_letters(
     bootstrap: str, topic: str, timeout: float = 10.0
 ) -> Iterator[tuple[int, DeadLetter | None, bytes]]:
     """Every record of the DLQ topic from offset 0 to its current end (offset, letter, raw)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"c360-dlq-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "broker.address.family": "v4",
-        }
-    )
+    # A short max wait: Tansu holds every fetch until it (FACTS M1).
+    consumer = Consumer(reader_config(KafkaEndpoint(bootstrap), "c360-dlq", fetch_wait_max_ms=100))
     try:
         meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
         parts = [TopicPartition(topic, p, 0) for p in meta.partitions]

@@ -21,7 +21,8 @@ from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog, PopFeed, Po
 from connectors.gateway.pops import Decoder
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
-from connectors.sources.kafka_publisher import KafkaPublisher, Message, Publisher, PublishFailed
+from infra.kafka_config import KafkaEndpoint
+from infra.kafka_producer import KafkaProducer, Message, Publisher, PublishFailed
 from schemas import codec, json_limits
 from schemas.errors import SchemaError
 
@@ -225,14 +226,15 @@ def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = N
     gws = GatewaySettings.from_env(merged)
     config = GatewayConfig.from_settings(settings)
     decode = _decoder(config)
+    kafka = KafkaEndpoint.from_settings(settings)
     gw = Gateway(
         settings=gws,
         config=config,
         hub=Hub(gws.buffer_size, gws.recent_seconds * 1000, lambda: int(time.time() * 1000)),
-        feed=KafkaPopFeed(config.bootstrap, config.screenpops_topic, decode, gws.warm_records,
+        feed=KafkaPopFeed(kafka, config.screenpops_topic, decode, gws.warm_records,
                           gws.recent_seconds),
-        pop_log=KafkaPopLog(config.bootstrap, config.screenpops_topic, decode, gws.max_reread),
-        publisher=KafkaPublisher(config.bootstrap, client_id="c360-gateway"),
+        pop_log=KafkaPopLog(kafka, config.screenpops_topic, decode, gws.max_reread),
+        publisher=KafkaProducer(kafka, "c360-gateway", delivery_timeout_s=10.0),
     )
     mount(app, gw)
     if gws.dev:

@@ -17,6 +17,7 @@ from connectors.gateway import auth
 from connectors.gateway.kafka_feed import KafkaPopFeed
 from connectors.gateway.pops import Decoder
 from connectors.gateway.web import GATEWAY, setup
+from infra.kafka_config import KafkaEndpoint
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from schemas.topics import DESKTOP, SCREENPOPS
@@ -44,7 +45,7 @@ async def gateway(
     setup(app, settings, env={"C360_GATEWAY_SECRET": SECRET, **env})
     if decode is not None:
         gw = app[GATEWAY]
-        gw.feed = KafkaPopFeed(bootstrap, prefix + SCREENPOPS, decode, 0)
+        gw.feed = KafkaPopFeed(KafkaEndpoint(bootstrap), prefix + SCREENPOPS, decode, 0)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

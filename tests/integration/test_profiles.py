@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from c360 import contacts_import
-from c360.kafka import make_producer, produce_all
 from core.links import LinkAction, LinkMark, current_link
 from core.profile_schema import SHARED, UNIQUE_PHONE
 from core.profiles import Profile, ProfileIdentifier
 from core.timeline import Retention
+from infra.kafka_producer import make_producer, produce_all
 from projections.keys import Keys
 from projections.memory_profiles import (
     InMemoryInteractionLinks,
