@@ -135,7 +135,8 @@ def test_feed_says_when_the_warm_read_back_misses_the_window() -> None:
     (the read-back did not reach the window's start); an old enough one is not."""
     data = codec.encode(pop("agent-a"))
     now_ms = int(time.time() * 1000)
-    feed = KafkaPopFeed(KafkaEndpoint("unused:1"), "t", codec.decode, warm_records=10, window_seconds=900)
+    feed = KafkaPopFeed(KafkaEndpoint("unused:1"), "t", codec.decode, warm_records=10,
+                        window_seconds=900)
     feed._unchecked = {1}
     with capture_logs() as logs:
         feed._record(_Msg(data, at_ms=now_ms - 60_000))
