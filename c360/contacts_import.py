@@ -28,6 +28,7 @@ from core.profile_schema import (
     ProfileSchemaError,
     config_from_json,
 )
+from infra.kafka_producer import PublishFailed
 from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_client import redis_client
@@ -42,13 +43,13 @@ class _Publisher:
     """The confluent-kafka producer, created only when something is published."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        from c360.kafka import make_producer  # noqa: PLC0415 - no client for --dry-run
+        from infra.kafka_producer import make_producer  # noqa: PLC0415 - no client for --dry-run
 
         self.topic = topic
         self.producer = make_producer(bootstrap, "c360-contacts-import")
 
     def send(self, rows: list[Row]) -> int:
-        from c360.kafka import produce_all  # noqa: PLC0415
+        from infra.kafka_producer import produce_all  # noqa: PLC0415
         from schemas import codec  # noqa: PLC0415
 
         batch = [
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ProfileSchemaError, HeaderError, OSError) as exc:
         print(f"c360 contacts import: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # c360.kafka.DeliveryFailed and friends
+    except PublishFailed as exc:
         print(f"c360 contacts import: publishing failed: {exc}", file=sys.stderr)
         return 3
     write_report(report, args.report)

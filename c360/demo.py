@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
 from schemas import codec
 from schemas.records import (
@@ -264,14 +264,20 @@ def publish_demo(bootstrap: str, topic_prefix: str = "", *, now: datetime | None
         topic_prefix + CONTACTS,
         [(f"{p.tenant_id}:{p.profile_id}".encode(), codec.encode(p)) for p in profiles(now)],
     )
-    sent += produce_all(producer, topic_prefix + INTERACTIONS, [
-        (e.interaction_id.encode(), codec.encode(e)) for e in history(now)])
+    sent += produce_all(
+        producer,
+        topic_prefix + INTERACTIONS,
+        [(e.interaction_id.encode(), codec.encode(e)) for e in history(now)],
+    )
     # The profiles travel on their own topic; give the contacts agent a moment so the live
     # call's pop already finds Alice's profile (a demo nicety, not a correctness need).
     time.sleep(3)
     live = live_call(datetime.now(tz=UTC))
-    return sent + produce_all(producer, topic_prefix + INTERACTIONS, [
-        (e.interaction_id.encode(), codec.encode(e)) for e in live])
+    return sent + produce_all(
+        producer,
+        topic_prefix + INTERACTIONS,
+        [(e.interaction_id.encode(), codec.encode(e)) for e in live],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

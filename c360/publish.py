@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
 from schemas import canonical_json, codec, json_limits
 from schemas.errors import SchemaError

@@ -11,8 +11,8 @@ from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.web import Gateway
 from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.ingest_web import Ingest, IngestConfig
-from connectors.sources.kafka_publisher import InMemoryPublisher
 from core.ports import Party
+from infra.kafka_producer import InMemoryPublisher
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from projections.memory_profiles import InMemoryInteractionLinks, InMemoryProfileDirectory
 from projections.reads import ReadModel

@@ -15,11 +15,12 @@ from connectors.gateway.pops import Decoder
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.web import Gateway
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig
-from connectors.sources.kafka_publisher import KafkaPublisher
+from connectors.sources.ingest_web import Ingest, IngestConfig, ingest_producer
 from core.errors import InvalidIdentifier
 from core.ports import Party
 from core.timeline import Retention
+from infra.kafka_config import KafkaEndpoint
+from infra.kafka_producer import KafkaProducer
 from infra.settings_web import QuerySettings
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
@@ -109,15 +110,16 @@ def build_gateway(
         schema_registry_url=settings.schema_registry_url,
     )
     decode = decode or _decoder(config.schema_registry_url)
+    kafka = KafkaEndpoint.from_settings(settings)
     return Gateway(
         settings=gws,
         config=config,
         hub=Hub(gws.buffer_size, gws.recent_seconds * 1000, lambda: int(time.time() * 1000)),
         feed=KafkaPopFeed(
-            config.bootstrap, config.screenpops_topic, decode, gws.warm_records, gws.recent_seconds
+            kafka, config.screenpops_topic, decode, gws.warm_records, gws.recent_seconds
         ),
-        pop_log=KafkaPopLog(config.bootstrap, config.screenpops_topic, decode, gws.max_reread),
-        publisher=KafkaPublisher(config.bootstrap, client_id="c360-gateway"),
+        pop_log=KafkaPopLog(kafka, config.screenpops_topic, decode, gws.max_reread),
+        publisher=KafkaProducer(kafka, "c360-gateway", delivery_timeout_s=10.0),
     )
 
 
@@ -132,11 +134,7 @@ def build_ingest(settings: StreamSettings, env: Mapping[str, str]) -> tuple[Inge
         settings.default_tenant,
         auth,
     )
-    publisher = KafkaPublisher(
-        settings.kafka_bootstrap_servers,
-        ack_timeout_seconds=auth.ack_timeout_seconds,
-        max_message_bytes=config.max_payload_bytes,
-    )
+    publisher = ingest_producer(settings, auth.ack_timeout_seconds, config.max_payload_bytes)
     if auth.open:
         log.warning("ingest_unauthenticated", reason="C360_ENV=dev and no ingest credentials")
     return Ingest(config, publisher), publisher.close

@@ -39,31 +39,11 @@ OUT_OF_RANGE_CODES = frozenset({KafkaError.OFFSET_OUT_OF_RANGE, KafkaError._AUTO
 Handler = Callable[[Message], Awaitable[Outcome]]
 
 
-def consumer_config(
-    bootstrap: str,
-    group_id: str,
-    client_id: str,
-    *,
-    max_poll_interval_ms: int = 300_000,
-    session_timeout_ms: int = 45_000,
-) -> dict[str, Any]:
-    """Offsets are committed by hand after the CRM accepted (or the DLQ took) a record;
-    librdkafka's auto commit would commit before the side effect (FACTS (c)). Classic
-    group protocol (Tansu, FACTS T7); IPv4 (T9)."""
-    return {
-        "bootstrap.servers": bootstrap,
-        "group.id": group_id,
-        "client.id": client_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "auto.offset.reset": "earliest",
-        "max.poll.interval.ms": max_poll_interval_ms,
-        "session.timeout.ms": session_timeout_ms,
-        "broker.address.family": "v4",
-        # Activities are not latency-critical, but librdkafka's 500 ms max wait is paid per
-        # fetch on brokers that hold fetches until it expires (Tansu, FACTS M1).
-        "fetch.wait.max.ms": 50,
-    }
+# Activities are not latency-critical, but librdkafka's 500 ms max wait is paid per fetch on
+# brokers that hold fetches until it expires (Tansu, FACTS M1). The rest of the group
+# consumer's config (manual commits after the CRM accepted or the DLQ took a record) is
+# infra.kafka_config.group_consumer_config.
+FETCH_WAIT_MAX_MS = 50
 
 
 @dataclass(slots=True)

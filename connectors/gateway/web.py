@@ -20,8 +20,8 @@ from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import PopFeed, PopLog
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
-from connectors.sources.kafka_publisher import Message, Publisher, PublishFailed
 from infra.http_routes import Body, Operation, Reply
+from infra.kafka_producer import Message, Publisher, PublishFailed
 from schemas import codec, json_limits
 from schemas.errors import SchemaError
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,10 +21,12 @@ from connectors.sources.ingest_models import (
     SourcePath,
 )
 from connectors.sources.ingest_settings import TENANT_RE, IngestSettings
-from connectors.sources.kafka_publisher import Message, Publisher, PublishFailed
 from connectors.sources.registry import TRANSLATORS, Translator
 from connectors.sources.signatures import validate_twilio
+from infra.dlq import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_for_request
 from infra.http_routes import Body, Operation, Reply
+from infra.kafka_config import KafkaEndpoint
+from infra.kafka_producer import KafkaProducer, Message, Publisher, PublishFailed
 from schemas import codec, json_limits
 from schemas.canonical_json import from_json
 from schemas.errors import SchemaError
@@ -37,8 +37,11 @@ log = structlog.get_logger("c360.ingest")
 
 CANONICAL = "canonical"
 ROUTE = "/v1/ingest/{source}"
-_DLQ_NS = uuid.UUID("0d4f6a52-9c1e-5b7a-8e3d-c360126e5701")
 _MAX_ERROR = 2000
+# Above librdkafka's 1 MB default by the ingest limit plus room for the envelope, so a dead
+# letter carrying a whole accepted-size payload fits (the broker's limit still applies:
+# its rejection surfaces as PublishFailed.too_large).
+_HEADROOM = 64 * 1024
 
 
 class TenantMismatch(SchemaError):
@@ -103,23 +106,33 @@ def implausible(
     return None
 
 
+def message_limit(max_payload_bytes: int) -> int:
+    """The producer's message.max.bytes, and so the dead letters' size budget."""
+    return max(DEFAULT_MAX_MESSAGE_BYTES, max_payload_bytes + _HEADROOM)
+
+
+def ingest_producer(
+    settings: Any, ack_timeout_seconds: float, max_payload_bytes: int
+) -> KafkaProducer:
+    """The webhook's producer: a bounded delivery time so a request answers 503 instead of
+    hanging, and room for a whole payload. It connects on first use."""
+    return KafkaProducer(
+        KafkaEndpoint.from_settings(settings), "c360-ingest",
+        delivery_timeout_s=ack_timeout_seconds,
+        max_message_bytes=message_limit(max_payload_bytes),
+    )
+
+
 def dead_letter(
-    source: str, tenant: str, body: bytes, error: BaseException, received_at: datetime
+    source: str, tenant: str, body: bytes, error: BaseException, received_at: datetime,
+    max_payload_bytes: int = 0,
 ) -> DeadLetter:
-    """The DeadLetter of a rejected request; its id is stable per (source, tenant, bytes),
-    so a vendor retrying the same bad payload dead-letters one record id."""
-    digest = hashlib.sha256(body).hexdigest()
-    return DeadLetter(
-        event_id=str(uuid.uuid5(_DLQ_NS, f"ingest:{source}:{tenant}:{digest}")),
-        occurred_at=received_at,
-        topic=f"http:/v1/ingest/{source}",
-        partition=-1,
-        offset=-1,
-        original_value=body,
-        error_type=type(error).__name__,
-        error_message=str(error)[:_MAX_ERROR],
-        stage=f"ingest:{source}",
-        tenant_id=tenant,
+    """The DeadLetter of a rejected request (infra.dlq's builder); its id is stable per
+    (source, tenant, bytes), so a vendor retrying the same bad payload dead-letters one id.
+    The bytes are kept whole up to what the producer accepts (`message_limit`)."""
+    return dead_letter_for_request(
+        source=source, tenant_id=tenant, body=body, error=error, received_at=received_at,
+        max_message_bytes=message_limit(max_payload_bytes),
     )
 
 
@@ -222,7 +235,8 @@ class Ingest:
         self, source: str, tenant: str, body: bytes, exc: BaseException,
         received_at: datetime, status: int, bound: Any, kind: str = "", **extra: Any,
     ) -> web.Response:
-        letter = dead_letter(source, tenant, body, exc, received_at)
+        letter = dead_letter(source, tenant, body, exc, received_at,
+                             self._config.max_payload_bytes)
         try:
             await self._publisher.publish(
                 [Message(self._config.dlq_topic, None, codec.encode(letter))]

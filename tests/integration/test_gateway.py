@@ -17,6 +17,7 @@ from connectors.gateway import auth
 from connectors.gateway.kafka_feed import KafkaPopFeed
 from connectors.gateway.pops import Decoder
 from connectors.gateway.web import add_routes
+from infra.kafka_config import KafkaEndpoint
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from schemas.topics import DESKTOP, SCREENPOPS
@@ -45,7 +46,8 @@ async def gateway(
                                         "C360_PII_PEPPER": "integration-pepper"})
     gw = build_gateway(settings, {"C360_GATEWAY_SECRET": SECRET, **env})
     if decode is not None:
-        gw = replace(gw, feed=KafkaPopFeed(bootstrap, prefix + SCREENPOPS, decode, 0))
+        feed = KafkaPopFeed(KafkaEndpoint(bootstrap), prefix + SCREENPOPS, decode, 0)
+        gw = replace(gw, feed=feed)
     app = web.Application()
     add_routes(app, gw)
     client = TestClient(TestServer(app))

@@ -8,6 +8,7 @@ import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,8 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes
-from connectors.sources.kafka_publisher import KafkaPublisher
+from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, ingest_producer
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
 from schemas import codec
@@ -82,11 +82,12 @@ async def _client(app: web.Application) -> Client:
 
 @pytest.fixture
 async def webhook(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Client]:
-    """The ingest route on a real KafkaPublisher, clock fixed so translation is repeatable."""
+    """The ingest route on a real KafkaProducer, clock fixed so translation is repeatable."""
     auth = IngestSettings.from_env(ENV)
     config = IngestConfig(topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo",
                           auth, limits=AHEAD)
-    publisher = KafkaPublisher(kafka_bootstrap, ack_timeout_seconds=20)
+    publisher = ingest_producer(SimpleNamespace(kafka_bootstrap_servers=kafka_bootstrap), 20,
+                                1_048_576)
     app = web.Application(client_max_size=2_000_000)
     add_routes(app, Ingest(config, publisher, clock=lambda: RECEIVED))
     client = await _client(app)
@@ -214,7 +215,9 @@ async def test_unreachable_broker_is_503_never_202() -> None:
     """With no broker the webhook answers 503 once the bounded delivery time is up."""
     auth = IngestSettings.from_env(ENV)
     config = IngestConfig("x." + INTERACTIONS, "x." + DLQ, 1_048_576, "demo", auth, limits=AHEAD)
-    publisher = KafkaPublisher(f"127.0.0.1:{_closed_port()}", ack_timeout_seconds=1.0)
+    publisher = ingest_producer(
+        SimpleNamespace(kafka_bootstrap_servers=f"127.0.0.1:{_closed_port()}"), 1.0, 1_048_576
+    )
     app = web.Application()
     add_routes(app, Ingest(config, publisher))
     client = await _client(app)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.topics import INTERACTIONS
 from tests.factories import voice_call

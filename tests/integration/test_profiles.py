@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from c360 import contacts_import
-from c360.kafka import make_producer, produce_all
 from core.timeline import Retention
+from infra.kafka_producer import make_producer, produce_all
 from projections.keys import Keys
 from projections.profile_timeline import profile_timeline
 from projections.redis_client import redis_client

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import Consumer
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
 from infra.schema_registry import registry_codec
 from schemas import codec
 from schemas.records import ActivityRequested, DeadLetter

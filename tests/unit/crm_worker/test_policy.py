@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from connectors.crm.kafka_consumer import Pauses, consumer_config
-from connectors.crm.kafka_producer import producer_config
+from connectors.crm.kafka_consumer import Pauses
 from connectors.crm.routing import CrmRouting, load_routing, routing_from_dict
 from connectors.crm.worker_settings import WorkerConfigError, WorkerSettings
 
@@ -90,14 +89,6 @@ def test_pauses_release_partitions_when_due_and_forget_revoked_ones():
     assert pauses.waiting == {}
 
 
-def test_kafka_clients_are_configured_for_commit_after_success_and_idempotence():
-    """No auto commit / offset store on the consumer; an idempotent acks=all producer."""
-    consumer = consumer_config("127.0.0.1:1", "g", "c")
-    assert consumer["enable.auto.commit"] is False
-    assert consumer["enable.auto.offset.store"] is False
-    assert "group.protocol" not in consumer  # classic protocol (Tansu, FACTS T7)
-    producer = producer_config("127.0.0.1:1", "c")
-    assert (producer["enable.idempotence"], producer["acks"]) == (True, "all")
 
 
 def test_settings_from_env_and_every_problem_at_once():

@@ -19,7 +19,7 @@ from connectors.gateway.hub import Hub
 from connectors.gateway.memory import InMemoryPopTopic
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.web import Gateway, add_routes
-from connectors.sources.kafka_publisher import InMemoryPublisher, PublishFailed
+from infra.kafka_producer import InMemoryPublisher, PublishFailed
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from tests.gateway_helpers import pop, pop_key, read_events, wait_connected

@@ -18,7 +18,7 @@ from connectors.sources.common import load_json, parse_json
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes
-from connectors.sources.kafka_publisher import InMemoryPublisher
+from infra.kafka_producer import InMemoryPublisher
 from schemas import codec, json_limits
 from schemas.canonical_json import from_json, to_json
 from schemas.errors import PayloadTooLarge, SchemaError

@@ -17,9 +17,9 @@ from structlog.testing import capture_logs
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, dead_letter
-from connectors.sources.kafka_publisher import InMemoryPublisher, PublishFailed
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
+from infra.kafka_producer import InMemoryPublisher, PublishFailed
 from schemas import codec
 from schemas.canonical_json import to_json
 from schemas.records import DeadLetter, InteractionEvent, ProfileUpserted
