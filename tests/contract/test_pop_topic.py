@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog, PopFeed, PopLog
 from connectors.gateway.memory import InMemoryPopTopic
 from connectors.gateway.pops import Pop, agent_key
+from infra.kafka_config import KafkaEndpoint
 from schemas import codec
 from schemas.topics import DEFAULT_PARTITIONS, SCREENPOPS
 from tests.gateway_helpers import pop
@@ -242,7 +243,7 @@ class TestKafkaPopFeed(KafkaTopic, PopFeedContract):
     """KafkaPopFeed (no warm-up records)."""
 
     def make_feed(self) -> PopFeed:
-        return KafkaPopFeed(self.bootstrap, self.topic, codec.decode, 0)
+        return KafkaPopFeed(KafkaEndpoint(self.bootstrap), self.topic, codec.decode, 0)
 
 
 @pytest.mark.integration
@@ -250,7 +251,7 @@ class TestKafkaPopLog(KafkaTopic, PopLogContract):
     """KafkaPopLog; retention by DeleteRecords where the broker supports it."""
 
     def make_log(self, max_records: int = 1_000) -> PopLog:
-        return KafkaPopLog(self.bootstrap, self.topic, codec.decode, max_records)
+        return KafkaPopLog(KafkaEndpoint(self.bootstrap), self.topic, codec.decode, max_records)
 
     def truncate(self, partition: int, before: int) -> bool:
         admin = AdminClient({"bootstrap.servers": self.bootstrap, "broker.address.family": "v4"})
