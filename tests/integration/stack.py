@@ -69,7 +69,7 @@ def running_stack(
     }
     procs = []
     for name, argv in (
-        ("streams", [sys.executable, "-m", "streams.app", "worker", "-l", "info",
+        ("streams", [sys.executable, "-m", "streams", "worker", "-l", "info",
                      "--web-port", str(free_port())]),
         ("web", [sys.executable, "-m", "web.service"]),
     ):
@@ -104,7 +104,7 @@ def worker_env(bootstrap: str, redis_url: str, prefix: str, name: str, **extra: 
 def start_streams_worker(env: dict, log, cwd: Path) -> subprocess.Popen:
     """The Faust worker as a subprocess in its own session, run in `cwd` (Faust makes its
     data directory in the working directory)."""
-    argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
+    argv = [sys.executable, "-m", "streams", "worker", "-l", "info",
             "--web-port", str(free_port())]
     return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
