@@ -50,13 +50,14 @@ def routes(deps: Deps) -> dict[str, Routes]:
     }
 
 
-def message_agent(runner: Runner) -> AgentFun:
+def message_agent(runner: Runner, name: str) -> AgentFun:
     """An agent that runs each message through `runner` (acked once it returns)."""
 
     async def agent(stream: Any) -> None:
         async for event in stream.events():
             await runner.handle(event.message)
 
+    agent.__name__ = agent.__qualname__ = name  # Faust labels its logs with it
     return agent
 
 

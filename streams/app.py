@@ -99,7 +99,7 @@ def create_app(settings: StreamSettings, deps: Deps) -> faust.App:
     for topic, table in routes(deps).items():
         name, stage = MESSAGE_AGENTS[topic]
         runner = Runner(stage, table, deps, send_many, stats)
-        app.agent(topics[topic], name=name)(message_agent(runner))
+        app.agent(topics[topic], name=name)(message_agent(runner, name))
     offsets = OffsetGuard(_prober(settings))
     _add_pages(app, settings, deps, stats, offsets)
     _add_offset_guard(app, settings, offsets)
