@@ -11,7 +11,7 @@ from core.timeline import InteractionEntry
 
 async def profile_timeline(
     directory: ProfileDirectory,
-    links: InteractionLinks | None,
+    links: InteractionLinks,
     timeline: TimelineStore,
     tenant_id: str,
     profile_id: str,
@@ -28,7 +28,7 @@ async def profile_timeline(
     started before the retention window (identifier reads already apply it).
     """
     tokens = await directory.tokens_of(tenant_id, profile_id)
-    marks = await links.marks(tenant_id, profile_id) if links is not None else []
+    marks = await links.marks(tenant_id, profile_id)
     hidden = {m.interaction_id for m in marks if m.state == OUT}
     found: dict[str, InteractionEntry] = {}
     for token in tokens:

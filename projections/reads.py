@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from core import insights
 from core.errors import StoreUnavailable
 from core.links import IN, OUT
-from core.ports import InteractionLinks, InteractionParties, ProfileDirectory
+from core.ports import InteractionLinks, Party, ProfileDirectory
 from core.query import (
     MAX_LIMIT,
     Page,
@@ -22,6 +22,7 @@ from core.query import (
     union,
 )
 from core.timeline import InteractionEntry, Retention
+from projections.null import NullInteractionLinks, NullPartyLookup, NullProfileDirectory
 from projections.topic_config import TopicConfig
 from schemas.errors import C360Error
 from schemas.records import CHANNELS
@@ -59,15 +60,23 @@ class TimelineReads(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReadModel:
-    """The stores a read needs; `profiles`/`links`/`parties` are optional per deployment."""
+    """The stores a read needs. A deployment without a profile directory or party records
+    gets their Null twins (projections/null.py), so the reads below never branch on one."""
 
     timeline: TimelineReads
     retention: Retention = field(default_factory=Retention)
-    profiles: ProfileDirectory | None = None
-    links: InteractionLinks | None = None
-    parties: InteractionParties | None = None
+    profiles: ProfileDirectory = field(default_factory=NullProfileDirectory)
+    links: InteractionLinks = field(default_factory=NullInteractionLinks)
+    parties: PartyLookup = field(default_factory=NullPartyLookup)
     topics: TopicConfig = field(default_factory=lambda: TopicConfig(None))
     insight_settings: insights.InsightSettings = field(default_factory=insights.InsightSettings)
+
+
+class PartyLookup(Protocol):
+    """The one question reads ask of the party records (InteractionParties answers it)."""
+
+    async def lookup(self, tenant_id: str, interaction_id: str) -> Party | None:
+        """The party an interaction belongs to, or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +90,10 @@ class Scope:
 
 async def profile_scope(rm: ReadModel, tenant_id: str, profile_id: str) -> Scope:
     """The profile's identifier tokens and link marks; raises UnknownProfile."""
-    if rm.profiles is None or not await rm.profiles.known(tenant_id, [profile_id]):
+    if not await rm.profiles.known(tenant_id, [profile_id]):
         raise UnknownProfile(f"no profile {profile_id!r} in tenant {tenant_id!r}")
     tokens = await rm.profiles.tokens_of(tenant_id, profile_id)
-    marks = await rm.links.marks(tenant_id, profile_id) if rm.links is not None else []
+    marks = await rm.links.marks(tenant_id, profile_id)
     return Scope(
         tokens=tuple(tokens),
         hidden=frozenset(m.interaction_id for m in marks if m.state == OUT),
@@ -187,7 +196,7 @@ async def find_interaction(
     tokens = list(scope.tokens) if scope is not None else []
     if scope is not None:
         tokens += [token for token, iid in scope.linked if iid == interaction_id]
-    if not tokens and rm.parties is not None:
+    if not tokens:
         party = await rm.parties.lookup(tenant_id, interaction_id)
         tokens = [party.token] if party is not None else []
     for token in tokens:

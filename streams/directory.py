@@ -10,16 +10,14 @@ from typing import Any
 from core.errors import InvalidIdentifier
 from core.identity import normalize, party_token
 from core.layouts import LayoutConfig, layout_from_json
-from core.links import LinkAction, LinkMark
 from core.policies import SuppressionRules, rules_from_dict
 from core.ports import (
     InteractionLinks,
     PopCache,
     ProfileDirectory,
-    UpsertResult,
 )
 from core.profile_schema import ProfileConfig, ProfileSchemaError, config_from_json
-from core.profiles import OwnershipChange, Profile
+from projections.null import NullInteractionLinks, NullPopCache, NullProfileDirectory
 from streams.pop_metrics import PopMetrics
 from streams.settings import ConfigError, StreamSettings
 
@@ -44,65 +42,6 @@ async def no_related(
 ) -> list[dict[str, Any]] | None:
     """The Null related-records hook: none in this deployment."""
     return None
-
-
-class NullProfileDirectory:
-    """ProfileDirectory of the "no local CRM" deployment: knows no profile, keeps none."""
-
-    async def upsert(self, profile: Profile) -> UpsertResult:
-        return UpsertResult("unchanged")
-
-    async def get(self, tenant_id: str, profile_id: str) -> Profile | None:
-        return None
-
-    async def get_many(self, tenant_id: str, profile_ids: Sequence[str]) -> dict[str, Profile]:
-        return {}
-
-    async def known(self, tenant_id: str, profile_ids: Sequence[str]) -> set[str]:
-        return set()
-
-    async def lookup(self, tenant_id: str, token: str) -> list[str]:
-        return []
-
-    async def lookup_many(self, tenant_id: str, tokens: Sequence[str]) -> list[list[str]]:
-        return [[] for _ in tokens]
-
-    async def tokens_of(self, tenant_id: str, profile_id: str) -> list[str]:
-        return []
-
-    async def ownership_log(self, tenant_id: str, token: str) -> list[OwnershipChange]:
-        return []
-
-
-class NullInteractionLinks:
-    """InteractionLinks without a directory: no interaction is ever linked to a profile."""
-
-    async def record(
-        self, tenant_id: str, interaction_id: str, token: str | None, action: LinkAction
-    ) -> list[LinkAction]:
-        return []
-
-    async def actions(self, tenant_id: str, interaction_id: str) -> list[LinkAction]:
-        return []
-
-    async def token_of(self, tenant_id: str, interaction_id: str) -> str | None:
-        return None
-
-    async def mark(self, tenant_id: str, profile_id: str, mark: LinkMark) -> None:
-        return None
-
-    async def marks(self, tenant_id: str, profile_id: str) -> list[LinkMark]:
-        return []
-
-
-class NullPopCache:
-    """PopCache without a directory: nothing is pre-warmed, every pop renders its panel."""
-
-    async def put(self, tenant_id: str, interaction_id: str, doc: str, ttl_seconds: int) -> None:
-        return None
-
-    async def get(self, tenant_id: str, interaction_id: str) -> str | None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
