@@ -192,7 +192,7 @@ def latency_stats(sent: dict[str, float], received: dict[str, float]) -> dict[st
 
 
 # -- kafka helpers ---------------------------------------------------------------------------
-# The load producer batches for 5 ms, as c360's own producers do (c360.kafka): with no
+# The load producer batches for 5 ms, as c360's tools do (infra.kafka_producer): with no
 # linger Tansu cannot keep up with 1,000 one-record produce requests a second on a 2-core
 # machine (the plain hop's p99 grew to ~20 s in a 30 s run; ~40 ms with 5 ms).
 LOAD_LINGER_MS = 5

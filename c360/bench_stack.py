@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from c360.devspecs import FAUST_READY, FAUST_WORKER, StackContext, log_contains, stack_env
-from c360.kafka import make_producer
 from c360.kafka_admin import admin, create_topics, wait_broker
 from c360.localstack import redis_answers, start_redis, start_tansu, tansu_bootstrap
 from c360.procs import Child, free_port, spawn, wait_until
+from infra.kafka_config import KafkaEndpoint, producer_config
 from schemas.topics import CATALOGUE, TopicSpec, topic_names
 
 WORKER_READY_TIMEOUT = 120.0
@@ -317,7 +317,12 @@ def partitions_of(name: str) -> int:
 def publish(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> dict[int, int]:
     """Produce and wait for every ack; returns partition -> end offset (last acked + 1),
     from the delivery reports rather than watermarks (Tansu's are wrong, FACTS M3)."""
-    producer = make_producer(bootstrap, "c360-bench")
+    # The tools' producer settings, on a bare client: the delivery reports carry offsets.
+    producer = Producer(
+        producer_config(
+            KafkaEndpoint(bootstrap), "c360-bench", linger_ms=5, delivery_timeout_s=120.0
+        )
+    )
     ends: dict[int, int] = {}
     errors: list[str] = []
 

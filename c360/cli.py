@@ -65,10 +65,6 @@ def _match_tool(argv: Sequence[str]) -> tuple[str, ...] | None:
     return None
 
 
-def _env_bootstrap() -> str:
-    return os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-
-
 def cmd_dev(args: argparse.Namespace) -> int:
     """`c360 dev up|down|status`."""
     from c360 import devstate  # noqa: PLC0415 - keeps `c360 --help` fast
@@ -124,6 +120,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (tools listed for --help; they parse their own arguments)."""
+    from infra.settings_streams import ToolSettings  # noqa: PLC0415 - keeps `c360 --help` fast
+
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(prog="c360", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -140,9 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     topics = sub.add_parser("topics", help="create or list the catalogue topics")
     topics.add_argument("action", choices=["create", "list"])
-    topics.add_argument("--bootstrap", default=_env_bootstrap(),
+    topics.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers,
                         help="default: $C360_KAFKA_BOOTSTRAP_SERVERS")
-    topics.add_argument("--prefix", default=os.environ.get("C360_TOPIC_PREFIX", ""))
+    topics.add_argument("--prefix", default=defaults.topic_prefix)
     topics.add_argument("--replication", type=int, default=1)
     topics.set_defaults(func=cmd_topics)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import sys
 import time
@@ -29,6 +28,8 @@ from core.profile_schema import (
     ProfileSchemaError,
     config_from_json,
 )
+from infra.kafka_producer import PublishFailed
+from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_profiles import RedisProfileDirectory
@@ -42,13 +43,13 @@ class _Publisher:
     """The confluent-kafka producer, created only when something is published."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        from c360.kafka import make_producer  # noqa: PLC0415 - no client for --dry-run
+        from infra.kafka_producer import make_producer  # noqa: PLC0415 - no client for --dry-run
 
         self.topic = topic
         self.producer = make_producer(bootstrap, "c360-contacts-import")
 
     def send(self, rows: list[Row]) -> int:
-        from c360.kafka import produce_all  # noqa: PLC0415
+        from infra.kafka_producer import produce_all  # noqa: PLC0415
         from schemas import codec  # noqa: PLC0415
 
         batch = [
@@ -204,6 +205,7 @@ async def _wait_applied(
 
 
 def _parser() -> argparse.ArgumentParser:
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(
         prog="c360 contacts import",
         description="Import contact profiles from a CSV file into the profile directory.",
@@ -212,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tenant", help="tenant id (default: C360_DEFAULT_TENANT)")
     parser.add_argument(
         "--schema",
-        default=os.environ.get("C360_PROFILE_SCHEMA_FILE"),
+        default=defaults.profile_schema_file or None,
         help="tenant profile schema JSON (default: C360_PROFILE_SCHEMA_FILE)",
     )
     parser.add_argument(
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ProfileSchemaError, HeaderError, OSError) as exc:
         print(f"c360 contacts import: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # c360.kafka.DeliveryFailed and friends
+    except PublishFailed as exc:
         print(f"c360 contacts import: publishing failed: {exc}", file=sys.stderr)
         return 3
     write_report(report, args.report)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
+from infra.settings_streams import ToolSettings
 from schemas import codec
 from schemas.records import (
     InteractionAccepted,
@@ -264,26 +264,31 @@ def publish_demo(bootstrap: str, topic_prefix: str = "", *, now: datetime | None
         topic_prefix + CONTACTS,
         [(f"{p.tenant_id}:{p.profile_id}".encode(), codec.encode(p)) for p in profiles(now)],
     )
-    sent += produce_all(producer, topic_prefix + INTERACTIONS, [
-        (e.interaction_id.encode(), codec.encode(e)) for e in history(now)])
+    sent += produce_all(
+        producer,
+        topic_prefix + INTERACTIONS,
+        [(e.interaction_id.encode(), codec.encode(e)) for e in history(now)],
+    )
     # The profiles travel on their own topic; give the contacts agent a moment so the live
     # call's pop already finds Alice's profile (a demo nicety, not a correctness need).
     time.sleep(3)
     live = live_call(datetime.now(tz=UTC))
-    return sent + produce_all(producer, topic_prefix + INTERACTIONS, [
-        (e.interaction_id.encode(), codec.encode(e)) for e in live])
+    return sent + produce_all(
+        producer,
+        topic_prefix + INTERACTIONS,
+        [(e.interaction_id.encode(), codec.encode(e)) for e in live],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """`c360 demo [history|call] [--who alice] [--agent agent-1]`."""
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(prog="c360 demo", description=__doc__)
     parser.add_argument("what", choices=["history", "call"], nargs="?", default="call")
     parser.add_argument("--who", choices=sorted(CUSTOMERS), default="alice")
     parser.add_argument("--agent", default="agent-1")
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    )
-    parser.add_argument("--prefix", default=os.environ.get("C360_TOPIC_PREFIX", ""))
+    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
+    parser.add_argument("--prefix", default=defaults.topic_prefix)
     args = parser.parse_args(argv)
     now = datetime.now(tz=UTC)
     events = list(history(now)) if args.what == "history" else live_call(now, args.who, args.agent)

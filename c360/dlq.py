@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import uuid
+import time
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 
-from c360.kafka import make_producer, produce_all
+from c360.replay_offsets import DEFAULT_LIMITS, EOF, Limits, assign
+from infra.kafka_config import KafkaEndpoint, reader_config
+from infra.kafka_producer import make_producer, produce_all
+from infra.settings_streams import ToolSettings
 from schemas import codec
 from schemas.errors import SchemaError
 from schemas.records import DeadLetter
@@ -18,53 +20,56 @@ from schemas.topics import DLQ
 
 
 def read_dead_letters(
-    bootstrap: str, topic: str, timeout: float = 10.0
+    bootstrap: str, topic: str, timeout: float = 10.0, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, DeadLetter | None, bytes]]:
-    """Every record of the DLQ topic from offset 0 to its current end (offset, letter, raw)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"c360-dlq-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "broker.address.family": "v4",
-        }
+    """Every record of the DLQ topic from its start to its end (offset, letter, raw). The
+    end is replay's rule (c360.replay_offsets): the high watermark alone stops short of a
+    batch's later records on Tansu (FACTS M3)."""
+    # A short max wait: Tansu holds every fetch until it (FACTS M1).
+    config = reader_config(
+        KafkaEndpoint(bootstrap), "c360-dlq", fetch_wait_max_ms=100, partition_eof=True
     )
+    consumer = Consumer(config)
     try:
         meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
-        parts = [TopicPartition(topic, p, 0) for p in meta.partitions]
-        ends = {p.partition: consumer.get_watermark_offsets(p, timeout=timeout)[1] for p in parts}
-        todo = {p for p, end in ends.items() if end > 0}
-        consumer.assign(parts)
-        while todo:
-            msg = consumer.poll(timeout)
-            if msg is None:
-                break
-            if msg.error():
-                continue
-            raw = msg.value() or b""
-            offset, partition = msg.offset() or 0, msg.partition() or 0
-            try:
-                letter = codec.decode(raw)
-            except SchemaError:
-                letter = None
-            yield offset, letter if isinstance(letter, DeadLetter) else None, raw
-            if offset + 1 >= ends[partition]:
-                todo.discard(partition)
+        if meta.error is not None:
+            raise KafkaException(meta.error)
+        ends = assign(consumer, topic, sorted(meta.partitions))
+        while ends.todo:
+            began = time.monotonic()
+            messages = consumer.consume(500, timeout=limits.poll_s)
+            waited = time.monotonic() - began
+            heard: set[int] = set()
+            for msg in messages:
+                partition, offset = msg.partition() or 0, msg.offset() or 0
+                error = msg.error()
+                if error is not None:
+                    if error.code() == EOF:
+                        ends.eof[partition] = offset
+                    continue
+                heard.add(partition)
+                ends.next[partition] = offset + 1
+                raw = msg.value() or b""
+                try:
+                    letter = codec.decode(raw)
+                except SchemaError:
+                    letter = None
+                yield offset, letter if isinstance(letter, DeadLetter) else None, raw
+            ends.polled(heard, waited, time.monotonic(), limits)
     finally:
         consumer.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     """List dead letters, or re-drive the selected ones to the topic they came from."""
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(prog="c360 dlq", description=__doc__)
     parser.add_argument("action", choices=["list", "redrive"])
     parser.add_argument("--stage", help="only letters of this agent/worker stage")
     parser.add_argument("--error-type", help="only letters with this error type")
     parser.add_argument("--offset", type=int, action="append", help="only these DLQ offsets")
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    )
-    parser.add_argument("--prefix", default=os.environ.get("C360_TOPIC_PREFIX", ""))
+    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
+    parser.add_argument("--prefix", default=defaults.topic_prefix)
     args = parser.parse_args(argv)
     selected: list[DeadLetter] = []
     for offset, letter, raw in read_dead_letters(args.bootstrap, args.prefix + DLQ):

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
+from confluent_kafka import KafkaException
 
-from c360.kafka import DeliveryFailed, KafkaException, make_producer, produce_all
 from core.errors import InvalidIdentifier
 from core.ports import Party
+from infra.kafka_producer import PublishFailed, make_producer, produce_all
 from projections.keys import Keys, interaction_of_field
 from projections.redis_client import redis_client
 from projections.redis_timeline import META_FIELD
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         try:
             produce_all(make_producer(settings.kafka_bootstrap_servers, "c360-forget"),
                         settings.topic(ERASURE), batch)
-        except (DeliveryFailed, KafkaException) as exc:
+        except (PublishFailed, KafkaException) as exc:
             print(f"c360 forget: erasure request not published, nothing erased: {exc}",
                   file=sys.stderr)
             return 3

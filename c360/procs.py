@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.backoff import Backoff
+
 
 def module_available(name: str) -> bool:
     """True when `name` can be imported (find_spec raises when a parent package is missing)."""
@@ -251,5 +253,5 @@ def restart_decision(
     count = max(1, len(recent))
     if count >= policy.max_failures:
         return GiveUp(count, policy.window)
-    delay = min(policy.max_delay, policy.initial_delay * 2.0 ** (count - 1))
-    return Restart(delay, count)
+    # No jitter: one worker restarting, nothing to spread out.
+    return Restart(Backoff(policy.initial_delay, policy.max_delay).ceiling(count), count)

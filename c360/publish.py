@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
+from infra.settings_streams import ToolSettings
 from schemas import canonical_json, codec, json_limits
 from schemas.errors import SchemaError
 from schemas.topics import CATALOGUE, INTERACTIONS
@@ -44,13 +44,12 @@ def key_of(record: object) -> bytes | None:
 def main(argv: list[str] | None = None) -> int:
     """Validate every record first (schema, then plausibility: schemas/validation.py);
     publish only when all are valid (no partial files)."""
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(prog="c360 publish", description=__doc__)
     parser.add_argument("file", type=Path, help="JSON lines or a JSON array of records")
     parser.add_argument("--topic", default=INTERACTIONS, choices=[spec.name for spec in CATALOGUE])
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    )
-    parser.add_argument("--prefix", default=os.environ.get("C360_TOPIC_PREFIX", ""))
+    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
+    parser.add_argument("--prefix", default=defaults.topic_prefix)
     parser.add_argument(
         "--json", action="store_true", help="publish the canonical JSON bytes instead of Avro"
     )

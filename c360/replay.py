@@ -31,6 +31,7 @@ from c360.replay_offsets import (
     sizes_of,
 )
 from core.timeline import InteractionEntry, Retention, entry_of, from_ms, merge
+from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
@@ -279,6 +280,7 @@ def replay_parallel(
 
 def main(argv: list[str] | None = None) -> int:
     """Rebuild into --namespace (must differ from the live one unless --in-place)."""
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(
         prog="c360 replay",
         description=__doc__,
@@ -294,20 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="allow the live namespace (safe: the fold is idempotent)",
     )
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    )
-    parser.add_argument("--prefix", default=os.environ.get("C360_TOPIC_PREFIX", ""))
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("C360_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
-    parser.add_argument(
-        "--max-entries", type=int, default=int(os.environ.get("C360_TIMELINE_MAX_ENTRIES", "50"))
-    )
+    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
+    parser.add_argument("--prefix", default=defaults.topic_prefix)
+    parser.add_argument("--redis-url", default=defaults.redis_url)
+    parser.add_argument("--max-entries", type=int, default=defaults.timeline_max_entries)
     parser.add_argument(
         "--retention-days",
         type=int,
-        default=int(os.environ.get("C360_TIMELINE_RETENTION_DAYS", "365")),
+        default=defaults.timeline_retention_days,
     )
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1,
@@ -317,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-future-seconds",
         type=int,
-        default=int(os.environ.get("C360_MAX_FUTURE_SECONDS", "86400")),
+        default=defaults.max_future_seconds,
         help="events stamped further ahead are refused, as by the live pipeline",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one partition group (internal)
@@ -327,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.namespace:
         parser.error("--namespace is required")
-    live = os.environ.get("C360_KEY_NAMESPACE", "c360")
+    live = defaults.key_namespace
     if args.namespace == live and not args.in_place:
         parser.error(f"{live!r} is the live namespace; pass --in-place to write into it")
     target = Target(

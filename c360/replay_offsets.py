@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from infra.kafka_config import KafkaEndpoint, reader_config
 
 # When a partition is done (Tansu 0.6 reports the last batch's base offset + 1 as its high
 # watermark, FACTS.md M3, so the watermark alone can stop short of the last batch): a
@@ -41,17 +42,15 @@ DEFAULT_LIMITS = Limits()
 def replay_consumer(bootstrap: str) -> Consumer:
     """A consumer for assigned partitions (no group join, nothing committed)."""
     return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"c360-replay-{uuid.uuid4().hex}",  # assigned, never joined
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "broker.address.family": "v4",
+        reader_config(
+            KafkaEndpoint(bootstrap),
+            "c360-replay",
+            partition_eof=True,
             # Tansu answers a fetch only at its max wait (FACTS M1): keep it short.
-            "fetch.wait.max.ms": 20,
-            "max.partition.fetch.bytes": 8 << 20,
-            "fetch.max.bytes": 32 << 20,
-        }
+            fetch_wait_max_ms=20,
+            partition_fetch_bytes=8 << 20,
+            fetch_bytes=32 << 20,
+        )
     )
 
 
@@ -73,8 +72,9 @@ def sizes_of(bootstrap: str, topic: str) -> dict[int, int]:
     parts = partitions_of(bootstrap, topic)
     consumer = replay_consumer(bootstrap)
     try:
-        marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                 for p in parts}
+        marks = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in parts
+        }
     finally:
         consumer.close()
     return {p: high - low for p, (low, high) in marks.items()}

@@ -18,3 +18,7 @@ class StoreUnavailable(C360Error):
 
 class CorruptEntry(C360Error, ValueError):
     """A stored value that does not parse (written by something else or truncated)."""
+
+
+class ConfigError(C360Error, ValueError):
+    """Missing or invalid configuration; the message lists every problem at once."""

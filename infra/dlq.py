@@ -1,4 +1,4 @@
-"""Dead-letter records: the original bytes plus where they came from and why they failed."""
+"""The one dead-letter builder: original bytes, where they came from, why they failed."""
 
 from __future__ import annotations
 
@@ -58,7 +58,11 @@ def references(letter: DeadLetter) -> list[OriginalReference]:
     """The references a letter carries instead of its original bytes ([] when it kept them)."""
     return [
         OriginalReference(
-            m["what"], m["topic"], int(m["partition"]), int(m["offset"]), int(m["length"]),
+            m["what"],
+            m["topic"],
+            int(m["partition"]),
+            int(m["offset"]),
+            int(m["length"]),
             m["sha"],
         )
         for m in _REFERENCE.finditer(letter.error_message)
@@ -77,15 +81,79 @@ def dead_letter_for(
     tenant_id: str | None = None,
     now: datetime | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    detail: str | None = None,
 ) -> DeadLetter:
-    """A DeadLetter for a message that failed; its id is stable per (topic, partition,
+    """A DeadLetter for a Kafka record that failed; its id is stable per (topic, partition,
     offset, stage), so dead-lettering the same message twice yields the same record.
 
     The original key and value are kept whole while the letter fits `max_message_bytes`
     (the producer's/broker's limit) less ENVELOPE_HEADROOM; past that the value (and, for
     an absurd key, the key) is None and error_message says where the bytes are, with their
-    length and sha256 (`references` parses it back)."""
-    message = str(error)[:_MAX_MESSAGE]
+    length and sha256 (`references` parses it back). `detail` replaces str(error) as the
+    message when the caller knows more (a CRM's response excerpt)."""
+    return _letter(
+        f"{topic}:{partition}:{offset}:{stage}",
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value,
+        error=error,
+        stage=stage,
+        tenant_id=tenant_id,
+        now=now,
+        max_message_bytes=max_message_bytes,
+        detail=detail,
+    )
+
+
+def dead_letter_for_request(
+    *,
+    source: str,
+    tenant_id: str,
+    body: bytes,
+    error: BaseException,
+    received_at: datetime,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+) -> DeadLetter:
+    """A DeadLetter for an HTTP request refused at the edge (ingest): it never was a Kafka
+    record, so topic is `http:/v1/ingest/<source>` and partition/offset are -1. Its id is
+    stable per (source, tenant, sha256(body)): a vendor retrying the same bad payload
+    dead-letters one record id (docs/ingest.md)."""
+    digest = hashlib.sha256(body).hexdigest()
+    return _letter(
+        f"ingest:{source}:{tenant_id}:{digest}",
+        topic=f"http:/v1/ingest/{source}",
+        partition=-1,
+        offset=-1,
+        key=None,
+        value=body,
+        error=error,
+        stage=f"ingest:{source}",
+        tenant_id=tenant_id,
+        now=received_at,
+        max_message_bytes=max_message_bytes,
+        detail=None,
+    )
+
+
+def _letter(
+    name: str,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    error: BaseException,
+    stage: str,
+    tenant_id: str | None,
+    now: datetime | None,
+    max_message_bytes: int,
+    detail: str | None,
+) -> DeadLetter:
+    # One namespace for every dead letter; `name` says what makes the letter the same one.
+    message = (str(error) if detail is None else detail)[:_MAX_MESSAGE]
     budget = max_message_bytes - ENVELOPE_HEADROOM
     key_size = len(key) if key is not None else 0
     refs: list[OriginalReference] = []
@@ -103,7 +171,7 @@ def dead_letter_for(
     for ref in refs:
         message += " " + ref.text(budget)
     return DeadLetter(
-        event_id=str(uuid.uuid5(_NS, f"{topic}:{partition}:{offset}:{stage}")),
+        event_id=str(uuid.uuid5(_NS, name)),
         occurred_at=now or datetime.now(tz=UTC),
         topic=topic,
         partition=partition,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from core.links import LinkAction, LinkMark
@@ -142,13 +143,17 @@ class InMemoryInteractionLinks:
 
 
 class InMemoryPopCache:
-    """PopCache in a dict (no expiry: tests are short)."""
+    """PopCache in a dict; entries expire after their TTL, as Redis's SET EX does."""
 
-    def __init__(self) -> None:
-        self.docs: dict[tuple[str, str], str] = {}
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.docs: dict[tuple[str, str], tuple[str, float]] = {}
 
     async def put(self, tenant_id: str, interaction_id: str, doc: str, ttl_seconds: int) -> None:
-        self.docs[(tenant_id, interaction_id)] = doc
+        self.docs[(tenant_id, interaction_id)] = (doc, self._clock() + ttl_seconds)
 
     async def get(self, tenant_id: str, interaction_id: str) -> str | None:
-        return self.docs.get((tenant_id, interaction_id))
+        found = self.docs.get((tenant_id, interaction_id))
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]

@@ -1,16 +1,12 @@
-"""Confluent wire format (0x00 + schema id + Avro body) with a small Schema Registry client."""
+"""Confluent wire format (0x00 + schema id + Avro body) over a schema source (the registry)."""
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import struct
-import urllib.error
-import urllib.parse
-import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fastavro import parse_schema
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -21,7 +17,6 @@ from schemas.registry import NAMESPACE, Entry, registry, standalone_json
 
 MAGIC = b"\x00"
 HEADER_BYTES = 5  # magic + 4-byte big-endian schema id
-_JSON = "application/vnd.schemaregistry.v1+json"
 
 
 class RegistryUnavailable(C360Error):
@@ -29,73 +24,37 @@ class RegistryUnavailable(C360Error):
     not a SchemaError: the message itself may be fine, so it must not be dead-lettered."""
 
 
-@dataclass
-class SchemaRegistryClient:
-    """Confluent Schema Registry REST (`POST /subjects/{subject}/versions`,
-    `GET /schemas/ids/{id}`) over urllib, both answers cached for the process.
-
-    Credentials may be given in the URL (`https://key:secret@host`): sent as HTTP basic auth,
-    never logged. Calls block; the first use per subject/id is the only network round trip.
-    """
-
-    url: str
-    timeout: float = 5.0
-    _ids: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
-    _schemas: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
-
-    def _endpoint(self) -> tuple[str, dict[str, str]]:
-        parts = urllib.parse.urlsplit(self.url)
-        headers = {"Content-Type": _JSON, "Accept": _JSON}
-        if parts.username is not None:
-            user = urllib.parse.unquote(parts.username)
-            secret = urllib.parse.unquote(parts.password or "")
-            token = base64.b64encode(f"{user}:{secret}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-            parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1])
-        return urllib.parse.urlunsplit(parts).rstrip("/"), headers
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        base, headers = self._endpoint()
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 - operator-configured registry URL
-            base + path, data=data, method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as resp:  # noqa: S310
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode(errors="replace")
-            if exc.code >= 500 or exc.code == 429:
-                raise RegistryUnavailable(f"registry {exc.code}: {detail}") from None
-            raise SchemaError(f"registry rejected {method} {path}: {exc.code} {detail}") from None
-        except (OSError, ValueError) as exc:  # refused, timed out, or not JSON
-            raise RegistryUnavailable(f"registry unreachable: {type(exc).__name__}") from None
+class SchemaSource(Protocol):
+    """Where schema ids and writer schemas come from: infra.schema_registry.RegistryClient
+    on a Confluent Schema Registry. Both calls may block on the network; they raise
+    RegistryUnavailable (transient) or SchemaError (the registry refused: permanent)."""
 
     def register(self, subject: str, schema_json: str) -> int:
-        """The id of `schema_json` under `subject` (registers it on first use)."""
-        key = (subject, schema_json)
-        if key not in self._ids:
-            path = f"/subjects/{urllib.parse.quote(subject, safe='')}/versions"
-            doc = self._call("POST", path, {"schema": schema_json})
-            if not isinstance(doc, dict) or not isinstance(doc.get("id"), int):
-                raise SchemaError(f"registry answered {path} without an id")
-            self._ids[key] = doc["id"]
-        return self._ids[key]
+        """The id of `schema_json` under `subject` (registered on first use)."""
+        ...
 
     def schema(self, schema_id: int) -> dict[str, Any]:
         """The writer schema (JSON document) of an id."""
-        if schema_id not in self._schemas:
-            doc = self._call("GET", f"/schemas/ids/{schema_id}")
-            if not isinstance(doc, dict) or doc.get("schemaType", "AVRO") != "AVRO":
-                raise SchemaError(f"schema id {schema_id} is not an Avro schema")
-            try:
-                schema = json.loads(doc["schema"])
-            except (KeyError, TypeError, ValueError):
-                raise SchemaError(f"schema id {schema_id}: registry sent no schema") from None
-            if not isinstance(schema, dict):
-                raise UnknownRecordType(f"schema id {schema_id} is not a c360 record")
-            self._schemas[schema_id] = schema
-        return self._schemas[schema_id]
+        ...
+
+
+def schema_id_of(data: bytes) -> int | None:
+    """The schema id in a Confluent-framed payload; None when `data` is not one."""
+    if len(data) < HEADER_BYTES or data[:1] != MAGIC:
+        return None
+    (schema_id,) = struct.unpack(">I", data[1:HEADER_BYTES])
+    return int(schema_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What encoding/decoding some records still needs from the registry (nothing = empty)."""
+
+    ids: frozenset[int] = frozenset()
+    subjects: frozenset[tuple[str, str]] = frozenset()  # (subject, record full name)
+
+    def __bool__(self) -> bool:
+        return bool(self.ids or self.subjects)
 
 
 @dataclass
@@ -104,15 +63,23 @@ class ConfluentCodec:
 
     Encode registers the record's self-contained schema under `<topic>-value` (the default
     TopicNameStrategy). Decode fetches the writer schema by id and resolves it into our
-    reader schema, so newer/older writers that follow the evolution rules are read."""
+    reader schema, so newer/older writers that follow the evolution rules are read.
 
-    client: SchemaRegistryClient
+    Ids and writer schemas are cached for the process. `encode`/`decode` ask the source on
+    a cache miss, which blocks: async callers first take `missing(...)` and run
+    `resolve(...)` in a worker thread, after which encode/decode are pure CPU work."""
+
+    client: SchemaSource
+    _ids: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _writers: dict[int, tuple[Entry, Any]] = field(default_factory=dict, repr=False)
+    # Ids that resolve() found unusable (404, not a c360 record): decode raises the cached
+    # error instead of asking again on the event loop; the next resolve() asks again.
+    _failed: dict[int, SchemaError] = field(default_factory=dict, repr=False)
 
     def encode(self, record: Any, topic: str) -> bytes:
         """0x00 + 4-byte big-endian schema id (subject `<topic>-value`) + Avro body."""
         entry = registry().of(type(record))
-        schema_id = self.client.register(f"{topic}-value", standalone_json(entry.name))
+        schema_id = self._register(f"{topic}-value", entry.name)
         buf = io.BytesIO()
         buf.write(MAGIC + struct.pack(">I", schema_id))
         write_body(buf, entry.schema, entry.cls, record)
@@ -121,15 +88,56 @@ class ConfluentCodec:
     def decode(self, data: bytes) -> Any:
         """The record in Confluent-framed `data`. Raises SchemaError/UnknownRecordType for
         bad data, RegistryUnavailable when the registry cannot be asked."""
-        if len(data) < HEADER_BYTES or data[:1] != MAGIC:
+        schema_id = schema_id_of(data)
+        if schema_id is None:
             raise SchemaError("truncated or not Confluent wire format")
-        (schema_id,) = struct.unpack(">I", data[1:HEADER_BYTES])
         entry, writer = self._writer(schema_id)
         reader = None if writer is entry.schema else entry.schema
         return read_body(data, HEADER_BYTES, writer, reader, entry.cls)
 
+    def missing(
+        self, payloads: Iterable[bytes] = (), outputs: Iterable[tuple[type, str]] = ()
+    ) -> Lookups:
+        """What decoding `payloads` and encoding records of (type, topic) `outputs` would
+        still ask the registry for (pure: reads the caches only). Payloads in another
+        format and record types that are not c360 records need nothing."""
+        ids = {i for p in payloads if (i := schema_id_of(p)) is not None}
+        subjects = set()
+        reg = registry()
+        for cls, topic in outputs:
+            try:
+                name = reg.of(cls).name
+            except UnknownRecordType:
+                continue  # encode raises it, without asking the registry
+            subjects.add((f"{topic}-value", name))
+        return Lookups(
+            frozenset(ids - self._writers.keys()), frozenset(subjects - self._ids.keys())
+        )
+
+    def resolve(self, lookups: Lookups) -> None:
+        """Ask the registry for `lookups` and cache the answers (blocking: run it in a
+        thread from async code). Unknown or foreign ids are left for decode to report on
+        the message itself; RegistryUnavailable propagates (the caller retries)."""
+        for subject, name in sorted(lookups.subjects):
+            self._register(subject, name)
+        for schema_id in sorted(lookups.ids):
+            self._failed.pop(schema_id, None)
+            try:
+                self._writer(schema_id)
+            except SchemaError as exc:  # a data error of that message: decode raises it
+                self._failed[schema_id] = exc
+
+    def _register(self, subject: str, name: str) -> int:
+        key = (subject, name)
+        if key not in self._ids:
+            self._ids[key] = self.client.register(subject, standalone_json(name))
+        return self._ids[key]
+
     def _writer(self, schema_id: int) -> tuple[Entry, Any]:
         if schema_id not in self._writers:
+            failed = self._failed.get(schema_id)
+            if failed is not None:
+                raise type(failed)(str(failed))
             doc = self.client.schema(schema_id)
             name = str(doc.get("name", ""))
             if "." not in name:

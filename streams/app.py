@@ -10,6 +10,7 @@ import faust
 import structlog
 
 from infra.logs import configure_logging
+from infra.metrics import METRICS_PATH, exposition, new_registry
 from schemas.topics import (
     ACTIVITIES_REQUESTED,
     ACTIVITIES_RESULTS,
@@ -23,8 +24,10 @@ from schemas.topics import (
 from streams.bootstrap import build_deps, rules_source
 from streams.handlers import Deps
 from streams.offset_guard import OffsetGuard
+from streams.pop_metrics import PopMetrics
 from streams.processing import OutputUnavailable, Stats
 from streams.settings import StreamSettings
+from streams.stage_metrics import StageCounters
 from streams.transport import SCHEME, record_exists, register, set_fetch_max_wait_ms
 
 settings = StreamSettings.from_env()
@@ -91,6 +94,10 @@ TOPICS = {
     )
 }
 STATS: dict[str, Stats] = {}
+# The worker's metrics registry, served at /metrics (the pop metrics are created here, not
+# with the deps, so a scrape before the first event already lists them).
+METRICS = new_registry()
+POP_METRICS = PopMetrics(METRICS)
 _deps: list[Deps] = []
 # Loaded when the worker starts, so a bad C360_RULES_FILE stops it with the list of problems
 # instead of failing the first wrap-up; the Redis clients are built later, in the loop.
@@ -100,7 +107,7 @@ RULES = rules_source(settings)
 def deps() -> Deps:
     """The process's dependencies, built on first use inside the worker's event loop."""
     if not _deps:
-        _deps.append(build_deps(settings, rules=RULES))
+        _deps.append(build_deps(settings, rules=RULES, pop_metrics=POP_METRICS))
     return _deps[0]
 
 
@@ -150,6 +157,19 @@ async def stats_page(_web: Any, request: Any) -> Any:
     )
 
 
+@app.page(METRICS_PATH)
+async def metrics_page(_web: Any, request: Any) -> Any:
+    """Every metric of the worker (pops, stages, offsets, process), for Prometheus."""
+    body, content_type = exposition(METRICS, request.headers.get("Accept"))
+    return _web.bytes(body, headers={"Content-Type": content_type})
+
+
+@app.page("/c360/screen-pops/stats")
+async def screen_pop_stats(_web: Any, request: Any) -> Any:
+    """The pop metrics as JSON."""
+    return _web.json(POP_METRICS.as_dict())
+
+
 @app.page("/health")
 async def health_page(_web: Any, request: Any) -> Any:
     """Liveness: the worker's event loop answers."""
@@ -194,6 +214,7 @@ async def _probe(tp: Any, offset: int) -> bool:
 
 
 OFFSETS = OffsetGuard(_probe)
+METRICS.register(StageCounters(STATS, lambda: OFFSETS.resets))
 
 
 @app.timer(settings.offset_check_seconds)  # type: ignore[untyped-decorator]

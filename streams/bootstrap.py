@@ -21,9 +21,11 @@ from projections.redis_related import RedisRelatedRecords
 from projections.redis_timeline import RedisTimelineStore
 from projections.redis_timeline_reads import CachedRedisTimeline
 from projections.topic_config import TopicConfig
+from schemas.confluent import ConfluentCodec
 from streams.activities import related_hook
 from streams.directory import DirectoryDeps, load_configs
 from streams.handlers import Deps
+from streams.pop_metrics import PopMetrics
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 
@@ -44,9 +46,11 @@ def build_deps(
     directory: DirectoryDeps | None = None,
     rules: RulesSource | None = None,
     related: RelatedRecordsStore | None = None,
+    pop_metrics: PopMetrics | None = None,
 ) -> Deps:
     """Build the handlers' dependencies; Redis adapters unless twins are passed in. The
-    related-records store also feeds the screen pops (DirectoryDeps.related)."""
+    related-records store also feeds the screen pops (DirectoryDeps.related); the pop
+    metrics are the worker's (registered on its registry) when it passes them."""
     keys = Keys(settings.key_namespace)
     retention = Retention(
         max_entries=settings.timeline_max_entries,
@@ -60,7 +64,9 @@ def build_deps(
         # Pop insights read every channel of the party: one script call, and the entries
         # decoded once per stored version (projections/entry_cache.py), not per pop.
         reads = CachedRedisTimeline(client, keys, retention, EntryCache(POP_READ_CACHE_ENTRIES))
-        directory = directory or redis_directory(settings, client, keys, reads, retention)
+        directory = directory or redis_directory(
+            settings, client, keys, reads, retention, pop_metrics
+        )
         related = related or RedisRelatedRecords(client, keys)
     deps = Deps(
         settings=settings,
@@ -85,12 +91,12 @@ def rules_source(settings: StreamSettings) -> RulesSource:
     return RulesSource.loaded(settings.rules_file or None, settings.activity_min_call_seconds)
 
 
-def _confluent(settings: StreamSettings) -> Any:
+def _confluent(settings: StreamSettings) -> ConfluentCodec | None:
     if not settings.schema_registry_url:
         return None
-    from schemas.confluent import ConfluentCodec, SchemaRegistryClient  # noqa: PLC0415
+    from infra.schema_registry import registry_codec  # noqa: PLC0415 - only with a registry
 
-    return ConfluentCodec(SchemaRegistryClient(settings.schema_registry_url))
+    return registry_codec(settings.schema_registry_url)
 
 
 def redis_directory(
@@ -99,6 +105,7 @@ def redis_directory(
     keys: Keys,
     timeline: TimelineReads | None = None,
     retention: Retention | None = None,
+    pop_metrics: PopMetrics | None = None,
 ) -> DirectoryDeps:
     """Profile directory, links and pop cache on Redis; tenant configs from the settings
     (C360_PROFILE_SCHEMA_FILE, C360_LAYOUT_FILE, C360_TOPICS_FILE), validated now rather
@@ -113,6 +120,7 @@ def redis_directory(
         pop_cache=RedisPopCache(client, keys),
         profile_config=schema,
         layouts=layouts,
+        metrics=pop_metrics if pop_metrics is not None else PopMetrics(),
     )
     if timeline is not None:
         read_model = ReadModel(

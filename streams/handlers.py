@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,13 +14,15 @@ from core.ports import InteractionParties, Party, TimelineStore
 from core.related import RelatedRecordsStore
 from core.rules import CallActivityRule
 from schemas import codec
+from schemas.confluent import ConfluentCodec
 from schemas.records import (
+    DeadLetter,
     InteractionEnded,
     InteractionEvent,
     InteractionOffered,
     PartyInteraction,
 )
-from schemas.topics import INTERACTIONS_BY_PARTY
+from schemas.topics import DLQ, INTERACTIONS_BY_PARTY
 from streams.directory import DirectoryDeps
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
@@ -48,9 +51,9 @@ class Deps:
     call_rule: CallActivityRule = field(default_factory=CallActivityRule)
     # Profile directory, links, pop cache and tenant configs; None = identifiers only.
     directory: DirectoryDeps | None = None
-    # schemas.confluent.ConfluentCodec when C360_SCHEMA_REGISTRY_URL is set: outputs use the
-    # Confluent wire format; inputs in any of the three formats are read.
-    confluent: Any = None
+    # On the registry (infra.schema_registry) when C360_SCHEMA_REGISTRY_URL is set: outputs
+    # use the Confluent wire format; inputs in any of the three formats are read.
+    confluent: ConfluentCodec | None = None
     # Tenant automation rules (streams.rules_config.RulesSource; None = the built-in call
     # rule) and the related-records store (None = no related records), both from bootstrap.
     rules: RulesSource | None = None
@@ -61,6 +64,19 @@ class Deps:
         if self.confluent is not None:
             return bytes(self.confluent.encode(record, self.settings.topic(topic)))
         return codec.encode(record)
+
+    async def ready(self, raws: Iterable[bytes] = (), outputs: Iterable[Outgoing] = ()) -> None:
+        """Fetch, in a worker thread, what decoding `raws` and encoding `outputs` (and a
+        dead letter) still need from the schema registry, so decode/encode never block the
+        event loop. A no-op without a registry or once cached; raises RegistryUnavailable
+        (transient: the caller retries in place)."""
+        if self.confluent is None:
+            return
+        wanted = [(type(o.value), self.settings.topic(o.topic)) for o in outputs]
+        wanted.append((DeadLetter, self.settings.topic(DLQ)))  # letters are built in excepts
+        lookups = self.confluent.missing(raws, wanted)
+        if lookups:
+            await asyncio.to_thread(self.confluent.resolve, lookups)
 
     def decode(self, raw: bytes) -> Any:
         """The record in input bytes; raises SchemaError (or a subclass) on bad input."""
@@ -161,7 +177,9 @@ async def handle_interaction(
     await deps.parties.remember(event.interaction_id, party)
     known = await deps.parties.lookup(event.tenant_id, event.interaction_id) or party
     out = [rekeyed(known, event)]
-    for parked in await deps.parties.drain(event.tenant_id, event.interaction_id):
+    drained = await deps.parties.drain(event.tenant_id, event.interaction_id)
+    await deps.ready(drained)
+    for parked in drained:
         earlier = decode(parked)
         out.append(rekeyed(known, earlier))  # type: ignore[arg-type]
     return out

@@ -108,6 +108,7 @@ async def run_batch(messages: Sequence[Message], deps: Deps, cache: PartyCache) 
     is safe because every step is idempotent (first-writer party links, the fold, output
     ids derived from their cause)."""
     out = BatchOutcome()
+    await deps.ready(m.value or b"" for m in messages)  # registry look-ups off the loop
     items = _decode(messages, deps, out)
     resolved = await _resolve(items, deps, cache, out)
     entries = await _fold(resolved, deps, out)
@@ -184,6 +185,7 @@ async def _resolve(
         cache.put(key, result.party)
         if result.parked:
             out.release.append(key)
+            await deps.ready(result.parked)
             drained[key] = _decode_parked(result.parked, own, key, deps, out)
     for key, found in zip(unknown, looked, strict=True):
         if found is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 
 from core.errors import StoreUnavailable
+from infra.backoff import GaveUp, retry_in_place
 from infra.dlq import dead_letter_for
 from schemas.confluent import RegistryUnavailable
 from schemas.errors import C360Error, SchemaError
@@ -82,12 +82,14 @@ async def process(
     async def step() -> list[tuple[str, bytes | None, bytes]]:
         # Decoding and encoding sit inside the retried step: with a schema registry they
         # can hit an outage (RegistryUnavailable), which must wait, not dead-letter.
+        await deps.ready([raw])  # registry look-ups off the event loop
         record = deps.decode(raw)
         if expect and not isinstance(record, expect):
             msg = f"{type(record).__name__} does not belong on this topic"
             raise SchemaError(msg)
         structlog.contextvars.bind_contextvars(event_id=getattr(record, "event_id", None))
         outgoing = await handle(record, raw)
+        await deps.ready(outputs=outgoing)
         return [(o.topic, o.key, deps.encode(o.value, o.topic)) for o in outgoing]
 
     async def send_all(records: list[tuple[str, bytes | None, bytes]]) -> None:
@@ -96,7 +98,7 @@ async def process(
 
     try:
         records = await _with_retry(step, deps, stats, sleep)
-    except _GaveUp as exc:
+    except GaveUp as exc:
         records = [_letter_of(message, exc.__cause__ or exc, stage, "infra_unavailable", deps)]
     except C360Error as exc:
         records = [_letter_of(message, exc, stage, "invalid", deps)]
@@ -112,28 +114,24 @@ async def process(
         stats.processed += 1
 
 
-class _GaveUp(Exception):
-    """The store stayed unavailable past the retry deadline."""
-
-
 async def _with_retry(
     call: Callable[[], Awaitable[list[tuple[str, bytes | None, bytes]]]],
     deps: Deps,
     stats: Stats,
     sleep: Callable[[float], Awaitable[None]],
 ) -> list[tuple[str, bytes | None, bytes]]:
-    deadline = time.monotonic() + deps.settings.redis_retry_deadline_seconds
-    delay = 0.1
-    while True:
-        try:
-            return await call()
-        except (StoreUnavailable, RegistryUnavailable) as exc:
-            stats.retries += 1
-            if time.monotonic() >= deadline:
-                raise _GaveUp from exc
+    def failed(exc: Exception, delay: float | None) -> None:
+        stats.retries += 1
+        if delay is not None:
             log.warning("store_unavailable_retrying", error=str(exc), delay=round(delay, 2))
-            await sleep(delay * (0.5 + random.random() / 2))
-            delay = min(delay * 2, 5.0)
+
+    return await retry_in_place(
+        call,
+        retry_on=(StoreUnavailable, RegistryUnavailable),
+        on_failure=failed,
+        deadline_seconds=deps.settings.redis_retry_deadline_seconds,
+        sleep=sleep,
+    )
 
 
 def _letter_of(
@@ -176,6 +174,7 @@ async def process_batch(
 
     async def step() -> list[tuple[str, bytes | None, bytes]]:
         outcome = await run_batch(messages, deps, cache)
+        await deps.ready(outputs=[*outcome.pops, *outcome.outputs])
         records: list[tuple[str, bytes | None, bytes]] = [
             (o.topic, o.key, deps.encode(o.value, o.topic)) for o in outcome.pops
         ]
@@ -201,11 +200,9 @@ async def process_batch(
         records = await _with_retry(step, deps, stats, sleep)
         stats.processed += counts[0]
         stats.dead_lettered += counts[1]
-    except _GaveUp as exc:
+    except GaveUp as exc:
         cause = exc.__cause__ or exc
-        records = [
-            _letter(Failure(m, cause, "infra_unavailable"), stage, deps) for m in messages
-        ]
+        records = [_letter(Failure(m, cause, "infra_unavailable"), stage, deps) for m in messages]
         stats.dead_lettered += len(messages)
     processed = time.monotonic()
     await _send_until_acked(records, send_many, stats, sleep)
@@ -240,28 +237,20 @@ async def _send_until_acked(
     stats: Stats,
     sleep: Callable[[float], Awaitable[None]],
 ) -> None:
-    delay = 0.1
-    while True:
-        try:
-            await send_many(records)
-            return
-        except OutputUnavailable as exc:
-            # Resending all of them is safe: every output id derives from its cause.
-            stats.retries += 1
-            log.warning("broker_unavailable_retrying", error=str(exc), delay=round(delay, 2))
-            await sleep(delay * (0.5 + random.random() / 2))
-            delay = min(delay * 2, 5.0)
+    def failed(exc: Exception, delay: float | None) -> None:
+        # Resending all of them is safe: every output id derives from its cause.
+        stats.retries += 1
+        log.warning("broker_unavailable_retrying", error=str(exc), delay=round(delay or 0, 2))
+
+    await retry_in_place(
+        lambda: send_many(records), retry_on=(OutputUnavailable,), on_failure=failed, sleep=sleep
+    )
 
 
 async def _with_retry_plain(
     call: Callable[[], Awaitable[None]], sleep: Callable[[float], Awaitable[None]]
 ) -> None:
-    delay = 0.1
-    while True:
-        try:
-            await call()
-            return
-        except StoreUnavailable as exc:
-            log.warning("store_unavailable_retrying", error=str(exc), delay=round(delay, 2))
-            await sleep(delay * (0.5 + random.random() / 2))
-            delay = min(delay * 2, 5.0)
+    def failed(exc: Exception, delay: float | None) -> None:
+        log.warning("store_unavailable_retrying", error=str(exc), delay=round(delay or 0, 2))
+
+    await retry_in_place(call, retry_on=(StoreUnavailable,), on_failure=failed, sleep=sleep)

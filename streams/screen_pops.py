@@ -160,9 +160,9 @@ async def _cached_panel(
             hint and (cached_hint is None or Hint.parse(hint) != replace(cached_hint, profile=None))
         )
     ):
-        d.metrics.prewarm_misses += 1
+        d.metrics.prewarm_miss()
         return None
-    d.metrics.prewarm_hits += 1
+    d.metrics.prewarm_hit()
     return panel
 
 
@@ -306,7 +306,7 @@ async def pop_for_entry(
             await d.pop_cache.put(
                 record.tenant_id, entry.interaction_id, panel_to_json(panel), d.prewarm_ttl_seconds
             )
-            d.metrics.prewarmed += 1
+            d.metrics.prewarm_stored()
         return []
     rules = d.rules_for(record.tenant_id) if d is not None else DEFAULT_RULES
     decision = screen_pop_for(event, party, entry, rules)
@@ -326,7 +326,7 @@ async def pop_for_entry(
         deps, party, entry, decision, event.event_id, to_ms(event.occurred_at), hint, memo
     )
     # Debug: one line per pop is a measurable share of the worker's time at load; the pop
-    # metrics (/c360/screen-pops/metrics) count every decision.
+    # metrics (the worker's /metrics) count every decision.
     log.debug(
         "screen_pop",
         agent_id=pop.agent_id,

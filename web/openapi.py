@@ -1,226 +1,173 @@
-"""The service's OpenAPI 3.1 document (read model in detail) and an offline HTML rendering."""
+"""The OpenAPI 3.1 document assembled from the route modules' declarations, and /docs."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
-from typing import Any
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
-from core.query import MAX_LIMIT, PERIODS_MONTHS
-from schemas.records import DIRECTIONS
-from web.openapi_schemas import SCHEMAS
-from web.openapi_service import service_paths
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from infra.http_routes import JSON, Operation, Reply
 
-def _param(
-    name: str, where: str, desc: str, schema: dict[str, Any], required: bool = False
-) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required, "description": desc, "schema": schema}
-
-
-_STR = {"type": "string"}
-TENANT = _param(
-    "tenant",
-    "query",
-    "Tenant id (else header X-C360-Tenant, else the default).",
-    {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-)
-IDENTIFIER = _param(
-    "identifier",
-    "query",
-    "Phone number or email in any format the normalizer "
-    "accepts (E.164, national, tel:/sip: URI, mailto:).",
-    _STR,
-)
-PROFILE_Q = _param("profile", "query", "Profile id (instead of identifier).", _STR)
-PROFILE_ID_Q = _param("profile_id", "query", "Same as `profile`.", _STR)
-PROFILE_P = _param("profile_id", "path", "Profile id.", _STR, required=True)
-CHANNEL = _param(
-    "channel",
-    "query",
-    "Comma-separated channels or `all`. Default: the channel of "
-    "`current` when given and known, else all.",
-    {"type": "string", "examples": ["voice", "voice,email", "all"]},
-)
-CURRENT = _param(
-    "current",
-    "query",
-    "Interaction id the agent is handling now; its channel is the default channel filter.",
-    _STR,
-)
-CURRENT_ALIAS = _param("interaction_id", "query", "Same as `current`.", _STR)
-CAMPAIGN = _param(
-    "campaign", "query", "Campaign name (case-insensitive); ANDed with channel.", _STR
-)
-PERIOD = _param(
-    "period",
-    "query",
-    "Calendar months back from now.",
-    {"type": "integer", "enum": list(PERIODS_MONTHS)},
-)
-DIRECTION = _param(
-    "direction", "query", "Interaction direction.", {"type": "string", "enum": list(DIRECTIONS)}
-)
-LIMIT = _param(
-    "limit",
-    "query",
-    "Page size (default 50).",
-    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-)
-CURSOR = _param("cursor", "query", "Opaque `next_cursor` of the previous page.", _STR)
-BEFORE = _param(
-    "before",
-    "query",
-    "Deprecated paging: only entries started strictly before this epoch ms (use cursor).",
-    {"type": "integer"},
-)
-
-_ERROR = {
-    "description": "Error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+INFO = {
+    "title": "c360",
+    "version": "1",
+    "description": "Customer 360 for contact centres: timelines and insights (docs/api.md), "
+    "ingest webhook (docs/ingest.md), agent desktop (docs/desktop.md), probes.",
 }
-_ERRORS = {
-    "400": {
-        **_ERROR,
-        "description": "Bad identifier, tenant, filter, limit or cursor "
-        "(codes: missing_identifier, bad_identifier, ambiguous_scope, bad_tenant, "
-        "bad_channel, bad_period, bad_direction, bad_limit, bad_cursor, bad_paging)",
-    },
-    "404": {**_ERROR, "description": "unknown_profile / unknown_interaction"},
-    "503": {
-        **_ERROR,
-        "description": "store_unavailable (Redis down) or overloaded (this process is at its "
-        "in-flight limit): retry after the Retry-After header's seconds",
-        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-    },
-}
+SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"}}
+_REF = "#/components/schemas/{model}"
 
 
-def _ok(ref: str, desc: str) -> dict[str, Any]:
-    return {"description": desc, "content": {"application/json": {"schema": {"$ref": ref}}}}
+def _models(operations: Sequence[Operation]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    """Every body model once, with the mode it is described in (answers as written,
+    request bodies as accepted)."""
+    found: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
+    for op in operations:
+        for reply in op.responses.values():
+            if reply.model is not None:
+                found[(reply.model, "serialization")] = None
+        if op.body is not None and op.body.model is not None:
+            found[(op.body.model, "validation")] = None
+    return list(found)
 
 
-def _op(summary: str, params: list[dict[str, Any]], ref: str, desc: str) -> dict[str, Any]:
-    return {
-        "get": {
-            "summary": summary,
-            "tags": ["read model"],
-            "parameters": params,
-            "responses": {"200": _ok(ref, desc), **_ERRORS},
-        }
-    }
-
-
-_TIMELINE_FILTERS = [
-    CHANNEL,
-    CURRENT,
-    CURRENT_ALIAS,
-    CAMPAIGN,
-    PERIOD,
-    DIRECTION,
-    LIMIT,
-    CURSOR,
-    BEFORE,
-]
-
-
-def spec(mounted: Iterable[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """The OpenAPI document served at /openapi.json.
-
-    `mounted` is the (method, path) of every route the running app serves: the document then
-    lists exactly those (a deployment without the gateway does not advertise it), and a
-    route nobody described still appears, flagged, so the document can never miss one.
-    """
-    paths = {
-        "/v1/timeline": _op(
-            "Timeline of one identifier, newest first",
-            [TENANT, {**IDENTIFIER, "required": True}, *_TIMELINE_FILTERS],
-            "#/components/schemas/Timeline",
-            "A page of the timeline",
-        ),
-        "/v1/profiles/{profile_id}/timeline": _op(
-            "Timeline of a profile (union of its identifiers, relinks applied)",
-            [PROFILE_P, TENANT, *_TIMELINE_FILTERS],
-            "#/components/schemas/Timeline",
-            "A page of the timeline",
-        ),
-        "/v1/insights": _op(
-            "Recent sentiment, topics and engagement summary",
-            [
-                TENANT,
-                IDENTIFIER,
-                PROFILE_Q,
-                PROFILE_ID_Q,
-                {**CHANNEL, "description": "Channels to consider (default all)."},
-            ],
-            "#/components/schemas/Insights",
-            "Insights",
-        ),
-        "/v1/journey": _op(
-            "Campaign journey grouped by date",
-            [TENANT, IDENTIFIER, PROFILE_Q, PROFILE_ID_Q, CAMPAIGN],
-            "#/components/schemas/Journey",
-            "Journey",
-        ),
-        "/v1/interactions/{interaction_id}": _op(
-            "One interaction in detail",
-            [
-                _param("interaction_id", "path", "Interaction id.", _STR, required=True),
-                TENANT,
-                IDENTIFIER,
-                PROFILE_Q,
-                PROFILE_ID_Q,
-            ],
-            "#/components/schemas/Interaction",
-            "The interaction",
-        ),
-    }
-    paths.update(service_paths())
-    if mounted is not None:
-        paths = _only(paths, mounted)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "c360",
-            "version": "1",
-            "description": "Customer 360 for contact centres: timelines and insights "
-            "(docs/api.md), ingest webhook (docs/ingest.md), agent desktop (docs/desktop.md), "
-            "probes.",
-        },
-        "paths": paths,
-        "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    }
-
-
-def _only(
-    paths: dict[str, dict[str, Any]], mounted: Iterable[tuple[str, str]]
-) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for method, path in sorted(set(mounted), key=lambda mp: (mp[1], mp[0])):
-        op = paths.get(path, {}).get(method.lower())
-        if op is None:
-            op = {
-                "summary": "Undocumented route",
-                "tags": ["undocumented"],
-                "parameters": [],
-                "responses": {"default": {"description": "Not described yet"}},
-            }
-        out.setdefault(path, {})[method.lower()] = op
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    out = []
+    sources: tuple[tuple[Literal["path", "query", "header"], type[BaseModel] | None], ...] = (
+        ("path", op.path_params),
+        ("query", op.query),
+        ("header", op.headers),
+    )
+    for where, model in sources:
+        if model is None:
+            continue
+        doc = model.model_json_schema(by_alias=True)
+        required = set(doc.get("required", ()))
+        for name, prop in doc.get("properties", {}).items():
+            out.append(
+                {
+                    "name": name,
+                    "in": where,
+                    "required": name in required or where == "path",
+                    "description": prop.get("description", ""),
+                    "schema": _param_schema(prop),
+                }
+            )
     return out
 
 
-def docs_html(document: dict[str, Any]) -> str:
+def _param_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without the `| None` of an optional field (absent = not sent),
+    its default null, and the description and title the parameter already carries."""
+    schema = {k: v for k, v in prop.items() if k not in ("title", "description", "default")}
+    branches = [b for b in schema.pop("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1:
+        schema = {**branches[0], **schema}
+    elif branches:
+        schema["anyOf"] = branches
+    return schema
+
+
+def _content(media: str, model: type[BaseModel] | None, refs: dict[Any, Any], mode: str) -> Any:
+    if model is not None:
+        schema = refs[(model, mode)]
+    elif media == JSON:
+        schema = {"type": "object"}
+    else:
+        schema = {"type": "string"} if media.startswith("text/") else {}
+    return {media: {"schema": schema}}
+
+
+def _reply(reply: Reply, refs: dict[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": reply.description}
+    if reply.media is not None:
+        out["content"] = _content(reply.media, reply.model, refs, "serialization")
+    if reply.headers:
+        out["headers"] = {h: {"schema": {"type": "integer"}} for h in reply.headers}
+    return out
+
+
+def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
+    if op.description:
+        out["description"] = op.description
+    out["parameters"] = _parameters(op)
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": True,
+            "description": op.body.description,
+            "content": _content(op.body.media, op.body.model, refs, "validation"),
+        }
+    out["responses"] = {str(s): _reply(r, refs) for s, r in sorted(op.responses.items())}
+    if op.security:
+        out["security"] = [{name: []} if name else {} for name in op.security]
+    return out
+
+
+def document(operations: Iterable[Operation]) -> dict[str, Any]:
+    """The OpenAPI document of exactly these operations; components from their models."""
+    ops = sorted(operations, key=lambda o: (o.path, o.method))
+    seen = [op.key for op in ops]
+    if len(seen) != len(set(seen)):
+        dupes = sorted({k for k in seen if seen.count(k) > 1})
+        raise ValueError(f"operations declared twice: {dupes}")
+    refs, top = models_json_schema(_models(ops), ref_template=_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": INFO,
+        "paths": paths,
+        "components": {
+            "schemas": _absent_keys(top.get("$defs", {})),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+def _absent_keys(schema: Any) -> Any:
+    """Drop `default: null` where null is not a value (a key that is left out, typed
+    `X | Absent`): the document would otherwise contradict itself."""
+    if isinstance(schema, list):
+        return [_absent_keys(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _absent_keys(v) for k, v in schema.items()}
+    nullable = out.get("type") == "null" or any(
+        b.get("type") == "null" for b in out.get("anyOf", ())
+    )
+    if "default" in out and out["default"] is None and not nullable:
+        del out["default"]
+    return out
+
+
+def mounted_routes(app: web.Application) -> list[tuple[str, str]]:
+    """(METHOD, path template) of every route the app serves (HEAD and catch-alls left out)."""
+    found = []
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if isinstance(route.resource, web.StaticResource):
+            path += "/{filename}"
+        if path and route.method not in ("HEAD", "*"):
+            found.append((route.method, path))
+    return found
+
+
+def docs_html(doc: dict[str, Any]) -> str:
     """A dependency-free HTML page listing every operation and its parameters (works
     offline; the JSON document is the machine-readable source)."""
     esc = html.escape
     parts = [
-        f"<h1>{esc(document['info']['title'])}</h1>",
+        f"<h1>{esc(doc['info']['title'])}</h1>",
         '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a></p>',
     ]
-    for path, ops in document["paths"].items():
+    for path, ops in doc["paths"].items():
         for method, op in ops.items():
             parts.append(f"<h2><code>{method.upper()} {esc(path)}</code></h2>")
             parts.append(
@@ -251,3 +198,35 @@ def docs_html(document: dict[str, Any]) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>c360 API</title>"
         f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
     )
+
+
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/openapi.json",
+        "This document (OpenAPI 3.1)",
+        "documentation",
+        {200: Reply("The OpenAPI document")},
+    ),
+    Operation(
+        "GET",
+        "/docs",
+        "The OpenAPI document as an HTML page (no external assets)",
+        "documentation",
+        {200: Reply("HTML", media="text/html")},
+    ),
+)
+
+
+def add_routes(app: web.Application, doc: dict[str, Any]) -> None:
+    """Serve `doc` at /openapi.json and its HTML rendering at /docs (both rendered once)."""
+    as_json, as_html = json.dumps(doc), docs_html(doc)
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.Response(text=as_json, content_type="application/json")
+
+    async def docs(_request: web.Request) -> web.Response:
+        return web.Response(text=as_html, content_type="text/html")
+
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/docs", docs)

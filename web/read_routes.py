@@ -1,13 +1,12 @@
-"""HTTP query API of the read model: timelines, insights, journey, one interaction, OpenAPI."""
+"""HTTP query API of the read model: timelines, insights, journey, one interaction."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +22,9 @@ from core.query import (
     parse_channels,
     parse_query,
 )
-from core.timeline import Retention
 from core.view import detail
+from infra.http_routes import Operation, Reply
 from projections.entry_cache import EntryCache
-from projections.keys import Keys
 from projections.reads import (
     ReadModel,
     Scope,
@@ -37,15 +35,9 @@ from projections.reads import (
     profile_scope,
     timeline_page,
 )
-from projections.redis_client import redis_client
 from projections.redis_errors import UNAVAILABLE, pool_exhausted
-from projections.redis_links import RedisInteractionLinks
-from projections.redis_parties import RedisInteractionParties
-from projections.redis_profiles import RedisProfileDirectory
-from projections.redis_timeline_reads import CachedRedisTimeline
-from projections.topic_config import TopicConfig
-from web.openapi import docs_html, spec
-from web.read_api import READ_API, ReadApi
+from web import read_models as m
+from web.read_api import ReadApi
 
 # Tenants, profile ids and interaction ids end up inside Redis keys and hash tags; braces
 # would move a key to another Cluster slot, so they are refused at the edge.
@@ -58,31 +50,6 @@ log = structlog.get_logger("web.read_routes")
 
 # How long one read request may wait for Redis before it is answered 503 (docs/api.md).
 READ_DEADLINE_SECONDS = 3.0
-
-
-@dataclass(frozen=True, slots=True)
-class QuerySettings:
-    """Read-path limits of one web process (docs/api.md, "Load and overload")."""
-
-    max_inflight: int = MAX_INFLIGHT
-    cache_entries: int = CACHE_ENTRIES
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> QuerySettings:
-        """C360_HTTP_MAX_INFLIGHT, C360_READ_CACHE_ENTRIES; raises ValueError naming both
-        when either is not a positive integer."""
-        env = os.environ if env is None else env
-        try:
-            got = cls(
-                int(env.get("C360_HTTP_MAX_INFLIGHT", MAX_INFLIGHT)),
-                int(env.get("C360_READ_CACHE_ENTRIES", CACHE_ENTRIES)),
-            )
-        except ValueError:
-            got = cls(0, 0)
-        if got.max_inflight < 1 or got.cache_entries < 1:
-            msg = "C360_HTTP_MAX_INFLIGHT and C360_READ_CACHE_ENTRIES must be positive integers"
-            raise ValueError(msg)
-        return got
 
 
 class Gate:
@@ -305,27 +272,7 @@ async def _interaction(request: web.Request, api: QueryApi) -> dict[str, Any]:
     return {"tenant": tenant, "item": detail(entry, now)}
 
 
-def mounted_routes(app: web.Application) -> list[tuple[str, str]]:
-    """(method, path template) of every route the app serves (HEAD and catch-alls left out)."""
-    found = []
-    for route in app.router.routes():
-        path = route.resource.canonical if route.resource is not None else ""
-        if isinstance(route.resource, web.StaticResource):
-            path += "/{filename}"
-        if path and route.method not in ("HEAD", "*"):
-            found.append((route.method, path))
-    return found
-
-
-async def _openapi(request: web.Request) -> web.Response:
-    return web.json_response(spec(mounted_routes(request.app)))
-
-
-async def _docs(request: web.Request) -> web.Response:
-    return web.Response(text=docs_html(spec(mounted_routes(request.app))), content_type="text/html")
-
-
-def add_query_routes(app: web.Application, api: QueryApi) -> None:
+def add_routes(app: web.Application, api: QueryApi) -> None:
     """Mount every read route on an aiohttp application."""
     app[QUERY_API] = api
     app.router.add_get("/v1/timeline", _errors(_timeline))
@@ -333,38 +280,65 @@ def add_query_routes(app: web.Application, api: QueryApi) -> None:
     app.router.add_get("/v1/insights", _errors(_insights))
     app.router.add_get("/v1/journey", _errors(_journey))
     app.router.add_get("/v1/interactions/{interaction_id}", _errors(_interaction))
-    app.router.add_get("/openapi.json", _openapi)
-    app.router.add_get("/docs", _docs)
 
 
-def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
-    """web.service extension hook: Redis-backed read model from the service's settings (read
-    duck-typed, so this package does not import streams) and the ReadApi web.service set;
-    read-path limits from `env` (default: the environment, QuerySettings)."""
-    if READ_API not in app:
-        msg = "web.read_routes.setup needs web.read_api.add_read_routes first"
-        raise RuntimeError(msg)
-    limits = QuerySettings.from_env(env)
-    base = app[READ_API]
-    client = redis_client(settings.redis_url)
-    keys = Keys(settings.key_namespace)
-    topics_file = getattr(settings, "topics_file", "") or None
-    retention = Retention(
-        settings.timeline_max_entries, settings.timeline_retention_days * 86_400_000
-    )
-    cache = EntryCache(limits.cache_entries)
-    rm = ReadModel(
-        timeline=CachedRedisTimeline(client, keys, retention, cache),
-        retention=retention,
-        profiles=RedisProfileDirectory(client, keys),
-        links=RedisInteractionLinks(client, keys),
-        parties=RedisInteractionParties(client, keys, settings.party_link_ttl_seconds),
-        topics=TopicConfig(topics_file or None),
-    )
-    api = QueryApi(rm, base, int(settings.timeline_max_entries), cache, Gate(limits.max_inflight))
-    add_query_routes(app, api)
-
-    async def _close(_app: web.Application) -> None:
-        await client.aclose()
-
-    app.on_cleanup.append(_close)
+_TAG = "read model"
+_ERRORS = {
+    400: Reply(
+        "Bad identifier, tenant, filter, limit or cursor (codes: missing_identifier, "
+        "bad_identifier, ambiguous_scope, bad_tenant, bad_channel, bad_period, bad_direction, "
+        "bad_limit, bad_cursor, bad_paging)",
+        m.Error,
+    ),
+    404: Reply("unknown_profile / unknown_interaction", m.Error),
+    503: Reply(
+        "store_unavailable (Redis down) or overloaded (this process is at its in-flight "
+        "limit): retry after the Retry-After header's seconds",
+        m.Error,
+        headers=("Retry-After",),
+    ),
+}
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/v1/timeline",
+        "Timeline of one identifier, newest first",
+        _TAG,
+        {200: Reply("A page of the timeline", m.Timeline), **_ERRORS},
+        query=m.TimelineQuery,
+    ),
+    Operation(
+        "GET",
+        "/v1/profiles/{profile_id}/timeline",
+        "Timeline of a profile (union of its identifiers, relinks applied)",
+        _TAG,
+        {200: Reply("A page of the timeline", m.Timeline), **_ERRORS},
+        query=m.ProfileTimelineQuery,
+        path_params=m.ProfilePath,
+    ),
+    Operation(
+        "GET",
+        "/v1/insights",
+        "Recent sentiment, topics and engagement summary",
+        _TAG,
+        {200: Reply("Insights", m.Insights), **_ERRORS},
+        query=m.InsightsQuery,
+    ),
+    Operation(
+        "GET",
+        "/v1/journey",
+        "Campaign journey grouped by date",
+        _TAG,
+        {200: Reply("Journey", m.Journey), **_ERRORS},
+        query=m.JourneyQuery,
+    ),
+    Operation(
+        "GET",
+        "/v1/interactions/{interaction_id}",
+        "One interaction in detail",
+        _TAG,
+        {200: Reply("The interaction", m.Interaction), **_ERRORS},
+        query=m.ScopeQuery,
+        path_params=m.InteractionPath,
+    ),
+)

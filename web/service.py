@@ -1,126 +1,27 @@
-"""The HTTP service: read API, health and readiness on one port (`python -m web.service`)."""
+"""The HTTP service process: create_app served by one or more processes (python -m web.service)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
 
-from core.errors import InvalidIdentifier
-from core.ports import Party
-from core.timeline import Retention
 from infra.logs import configure_logging
-from projections.keys import Keys
-from projections.redis_client import redis_client
-from projections.redis_timeline import RedisTimelineStore
-from streams.bootstrap import wall_clock_ms
-from streams.handlers import party_for_identifier
+from infra.settings_web import WebSettings
 from streams.settings import StreamSettings
-from web.read_api import ReadApi, add_read_routes
+from web.app import create_app
+from web.bootstrap import build_web_deps
 
 log = structlog.get_logger("web.service")
 
-# Optional parts mount themselves when their package is present: each exposes
-# `setup(app, settings) -> None`. Kept as a list so the service grows without edits here.
-EXTENSIONS = (
-    "web.read_routes",
-    "connectors.gateway.web",
-    "connectors.sources.ingest_web",
-)
 
-
-# Identifier -> Party is a pure function of the settings; an agent desktop asks for the same
-# few callers again and again, and normalizing + hashing is a noticeable part of a read.
-RESOLVED_CACHE = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class WebSettings:
-    """How many web processes serve the port (docs/api.md, "Several processes")."""
-
-    processes: int = 1
-    reuse_port: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
-        """C360_HTTP_PROCESSES (>= 1), C360_HTTP_REUSE_PORT (1/true); raises ValueError."""
-        env = os.environ if env is None else env
-        raw = env.get("C360_HTTP_PROCESSES", "1")
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"C360_HTTP_PROCESSES must be a positive integer, got {raw!r}")
-        processes = int(raw)
-        reuse = env.get("C360_HTTP_REUSE_PORT", "").strip().lower() in ("1", "true", "yes")
-        return cls(processes, reuse or processes > 1)
-
-
-def make_resolver(settings: StreamSettings) -> Callable[[str, str], Party]:
-    """Identifier in any accepted format -> Party (ValueError when it cannot be read);
-    successful resolutions are kept in a bounded LRU (errors are not)."""
-
-    @functools.lru_cache(maxsize=RESOLVED_CACHE)
-    def resolve(tenant: str, identifier: str) -> Party:
-        try:
-            return party_for_identifier(tenant, identifier, settings)
-        except InvalidIdentifier as exc:
-            raise ValueError(str(exc)) from exc
-
-    return resolve
-
-
-def build_app(settings: StreamSettings) -> web.Application:
-    """The aiohttp application with every route mounted."""
-    app = web.Application(client_max_size=settings.max_payload_bytes)
-    client = redis_client(settings.redis_url)
-    retention = Retention(
-        settings.timeline_max_entries, settings.timeline_retention_days * 86_400_000
-    )
-    timeline = RedisTimelineStore(client, Keys(settings.key_namespace), retention)
-    add_read_routes(
-        app,
-        ReadApi(timeline, make_resolver(settings), wall_clock_ms, settings.default_tenant),
-    )
-
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def ready(_request: web.Request) -> web.Response:
-        try:
-            await client.ping()
-        except Exception as exc:
-            return web.json_response({"status": "redis_unavailable", "error": str(exc)}, status=503)
-        return web.json_response({"status": "ready"})
-
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)
-    for name in EXTENSIONS:
-        _mount(app, name, settings)
-
-    async def _close(_app: web.Application) -> None:
-        await client.aclose()
-
-    app.on_cleanup.append(_close)
-    return app
-
-
-def _mount(app: web.Application, module_name: str, settings: StreamSettings) -> None:
-    import importlib  # noqa: PLC0415
-    import importlib.util  # noqa: PLC0415
-
-    if importlib.util.find_spec(module_name) is None:
-        return
-    module = importlib.import_module(module_name)
-    module.setup(app, settings)
-    log.info("web_extension_mounted", module=module_name)
 
 
 def _start_siblings(count: int) -> list[subprocess.Popen[bytes]]:
@@ -147,7 +48,7 @@ async def serve(settings: StreamSettings, web_settings: WebSettings | None = Non
     """Run until SIGINT/SIGTERM (with its sibling processes when C360_HTTP_PROCESSES > 1);
     the exit code: 1 when a sibling process exited on its own, else 0."""
     web_settings = web_settings or WebSettings()
-    runner = web.AppRunner(build_app(settings))
+    runner = web.AppRunner(create_app(settings, build_web_deps(settings)))
     await runner.setup()
     site = web.TCPSite(
         runner, settings.http_host, settings.http_port, reuse_port=web_settings.reuse_port or None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,38 +39,11 @@ OUT_OF_RANGE_CODES = frozenset({KafkaError.OFFSET_OUT_OF_RANGE, KafkaError._AUTO
 Handler = Callable[[Message], Awaitable[Outcome]]
 
 
-def consumer_config(
-    bootstrap: str, group_id: str, client_id: str, *, max_poll_interval_ms: int = 300_000,
-    session_timeout_ms: int = 45_000,
-) -> dict[str, Any]:
-    """Offsets are committed by hand after the CRM accepted (or the DLQ took) a record;
-    librdkafka's auto commit would commit before the side effect (FACTS (c)). Classic
-    group protocol (Tansu, FACTS T7); IPv4 (T9)."""
-    return {
-        "bootstrap.servers": bootstrap,
-        "group.id": group_id,
-        "client.id": client_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "auto.offset.reset": "earliest",
-        "max.poll.interval.ms": max_poll_interval_ms,
-        "session.timeout.ms": session_timeout_ms,
-        "broker.address.family": "v4",
-        # Activities are not latency-critical, but librdkafka's 500 ms max wait is paid per
-        # fetch on brokers that hold fetches until it expires (Tansu, FACTS M1).
-        "fetch.wait.max.ms": 50,
-    }
-
-
-def backoff_delay(
-    attempt: int, retry_after: float | None, initial: float, cap: float,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Capped exponential backoff with jitter; a vendor's Retry-After is a floor (never
-    retry sooner than asked), the cap still bounds it. `attempt` counts from 1."""
-    base = min(cap, initial * 2.0 ** max(0, attempt - 1))
-    jittered = base * (0.5 + rand() / 2)
-    return min(cap, max(jittered, retry_after or 0.0))
+# Activities are not latency-critical, but librdkafka's 500 ms max wait is paid per fetch on
+# brokers that hold fetches until it expires (Tansu, FACTS M1). The rest of the group
+# consumer's config (manual commits after the CRM accepted or the DLQ took a record) is
+# infra.kafka_config.group_consumer_config.
+FETCH_WAIT_MAX_MS = 50
 
 
 @dataclass(slots=True)
@@ -150,8 +122,12 @@ def fetch_probe(config: dict[str, Any], wait: float = 3.0) -> Probe:
     Tansu answers a fetch beyond the end with nothing rather than OFFSET_OUT_OF_RANGE."""
 
     def probe(topic: str, partition: int, offset: int) -> bool:
-        conf = {**config, "group.id": f"{config.get('group.id', 'c360')}-probe",
-                "enable.auto.commit": False, "auto.offset.reset": "error"}
+        conf = {
+            **config,
+            "group.id": f"{config.get('group.id', 'c360')}-probe",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "error",
+        }
         consumer = Consumer(conf)
         try:
             consumer.assign([TopicPartition(topic, partition, offset)])
@@ -198,8 +174,7 @@ class OffsetGuard:
                 TopicPartition(topic, partition), timeout=self.timeout, cached=False
             )
         except KafkaException as exc:
-            log.warning("offset_check_failed", topic=topic, partition=partition,
-                        error=str(exc))
+            log.warning("offset_check_failed", topic=topic, partition=partition, error=str(exc))
             return TopicPartition(topic, partition, offset)
         start = start_for(offset, low, high)
         if start is None:
@@ -212,8 +187,15 @@ class OffsetGuard:
         """Count and say it: records between the old position and the log's end were
         either never there (a reset broker) or are gone; what remains is read again."""
         self.resets += 1
-        log.error("offset_reset", topic=topic, partition=partition, reason=reason,
-                  reset_to="earliest", offset_resets_total=self.resets, **where)
+        log.error(
+            "offset_reset",
+            topic=topic,
+            partition=partition,
+            reason=reason,
+            reset_to="earliest",
+            offset_resets_total=self.resets,
+            **where,
+        )
 
 
 @dataclass(slots=True)
@@ -292,8 +274,13 @@ class ConsumeLoop:
         if self.guard is not None:
             self.guard.reset(topic, partition, OUT_OF_RANGE)
         else:
-            log.error("offset_reset", topic=topic, partition=partition, reason=OUT_OF_RANGE,
-                      reset_to="earliest")
+            log.error(
+                "offset_reset",
+                topic=topic,
+                partition=partition,
+                reason=OUT_OF_RANGE,
+                reset_to="earliest",
+            )
         try:
             self.consumer.seek(TopicPartition(topic, partition, OFFSET_BEGINNING))
         except KafkaException as exc:

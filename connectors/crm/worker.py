@@ -19,11 +19,11 @@ import structlog
 from confluent_kafka import Consumer
 
 from connectors.crm.factory import build_adapter
-from connectors.crm.kafka_consumer import ConsumeLoop, OffsetGuard, fetch_probe
-from connectors.crm.kafka_consumer import consumer_config as make_consumer_config
-from connectors.crm.kafka_producer import (
-    KafkaResultPublisher,
-    producer_config,
+from connectors.crm.kafka_consumer import (
+    FETCH_WAIT_MAX_MS,
+    ConsumeLoop,
+    OffsetGuard,
+    fetch_probe,
 )
 from connectors.crm.ledger import ActivityLedger, InMemoryActivityLedger
 from connectors.crm.routing import load_routing
@@ -33,6 +33,8 @@ from connectors.crm.sink_handler import SinkHandler
 from connectors.crm.sqlite_ledger import SqliteActivityLedger
 from connectors.crm.worker_settings import WorkerSettings
 from core.crm.ports import CrmAdapter
+from infra.kafka_config import KafkaEndpoint, group_consumer_config
+from infra.kafka_producer import KafkaProducer
 from schemas.errors import C360Error
 from schemas.topics import ACTIVITIES_REQUESTED
 
@@ -89,11 +91,10 @@ async def run(
     stop = stop or asyncio.Event()
     routing = load_routing(settings.routing_file, settings.default_crm)
     ledger = _ledger(settings)
-    publisher = KafkaResultPublisher(
-        producer_config(settings.kafka_bootstrap_servers, settings.client_id)
-    )
-    config = make_consumer_config(
-        settings.kafka_bootstrap_servers, settings.group_id, settings.client_id,
+    kafka = KafkaEndpoint.from_settings(settings)
+    publisher = KafkaProducer(kafka, settings.client_id)
+    config = group_consumer_config(
+        kafka, settings.client_id, settings.group_id, fetch_wait_max_ms=FETCH_WAIT_MAX_MS,
         max_poll_interval_ms=settings.max_poll_interval_ms,
         session_timeout_ms=settings.session_timeout_ms,
     )
@@ -112,7 +113,7 @@ async def run(
             await loop.run(stop.is_set)
     finally:
         consumer.close()
-        publisher.close()
+        await publisher.close()
         ledger.close()
         structlog.contextvars.clear_contextvars()
     log.info("crm_sink_stopped")

@@ -1,20 +1,28 @@
-"""Per-agent desktop tokens: HMAC-SHA256 signed (tenant, agent, expiry); issue and verify."""
+"""Per-agent desktop tokens: HS256 JWTs (PyJWT) naming a tenant and an agent; issue, verify."""
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
-import json
 import re
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
+
+import jwt
 
 from schemas.errors import C360Error
 
-PREFIX = "c360d1"
+ALGORITHM = "HS256"
+# Fixed issuer and audience: a token minted for another service (or by another issuer
+# holding a shared secret) is refused here even though its signature verifies.
+ISSUER = "c360"
+AUDIENCE = "c360-desktop"
+# Clock skew allowed for tokens minted elsewhere (an SSO backend, a CTI adapter) whose clock
+# runs ahead: their iat/nbf may lie this far in our future. Not applied to exp: an open
+# stream ends at exp on this clock, and a reconnect must not outlive it either.
+LEEWAY_SECONDS = 60
+_REQUIRED = ["iss", "aud", "sub", "tenant", "iat", "exp"]
 # Tenant ids go into Kafka keys and Redis keys (same alphabet as the ingest webhook).
 TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Agent ids come from contact-centre platforms (UUIDs, ARNs, e-mail-like logins): any
@@ -35,50 +43,70 @@ class AgentIdentity:
     expires_at: int  # epoch seconds
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(secret: bytes, body: str) -> bytes:
-    return hmac.new(secret, f"{PREFIX}.{body}".encode(), hashlib.sha256).digest()
-
-
 def issue(secret: bytes, tenant: str, agent: str, now: float, ttl_seconds: int) -> str:
-    """`c360d1.<base64url JSON {t, a, exp}>.<base64url HMAC-SHA256>`; raises ValueError for
-    ids outside the accepted alphabets."""
+    """A JWT (HS256 with `secret`) with claims iss, aud, sub (the agent), tenant, iat, exp;
+    raises ValueError for ids outside the accepted alphabets."""
     if not TENANT_RE.match(tenant):
         raise ValueError("tenant must match " + TENANT_RE.pattern)
     if not AGENT_RE.match(agent):
         raise ValueError("agent id must be 1-256 printable characters without spaces")
-    claims = {"t": tenant, "a": agent, "exp": int(now) + ttl_seconds}
-    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-    return f"{PREFIX}.{body}.{_b64(_mac(secret, body))}"
+    issued = int(now)
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": agent,
+        "tenant": tenant,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def _claims(secret: bytes, token: str) -> dict[str, Any]:
+    """Signature, algorithm, issuer, audience and required claims, checked by PyJWT. The
+    time claims are left to `verify`: PyJWT reads the wall clock, the gateway has its own."""
+    try:
+        return jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={
+                "require": _REQUIRED,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.InvalidSignatureError as exc:
+        raise InvalidToken("token signature does not verify") from exc
+    except jwt.InvalidTokenError as exc:  # garbled, other alg, issuer, audience, claims
+        raise InvalidToken("malformed token") from exc
 
 
 def verify(secret: bytes, token: str | None, now: float) -> AgentIdentity:
-    """The identity a token carries; raises InvalidToken (never saying which part failed
-    beyond missing/malformed/signature/expired, and never echoing the token)."""
+    """The identity a token carries at `now`; raises InvalidToken (never saying which part
+    failed beyond missing/malformed/signature/not yet valid/expired, never echoing it)."""
     if not token:
         raise InvalidToken("a desktop token is required")
-    parts = token.split(".")
-    if len(parts) != 3 or parts[0] != PREFIX:
+    claims = _claims(secret, token)
+    try:
+        tenant, agent = claims["tenant"], claims["sub"]
+        expires, issued = int(claims["exp"]), int(claims["iat"])
+        not_before = int(claims.get("nbf", issued))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidToken("malformed token") from exc
+    # A token minted elsewhere is checked like one issued here: its ids end up in keys.
+    if not (
+        isinstance(tenant, str)
+        and TENANT_RE.match(tenant)
+        and isinstance(agent, str)
+        and AGENT_RE.match(agent)
+    ):
         raise InvalidToken("malformed token")
-    _, body, signature = parts
-    try:
-        given = _unb64(signature)
-    except ValueError as exc:
-        raise InvalidToken("malformed token") from exc
-    if not hmac.compare_digest(given, _mac(secret, body)):
-        raise InvalidToken("token signature does not verify")
-    try:
-        claims = json.loads(_unb64(body))
-        tenant, agent, expires = str(claims["t"]), str(claims["a"]), int(claims["exp"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidToken("malformed token") from exc
+    if max(issued, not_before) > now + LEEWAY_SECONDS:
+        raise InvalidToken("token not yet valid")
     if expires <= now:
         raise InvalidToken("token expired")
     return AgentIdentity(tenant, agent, expires)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +19,7 @@ from confluent_kafka import (
 
 from connectors.gateway.hub import Hub
 from connectors.gateway.pops import Decoder, Pop, pop_from_message
+from infra.kafka_config import KafkaEndpoint, reader_config
 from schemas.confluent import RegistryUnavailable
 from schemas.errors import SchemaError
 
@@ -55,26 +55,17 @@ class PopLog(Protocol):
         """The pops with `key` at offsets [start, end) of `partition`, in order."""
 
 
+# The last hop of a screen pop: librdkafka's 500 ms default costs ~200 ms per pop on a broker
+# that holds fetches until the max wait (Tansu, FACTS M1); Apache Kafka answers as soon as
+# data is there, so a low wait costs it only idle fetches.
 FETCH_WAIT_MAX_MS = 5
 
 
-def consumer_config(bootstrap: str, client_id: str) -> dict[str, Any]:
+def consumer_config(kafka: KafkaEndpoint, client_id: str) -> dict[str, Any]:
     """Partitions are assigned, never subscribed: every gateway replica must see every
-    agent's pops, and no offsets are committed (the client's Last-Event-ID is the cursor).
-    librdkafka still wants a group id; a fresh one joins nothing."""
-    return {
-        "bootstrap.servers": bootstrap,
-        "group.id": f"c360-gateway-{uuid.uuid4().hex[:12]}",
-        "client.id": client_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "auto.offset.reset": "latest",
-        "broker.address.family": "v4",  # Tansu and loopback brokers: no ::1 (FACTS T9)
-        # The last hop of a screen pop: librdkafka's 500 ms default costs ~200 ms per pop on
-        # a broker that holds fetches until the max wait (Tansu, FACTS M1); Apache Kafka
-        # answers as soon as data is there, so a low wait costs it only idle fetches.
-        "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
-    }
+    agent's pops, and no offsets are committed (the client's Last-Event-ID is the cursor)."""
+    return reader_config(kafka, client_id, offset_reset="latest",
+                         fetch_wait_max_ms=FETCH_WAIT_MAX_MS)
 
 
 def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
@@ -91,13 +82,13 @@ class KafkaPopFeed:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaEndpoint,
         topic: str,
         decode: Decoder,
         warm_records: int,
         window_seconds: int = 0,
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._topic = topic
         self._decode = decode
         self._warm = warm_records
@@ -125,7 +116,7 @@ class KafkaPopFeed:
         # fails, a new one resumes there, so the hub sees every offset once and in order.
         following: dict[int, int] | None = None
         while not self._stop.is_set():
-            consumer = Consumer(consumer_config(self._bootstrap, "c360-gateway-feed"))
+            consumer = Consumer(consumer_config(self._kafka, "c360-gateway-feed"))
             try:
                 if following is None:
                     starts = self._assign(consumer)
@@ -233,8 +224,10 @@ class KafkaPopLog:
     """Re-reads with a short-lived consumer in a worker thread. At most `max_records` are
     scanned per re-read: a client gone for longer gets the newest ones and a gap mark."""
 
-    def __init__(self, bootstrap: str, topic: str, decode: Decoder, max_records: int) -> None:
-        self._bootstrap = bootstrap
+    def __init__(
+        self, kafka: KafkaEndpoint, topic: str, decode: Decoder, max_records: int
+    ) -> None:
+        self._kafka = kafka
         self._topic = topic
         self._decode = decode
         self._max = max_records
@@ -243,7 +236,7 @@ class KafkaPopLog:
         return await asyncio.to_thread(self._reread, partition, start, end, key)
 
     def _reread(self, partition: int, start: int, end: int, key: bytes) -> RereadResult:
-        consumer = Consumer(consumer_config(self._bootstrap, "c360-gateway-reread"))
+        consumer = Consumer(consumer_config(self._kafka, "c360-gateway-reread"))
         try:
             low, _high = consumer.get_watermark_offsets(
                 TopicPartition(self._topic, partition), timeout=10.0

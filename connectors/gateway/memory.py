@@ -13,15 +13,19 @@ from schemas.errors import SchemaError
 
 class InMemoryPopTopic:
     """Records appended here reach the hub the way the Kafka feed delivers them; `reread`
-    serves offsets like the Kafka log does, `low` models retention."""
+    serves offsets like the Kafka log does (at most `max_records` scanned, as KafkaPopLog),
+    `low` models retention."""
 
-    def __init__(self, partitions: int = 4, decode: Decoder = codec.decode) -> None:
+    def __init__(
+        self, partitions: int = 4, decode: Decoder = codec.decode, max_records: int | None = None
+    ) -> None:
         self.log: dict[int, list[tuple[bytes | None, bytes | None]]] = {
             p: [] for p in range(partitions)
         }
         self.low: dict[int, int] = dict.fromkeys(range(partitions), 0)
         self.rereads: list[tuple[int, int, int]] = []
         self._decode = decode
+        self._max = max_records
         self._hub: Hub | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop, hub: Hub) -> None:
@@ -49,6 +53,8 @@ class InMemoryPopTopic:
     async def reread(self, partition: int, start: int, end: int, key: bytes) -> RereadResult:
         self.rereads.append((partition, start, end))
         first = max(start, self.low[partition])
+        if self._max is not None:
+            first = max(first, end - self._max)
         pops = []
         for offset in range(first, min(end, len(self.log[partition]))):
             record_key, value = self.log[partition][offset]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,13 +14,14 @@ import structlog
 from aiohttp import web
 
 from connectors.gateway import auth
+from connectors.gateway import web_models as m
 from connectors.gateway.actions import MAX_BODY, ActionContext, InvalidAction, parse_action
 from connectors.gateway.hub import Hub
-from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog, PopFeed, PopLog
-from connectors.gateway.pops import Decoder
+from connectors.gateway.kafka_feed import PopFeed, PopLog
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
-from connectors.sources.kafka_publisher import KafkaPublisher, Message, Publisher, PublishFailed
+from infra.http_routes import Body, Operation, Reply
+from infra.kafka_producer import Message, Publisher, PublishFailed
 from schemas import codec, json_limits
 from schemas.errors import SchemaError
 
@@ -30,9 +30,10 @@ STATIC = Path(__file__).with_name("static")
 PANEL_PATH = "/desktop/"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Gateway:
-    """Everything the handlers need; `setup` builds the Kafka-backed one, tests the twins."""
+    """Everything the handlers need: web.bootstrap builds the Kafka-backed one, tests the
+    in-memory twins (connectors.gateway.memory, InMemoryPublisher)."""
 
     settings: GatewaySettings
     config: GatewayConfig
@@ -175,13 +176,14 @@ async def to_panel(_request: web.Request) -> web.Response:
     raise web.HTTPFound(PANEL_PATH)
 
 
-def mount(app: web.Application, gw: Gateway) -> None:
+def add_routes(app: web.Application, gw: Gateway) -> None:
     """Routes and lifecycle: the feed starts with the app, streams end before cleanup."""
     app[GATEWAY] = gw
     # The same page at `/desktop/`, `/panel` and `/` (the URL `c360 dev up` prints); its
     # assets use absolute paths, so any of them works.
     app.router.add_get(PANEL_PATH, panel)
     app.router.add_get("/panel", panel)
+    app.router.add_get("/", panel)
     app.router.add_get("/desktop", to_panel)
     app.router.add_static("/desktop/static", STATIC, append_version=False)
     app.router.add_get("/v1/desktop/me", _guarded(me))
@@ -189,8 +191,8 @@ def mount(app: web.Application, gw: Gateway) -> None:
     app.router.add_post("/v1/desktop/actions", _guarded(post_action))
     app.router.add_get("/v1/desktop/dev/agents", _guarded(dev_agents))
     app.router.add_post("/v1/desktop/dev/login", _guarded(dev_login))
-    if not any(getattr(r, "canonical", None) == "/" for r in app.router.resources()):
-        app.router.add_get("/", panel)
+    if gw.settings.dev:
+        log.warning("desktop_dev_login_enabled", reason="C360_ENV=dev: tokens without password")
 
     async def _start(_app: web.Application) -> None:
         gw.feed.start(asyncio.get_running_loop(), gw.hub)
@@ -207,33 +209,89 @@ def mount(app: web.Application, gw: Gateway) -> None:
     app.on_cleanup.append(_cleanup)
 
 
-def _decoder(config: GatewayConfig) -> Decoder:
-    if not config.schema_registry_url:
-        return codec.decode
-    from schemas.confluent import ConfluentCodec, SchemaRegistryClient  # noqa: PLC0415
-
-    confluent = ConfluentCodec(SchemaRegistryClient(config.schema_registry_url))
-    return lambda data: codec.decode(data, confluent=confluent)
-
-
-def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
-    """Mounted by web.service: Kafka-backed feed, re-reads and action publisher (clients are
-    created when the app starts or on first use, never here)."""
-    merged = dict(os.environ if env is None else env)
-    # The service's own mode (StreamSettings.env, from the same C360_ENV) decides dev login.
-    merged.setdefault("C360_ENV", str(getattr(settings, "env", "prod")))
-    gws = GatewaySettings.from_env(merged)
-    config = GatewayConfig.from_settings(settings)
-    decode = _decoder(config)
-    gw = Gateway(
-        settings=gws,
-        config=config,
-        hub=Hub(gws.buffer_size, gws.recent_seconds * 1000, lambda: int(time.time() * 1000)),
-        feed=KafkaPopFeed(config.bootstrap, config.screenpops_topic, decode, gws.warm_records,
-                          gws.recent_seconds),
-        pop_log=KafkaPopLog(config.bootstrap, config.screenpops_topic, decode, gws.max_reread),
-        publisher=KafkaPublisher(config.bootstrap, client_id="c360-gateway"),
-    )
-    mount(app, gw)
-    if gws.dev:
-        log.warning("desktop_dev_login_enabled", reason="C360_ENV=dev: tokens without password")
+_TAG = "desktop"
+_AUTH = {
+    401: Reply("No, malformed or expired token", m.GatewayError),
+    403: Reply("Token of another tenant or agent", m.GatewayError),
+}
+_PANEL = {200: Reply("The panel page", media="text/html")}
+_NOT_DEV = {404: Reply("Not in dev mode (C360_ENV=dev)", media=None)}
+OPERATIONS = (
+    Operation("GET", "/", "The agent panel (the page `c360 dev up` prints)", _TAG, _PANEL),
+    Operation("GET", PANEL_PATH, "The agent panel (HTML + JS, no build step)", _TAG, _PANEL),
+    Operation("GET", "/panel", "The agent panel (the same page as /desktop/)", _TAG, _PANEL),
+    Operation(
+        "GET",
+        "/desktop",
+        "Leads to the agent panel",
+        _TAG,
+        {302: Reply("Redirect to the agent panel (/desktop/)", media=None)},
+    ),
+    Operation(
+        "GET",
+        "/desktop/static/{filename}",
+        "The panel's static assets",
+        _TAG,
+        {200: Reply("The file", media="*/*"), 404: Reply("No such file", media=None)},
+        path_params=m.StaticPath,
+    ),
+    Operation(
+        "GET",
+        "/v1/desktop/me",
+        "Who the token is for: {tenant, agent, expires_at, dev, fresh_seconds}",
+        _TAG,
+        {200: Reply("The token's agent", m.Me), **_AUTH},
+        query=m.TokenQuery,
+        security=("bearer",),
+    ),
+    Operation(
+        "GET",
+        "/v1/desktop/stream",
+        "The agent's screen pops as Server-Sent Events (resume with Last-Event-ID)",
+        _TAG,
+        {
+            200: Reply("text/event-stream of pops", media="text/event-stream"),
+            **_AUTH,
+            503: Reply("The pop feed is not ready: retry", m.GatewayError),
+        },
+        query=m.StreamQuery,
+        headers=m.StreamHeaders,
+        security=("bearer",),
+    ),
+    Operation(
+        "POST",
+        "/v1/desktop/actions",
+        "An agent action (open_profile, relink, add_note, add_task, add_call, add_event, "
+        "link_record, unlink_record) -> c360.desktop.v1",
+        _TAG,
+        {
+            202: Reply("Published", m.ActionAccepted),
+            400: Reply("invalid_action (problems lists every reason)", m.InvalidActionError),
+            **_AUTH,
+            413: Reply(f"Body over {MAX_BODY // 1024} KiB", m.GatewayError),
+            503: Reply("Broker unavailable", m.GatewayError, headers=("Retry-After",)),
+        },
+        query=m.TokenQuery,
+        body=Body("The action", m.Action),
+        security=("bearer",),
+    ),
+    Operation(
+        "GET",
+        "/v1/desktop/dev/agents",
+        "Dev only: agents offered by the sign-in form",
+        _TAG,
+        {200: Reply("The demo agents", m.DevAgents), **_NOT_DEV},
+    ),
+    Operation(
+        "POST",
+        "/v1/desktop/dev/login",
+        "Dev only: a desktop token for an agent",
+        _TAG,
+        {
+            200: Reply("The token", m.DevToken),
+            400: Reply("invalid_login", m.GatewayError),
+            **_NOT_DEV,
+        },
+        body=Body("Who signs in", m.DevLogin),
+    ),
+)

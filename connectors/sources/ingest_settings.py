@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import os
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from schemas.errors import C360Error
+from infra.settings_connectors import ANY_SOURCE, TENANT_RE, IngestConfigError, IngestSection
 
-# Tenant ids end up in event ids, Redis keys and Kafka keys: keep them to a boring alphabet.
-TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-ANY_SOURCE = "*"
-
-
-class IngestConfigError(C360Error, ValueError):
-    """Invalid ingest configuration; the message lists every problem at once."""
+__all__ = ["ALLOW", "ANY_SOURCE", "TENANT_RE", "AuthDecision", "IngestConfigError",
+           "IngestSettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,52 +27,8 @@ class AuthDecision:
 ALLOW = AuthDecision(0)
 
 
-@dataclass(frozen=True, slots=True)
-class IngestSettings:
-    """Credentials and limits of POST /v1/ingest/{source}; build with `from_env`.
-
-    `tokens` maps (tenant, source or "*") to the bearer tokens accepted for it (several, so
-    a token can be rotated without downtime); `twilio_auth_tokens` maps tenant to the
-    Twilio account auth token used to check X-Twilio-Signature.
-    """
-
-    tokens: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False)
-    twilio_auth_tokens: dict[str, str] = field(default_factory=dict, repr=False)
-    dev: bool = False
-    public_base_url: str | None = None
-    ack_timeout_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
-        """Parse C360_INGEST_TOKENS ("tenant:token" or "tenant/source:token", comma
-        separated), C360_TWILIO_AUTH_TOKENS ("tenant:token,..."), C360_INGEST_PUBLIC_URL,
-        C360_INGEST_ACK_TIMEOUT_MS and C360_ENV; raises IngestConfigError listing all
-        problems (never quoting a secret)."""
-        env = os.environ if env is None else env
-        problems: list[str] = []
-        tokens: dict[tuple[str, str], tuple[str, ...]] = {}
-        for scope, secret in _pairs(env.get("C360_INGEST_TOKENS", ""), "C360_INGEST_TOKENS",
-                                    problems):
-            tenant, _, source = scope.partition("/")
-            key = (tenant, source or ANY_SOURCE)
-            tokens[key] = (*tokens.get(key, ()), secret)
-        twilio = dict(
-            _pairs(env.get("C360_TWILIO_AUTH_TOKENS", ""), "C360_TWILIO_AUTH_TOKENS", problems)
-        )
-        raw_timeout = env.get("C360_INGEST_ACK_TIMEOUT_MS", "10000")
-        timeout = 10.0
-        try:
-            timeout = int(raw_timeout) / 1000
-            if timeout <= 0:
-                problems.append("C360_INGEST_ACK_TIMEOUT_MS must be > 0")
-        except ValueError:
-            problems.append(f"C360_INGEST_ACK_TIMEOUT_MS must be an integer, got {raw_timeout!r}")
-        public = env.get("C360_INGEST_PUBLIC_URL", "").strip().rstrip("/") or None
-        if public is not None and not public.startswith(("http://", "https://")):
-            problems.append("C360_INGEST_PUBLIC_URL must start with http:// or https://")
-        if problems:
-            raise IngestConfigError("invalid ingest configuration: " + "; ".join(problems))
-        return cls(tokens, twilio, env.get("C360_ENV", "prod") == "dev", public, timeout)
+class IngestSettings(IngestSection):
+    """The ingest section (C360_INGEST_*, C360_TWILIO_AUTH_TOKENS) and the auth decision."""
 
     @property
     def open(self) -> bool:
@@ -124,14 +72,3 @@ def _matches(candidate: str, secrets: list[str]) -> bool:
         found |= hmac.compare_digest(candidate.encode(), secret.encode())
     return found
 
-
-def _pairs(raw: str, name: str, problems: list[str]) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for n, item in enumerate(filter(None, (p.strip() for p in raw.split(","))), start=1):
-        scope, sep, secret = item.partition(":")
-        tenant = scope.partition("/")[0]
-        if not sep or not secret.strip() or not TENANT_RE.match(tenant):
-            problems.append(f"{name} entry #{n} is not tenant[/source]:secret")
-            continue
-        out.append((scope.strip(), secret.strip()))
-    return out

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,24 +13,35 @@ import structlog
 from aiohttp import web
 
 from connectors.sources.errors import SourcePayloadError
+from connectors.sources.ingest_models import (
+    Accepted,
+    IngestError,
+    IngestHeaders,
+    IngestQuery,
+    SourcePath,
+)
 from connectors.sources.ingest_settings import TENANT_RE, IngestSettings
-from connectors.sources.kafka_publisher import KafkaPublisher, Message, Publisher, PublishFailed
 from connectors.sources.registry import TRANSLATORS, Translator
 from connectors.sources.signatures import validate_twilio
+from infra.dlq import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_for_request
+from infra.http_routes import Body, Operation, Reply
+from infra.kafka_config import KafkaEndpoint
+from infra.kafka_producer import KafkaProducer, Message, Publisher, PublishFailed
 from schemas import codec, json_limits
 from schemas.canonical_json import from_json
 from schemas.errors import SchemaError
 from schemas.records import INTERACTION_EVENT_TYPES, DeadLetter, InteractionEvent
-from schemas.topics import DLQ, INTERACTIONS
 from schemas.validation import LIMITS, ImplausibleValue, Limits, validate
 
 log = structlog.get_logger("c360.ingest")
 
 CANONICAL = "canonical"
 ROUTE = "/v1/ingest/{source}"
-_DLQ_NS = uuid.UUID("0d4f6a52-9c1e-5b7a-8e3d-c360126e5701")
 _MAX_ERROR = 2000
-_PUBLISHER_KEY = web.AppKey("c360_ingest_publisher", KafkaPublisher)
+# Above librdkafka's 1 MB default by the ingest limit plus room for the envelope, so a dead
+# letter carrying a whole accepted-size payload fits (the broker's limit still applies:
+# its rejection surfaces as PublishFailed.too_large).
+_HEADROOM = 64 * 1024
 
 
 class TenantMismatch(SchemaError):
@@ -50,13 +59,6 @@ class IngestConfig:
     default_tenant: str
     auth: IngestSettings
     limits: Limits = LIMITS
-
-    @classmethod
-    def from_settings(cls, settings: Any, auth: IngestSettings) -> IngestConfig:
-        """Read the attributes it needs duck-typed (connectors never import streams)."""
-        prefix = str(settings.topic_prefix)
-        return cls(prefix + INTERACTIONS, prefix + DLQ, int(settings.max_payload_bytes),
-                   str(settings.default_tenant), auth)
 
 
 def parse_canonical(body: bytes, tenant: str) -> list[InteractionEvent]:
@@ -104,23 +106,33 @@ def implausible(
     return None
 
 
+def message_limit(max_payload_bytes: int) -> int:
+    """The producer's message.max.bytes, and so the dead letters' size budget."""
+    return max(DEFAULT_MAX_MESSAGE_BYTES, max_payload_bytes + _HEADROOM)
+
+
+def ingest_producer(
+    settings: Any, ack_timeout_seconds: float, max_payload_bytes: int
+) -> KafkaProducer:
+    """The webhook's producer: a bounded delivery time so a request answers 503 instead of
+    hanging, and room for a whole payload. It connects on first use."""
+    return KafkaProducer(
+        KafkaEndpoint.from_settings(settings), "c360-ingest",
+        delivery_timeout_s=ack_timeout_seconds,
+        max_message_bytes=message_limit(max_payload_bytes),
+    )
+
+
 def dead_letter(
-    source: str, tenant: str, body: bytes, error: BaseException, received_at: datetime
+    source: str, tenant: str, body: bytes, error: BaseException, received_at: datetime,
+    max_payload_bytes: int = 0,
 ) -> DeadLetter:
-    """The DeadLetter of a rejected request; its id is stable per (source, tenant, bytes),
-    so a vendor retrying the same bad payload dead-letters one record id."""
-    digest = hashlib.sha256(body).hexdigest()
-    return DeadLetter(
-        event_id=str(uuid.uuid5(_DLQ_NS, f"ingest:{source}:{tenant}:{digest}")),
-        occurred_at=received_at,
-        topic=f"http:/v1/ingest/{source}",
-        partition=-1,
-        offset=-1,
-        original_value=body,
-        error_type=type(error).__name__,
-        error_message=str(error)[:_MAX_ERROR],
-        stage=f"ingest:{source}",
-        tenant_id=tenant,
+    """The DeadLetter of a rejected request (infra.dlq's builder); its id is stable per
+    (source, tenant, bytes), so a vendor retrying the same bad payload dead-letters one id.
+    The bytes are kept whole up to what the producer accepts (`message_limit`)."""
+    return dead_letter_for_request(
+        source=source, tenant_id=tenant, body=body, error=error, received_at=received_at,
+        max_message_bytes=message_limit(max_payload_bytes),
     )
 
 
@@ -223,7 +235,8 @@ class Ingest:
         self, source: str, tenant: str, body: bytes, exc: BaseException,
         received_at: datetime, status: int, bound: Any, kind: str = "", **extra: Any,
     ) -> web.Response:
-        letter = dead_letter(source, tenant, body, exc, received_at)
+        letter = dead_letter(source, tenant, body, exc, received_at,
+                             self._config.max_payload_bytes)
         try:
             await self._publisher.publish(
                 [Message(self._config.dlq_topic, None, codec.encode(letter))]
@@ -282,27 +295,40 @@ def _unavailable(exc: PublishFailed) -> web.Response:
     return response
 
 
-def add_ingest_routes(app: web.Application, ingest: Ingest) -> None:
+def add_routes(app: web.Application, ingest: Ingest) -> None:
     """Mount POST /v1/ingest/{source}."""
     app.router.add_post(ROUTE, ingest.handle)
 
 
-def setup(app: web.Application, settings: Any, env: Mapping[str, str] | None = None) -> None:
-    """Mounted by web/service.py: reads C360_INGEST_* from `env` (default: the environment),
-    publishes to settings.kafka_bootstrap_servers. The producer connects on first use."""
-    auth = IngestSettings.from_env(env)
-    config = IngestConfig.from_settings(settings, auth)
-    publisher = KafkaPublisher(
-        str(settings.kafka_bootstrap_servers),
-        ack_timeout_seconds=auth.ack_timeout_seconds,
-        max_message_bytes=config.max_payload_bytes,
-    )
-    app[_PUBLISHER_KEY] = publisher
-    add_ingest_routes(app, Ingest(config, publisher))
-    if auth.open:
-        log.warning("ingest_unauthenticated", reason="C360_ENV=dev and no ingest credentials")
+def _e(description: str, *headers: str) -> Reply:
+    return Reply(description, IngestError, headers=headers)
 
-    async def _close(_app: web.Application) -> None:
-        await publisher.close()
 
-    app.on_cleanup.append(_close)
+OPERATIONS = (
+    Operation(
+        "POST",
+        ROUTE,
+        "Vendor webhook or canonical JSON -> c360.interactions.v1 (202 only after the broker "
+        "acknowledged every record)",
+        "ingest",
+        {
+            202: Reply("Accepted", Accepted),
+            400: _e("invalid_tenant, malformed_payload or implausible_value (dead-lettered)"),
+            401: _e("unauthorized: no/unknown bearer token or a bad Twilio signature"),
+            403: _e("forbidden: token of another tenant/source, or a record's tenant differs"),
+            404: _e("unknown_source"),
+            413: _e("payload_too_large"),
+            500: _e("translator_error (dead-lettered)"),
+            503: _e("broker_unavailable: retry (Retry-After)", "Retry-After"),
+        },
+        query=IngestQuery,
+        path_params=SourcePath,
+        headers=IngestHeaders,
+        body=Body(
+            "The vendor payload as the platform sends it (JSON, form or text); for "
+            "`canonical` one canonical JSON record or an array of them.",
+            media="*/*",
+        ),
+        security=("bearer", ""),
+    ),
+)

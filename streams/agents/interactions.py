@@ -10,10 +10,8 @@ from schemas.topics import INTERACTIONS
 from streams.app import TOPICS, app, deps, send_many, settings, stats
 from streams.batching import Batcher
 from streams.pipeline import PartyCache
-from streams.pop_metrics import PopMetrics
 from streams.processing import process_batch
 
-_EMPTY = PopMetrics()
 _CACHE = PartyCache()
 
 
@@ -47,20 +45,3 @@ async def process_interactions(stream: Any) -> None:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await runner
-
-
-def _metrics() -> PopMetrics:
-    directory = deps().directory
-    return directory.metrics if directory is not None else _EMPTY
-
-
-@app.page("/c360/screen-pops/metrics")
-async def screen_pop_metrics(view: Any, _request: Any) -> Any:
-    """Event -> pop latency histogram and decision counters, Prometheus text format."""
-    return view.text(_metrics().prometheus(), content_type="text/plain; version=0.0.4")
-
-
-@app.page("/c360/screen-pops/stats")
-async def screen_pop_stats(view: Any, _request: Any) -> Any:
-    """The same metrics as JSON."""
-    return view.json(_metrics().as_dict())

@@ -20,7 +20,8 @@ from schemas.topics import DESKTOP, SCREENPOPS
 from streams.settings import StreamSettings
 from tests.gateway_helpers import insights_doc, pop, pop_key, timeline_item
 from tests.kafka_helpers import Received, produce_sync
-from web.service import build_app
+from web.app import create_app
+from web.bootstrap import build_web_deps
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -41,7 +42,7 @@ async def base_url(
         "C360_TOPIC_PREFIX": topic_prefix, "C360_REDIS_URL": redis_url,
         "C360_KEY_NAMESPACE": redis_namespace,
     })
-    runner = web.AppRunner(build_app(settings))
+    runner = web.AppRunner(create_app(settings, build_web_deps(settings)))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import uuid
 from dataclasses import replace
 from datetime import timedelta
@@ -10,31 +11,56 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import StoreUnavailable
+from core.ports import TimelineStore
 from core.timeline import Retention, entry_of, fold, to_ms, visible
 from projections.keys import Keys
 from projections.memory import InMemoryTimelineStore
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
 from schemas.records import CHANNELS
+from tests.contract.redis_backed import RedisBacked
 from tests.factories import T0, interaction_events, voice_call
 
 NOW = to_ms(T0)
 RETENTION = Retention(max_entries=3, window_ms=90 * 86_400_000)
 
 
-class TimelineStoreContract:
+class TimelineStoreContract(abc.ABC):
     """Behaviour every TimelineStore must have."""
 
-    async def make_store(self, retention: Retention):  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def make(self, retention: Retention) -> TimelineStore:
+        """A fresh, empty store (a new one per call: hypothesis examples call it often)."""
 
-    async def make_pair(self, retention: Retention):  # pragma: no cover - overridden
+    @abc.abstractmethod
+    def make_pair(self, retention: Retention) -> tuple[TimelineStore, TimelineStore]:
         """Two stores over the same data (two worker processes, or one twin twice)."""
-        raise NotImplementedError
+
+    def unreachable(self, retention: Retention) -> TimelineStore | None:
+        """The store with its backend gone, or None when it cannot be (a twin)."""
+        return None
+
+    async def test_an_unreachable_store_raises_store_unavailable(self):
+        """Writes and reads: StoreUnavailable (nothing written; safe to repeat)."""
+        store = self.unreachable(RETENTION)
+        if store is None:
+            pytest.skip("an in-process twin is always reachable")
+        event = voice_call("ix-1")[0]
+        calls = [
+            lambda: store.apply("acme", "tok", event, NOW),
+            lambda: store.merge_entry("acme", "tok", entry_of(event), NOW),
+            lambda: store.merge_many([("acme", "tok", entry_of(event))], NOW),
+            lambda: store.read("acme", "tok", ["voice"], NOW, 10),
+            lambda: store.get("acme", "tok", "ix-1"),
+        ]
+        for call in calls:
+            with pytest.raises(StoreUnavailable):
+                await call()
 
     async def test_a_call_reads_back_as_one_entry(self):
         """All events of a call fold into one entry, readable by party and channel."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         for event in voice_call("ix-1"):
             await store.apply("acme", "tok", event, NOW)
         entries = await store.read("acme", "tok", ["voice"], NOW, 10)
@@ -43,7 +69,7 @@ class TimelineStoreContract:
 
     async def test_replayed_duplicates_leave_reads_unchanged(self):
         """Applying the same stream twice gives the same reads."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         events = voice_call("ix-1") + voice_call("ix-2", start=T0 - timedelta(days=1))
         for event in events:
             await store.apply("acme", "tok", event, NOW)
@@ -54,7 +80,7 @@ class TimelineStoreContract:
 
     async def test_cap_keeps_the_newest_per_channel(self):
         """Only max_entries newest interactions of a channel are kept."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         for n in range(6):
             for event in voice_call(f"ix-{n}", start=T0 - timedelta(days=n)):
                 await store.apply("acme", "tok", event, NOW)
@@ -64,7 +90,7 @@ class TimelineStoreContract:
 
     async def test_reads_never_return_entries_outside_the_window(self):
         """An entry that aged out is not returned even before it expires."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         for event in voice_call("ix-old", start=T0 - timedelta(days=80)):
             await store.apply("acme", "tok", event, NOW)
         later = NOW + 20 * 86_400_000
@@ -72,7 +98,7 @@ class TimelineStoreContract:
 
     async def test_an_interaction_whose_channel_changes_shows_in_one_channel(self):
         """A producer disagreeing on the channel: the fold keeps min(channel), indexed once."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         voice = voice_call("ix-1")
         for event in voice[:2]:
             await store.apply("acme", "tok", event, NOW)
@@ -83,7 +109,7 @@ class TimelineStoreContract:
 
     async def test_paging_with_before(self):
         """`before_ms` returns the next page, strictly older."""
-        store = await self.make_store(Retention(max_entries=10, window_ms=RETENTION.window_ms))
+        store = self.make(Retention(max_entries=10, window_ms=RETENTION.window_ms))
         for n in range(4):
             for event in voice_call(f"ix-{n}", start=T0 - timedelta(days=n)):
                 await store.apply("acme", "tok", event, NOW)
@@ -93,7 +119,7 @@ class TimelineStoreContract:
 
     async def test_parties_are_isolated(self):
         """One party's events never show in another's timeline."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         for event in voice_call("ix-1"):
             await store.apply("acme", "tok-a", event, NOW)
         assert await store.read("acme", "tok-b", ["voice"], NOW, 10) == []
@@ -115,7 +141,7 @@ class TimelineStoreContract:
         docs/storage.md for the one divergence when they do not (a late event moving an
         interaction's start earlier than one the cap already evicted).
         """
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         stream = events + rnd.sample(events, k=len(events) // 2)
         rnd.shuffle(stream)
         for event in stream:
@@ -128,7 +154,7 @@ class TimelineStoreContract:
 
     async def test_a_batch_with_repeats_merges_them_and_aligns_results(self):
         """merge_many: repeats of an interaction are merged; every item gets the final entry."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         one, two = voice_call("ix-1"), voice_call("ix-2", start=T0 - timedelta(hours=1))
         items = [("acme", "tok", entry_of(e)) for e in one + two + one[:2]]
         results = await store.merge_many(items, NOW)
@@ -142,7 +168,7 @@ class TimelineStoreContract:
 
     async def test_a_batch_over_several_parties_keeps_them_apart(self):
         """One batch, three parties: each party's timeline holds only its own interactions."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         calls = {f"tok-{n}": voice_call(f"ix-{n}") for n in range(3)}
         items = [("acme", tok, entry_of(e)) for tok, events in calls.items() for e in events]
         items += [("other", "tok-0", entry_of(e)) for e in voice_call("ix-9")]
@@ -159,7 +185,7 @@ class TimelineStoreContract:
 
     async def test_a_batch_over_the_cap_keeps_the_newest_and_reports_the_evicted(self):
         """Five new interactions in one batch, cap 3: the two oldest come back None."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         items = [
             ("acme", "tok", entry_of(e))
             for n in range(5)
@@ -179,7 +205,7 @@ class TimelineStoreContract:
     async def test_a_party_with_more_items_than_one_script_call_takes(self):
         """1,200 new interactions of one party in one batch (two script calls): the cap
         keeps the newest, the results say which."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         items = [
             ("acme", "tok", entry_of(voice_call(f"ix-{n:04d}", start=T0 - timedelta(minutes=n))[0]))
             for n in range(1_200)
@@ -193,7 +219,7 @@ class TimelineStoreContract:
     async def test_a_batch_item_outside_the_window_comes_back_none(self):
         """An interaction that started before the window is not stored; the rest of the
         batch is."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         old = voice_call("ix-old", start=T0 - timedelta(days=120))
         new = voice_call("ix-new")
         results = await store.merge_many([("acme", "tok", entry_of(e)) for e in old + new], NOW)
@@ -203,7 +229,7 @@ class TimelineStoreContract:
 
     async def test_a_channel_outside_the_documented_ones_is_stored_and_capped(self):
         """The channel is an open string: an unknown one gets its own index and cap."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         items = [
             ("acme", "tok", entry_of(replace(e, channel="video")))
             for n in range(4)
@@ -217,7 +243,7 @@ class TimelineStoreContract:
 
     async def test_writes_of_a_concurrent_writer_are_never_lost(self):
         """Two writers (a rebalance): the one with a stale view retries and loses nothing."""
-        first, second = await self.make_pair(RETENTION)
+        first, second = self.make_pair(RETENTION)
         events = voice_call("ix-1")
         await first.merge_many([("acme", "tok", entry_of(e)) for e in events[:2]], NOW)
         await second.merge_many([("acme", "tok", entry_of(events[2]))], NOW)
@@ -243,7 +269,7 @@ class TimelineStoreContract:
     async def test_any_split_into_batches_equals_the_reference_fold(self, events, sizes, rnd):
         """merge_many over any split of a shuffled, duplicated event stream into batches
         leaves reads equal to `visible(fold(set of events))`, over two parties."""
-        store = await self.make_store(RETENTION)
+        store = self.make(RETENTION)
         stream = events + rnd.sample(events, k=len(events) // 2)
         rnd.shuffle(stream)
         items = [("t", f"tok{hash(e.event_id) % 2}", entry_of(e)) for e in stream]
@@ -265,35 +291,41 @@ class TimelineStoreContract:
 class TestInMemoryTimelineStore(TimelineStoreContract):
     """The twin."""
 
-    async def make_store(self, retention):
+    def make(self, retention: Retention) -> TimelineStore:
         return InMemoryTimelineStore(retention)
 
-    async def make_pair(self, retention):
+    def make_pair(self, retention: Retention) -> tuple[TimelineStore, TimelineStore]:
         store = InMemoryTimelineStore(retention)
         return store, store
 
 
 @pytest.mark.integration
-class TestRedisTimelineStore(TimelineStoreContract):
+class TestRedisTimelineStore(RedisBacked, TimelineStoreContract):
     """The Redis adapter on a real redis-server."""
 
-    @pytest.fixture(autouse=True)
-    def _redis(self, redis_url):
-        self.redis_url = redis_url
+    autopipeline = False
 
-    async def make_store(self, retention):
-        namespace = f"c360t{uuid.uuid4().hex[:12]}"
-        return RedisTimelineStore(redis_client(self.redis_url), Keys(namespace), retention)
+    def make(self, retention: Retention) -> RedisTimelineStore:
+        client = self.client(autopipeline=self.autopipeline)
+        return RedisTimelineStore(client, self.fresh_keys(), retention)
 
-    async def make_pair(self, retention):
-        keys = Keys(f"c360t{uuid.uuid4().hex[:12]}")
-        first = RedisTimelineStore(redis_client(self.redis_url), keys, retention)
-        return first, RedisTimelineStore(redis_client(self.redis_url), keys, retention)
+    def make_pair(self, retention: Retention) -> tuple[RedisTimelineStore, RedisTimelineStore]:
+        keys = self.fresh_keys()
+
+        def store() -> RedisTimelineStore:
+            client = self.client(autopipeline=self.autopipeline)
+            return RedisTimelineStore(client, keys, retention)
+
+        return store(), store()
+
+    def unreachable(self, retention: Retention) -> TimelineStore:
+        client = self.unreachable_client(autopipeline=self.autopipeline)
+        return RedisTimelineStore(client, self.fresh_keys(), retention)
 
     async def test_a_stale_writer_counts_one_conflict_and_retries_without_a_read(self):
         """The stale writer's compare-and-set loses once (counted), then merges what the
         script handed back: no client read."""
-        first, second = await self.make_pair(RETENTION)
+        first, second = self.make_pair(RETENTION)
         events = voice_call("ix-1")
         await first.merge_many([("acme", "tok", entry_of(e)) for e in events[:2]], NOW)
         await second.get("acme", "tok", "ix-1")  # the second writer has a current view
@@ -345,15 +377,4 @@ async def test_an_erased_party_is_not_projected_again(redis_url):
 class TestRedisTimelineStoreAutoPipelined(TestRedisTimelineStore):
     """The same contract on the streams worker's client (commands coalesced per loop turn)."""
 
-    async def make_store(self, retention):
-        namespace = f"c360t{uuid.uuid4().hex[:12]}"
-        client = redis_client(self.redis_url, autopipeline=True)
-        return RedisTimelineStore(client, Keys(namespace), retention)
-
-    async def make_pair(self, retention):
-        keys = Keys(f"c360t{uuid.uuid4().hex[:12]}")
-        def store():
-            client = redis_client(self.redis_url, autopipeline=True)
-            return RedisTimelineStore(client, keys, retention)
-
-        return store(), store()
+    autopipeline = True

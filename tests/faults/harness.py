@@ -19,8 +19,8 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-from c360.kafka import make_producer, produce_all
 from c360.procs import Child, free_port, spawn
+from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.records import InteractionWrappedUp
 from schemas.topics import INTERACTIONS

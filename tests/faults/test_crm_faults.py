@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from c360.kafka import make_producer, produce_all
 from c360.procs import Child, spawn
+from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.records import ActivityResult
 from schemas.topics import ACTIVITIES_REQUESTED, ACTIVITIES_RESULTS, DLQ

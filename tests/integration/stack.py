@@ -51,7 +51,7 @@ def running_stack(
     """Worker + HTTP service on a fresh topic prefix, app id and key namespace."""
     prefix = f"p{uuid.uuid4().hex[:8]}."
     create_topics(bootstrap, prefix)
-    http_port = free_port()
+    http_port, worker_port = free_port(), free_port()
     env = {
         **os.environ,
         "C360_ENV": "dev",
@@ -69,18 +69,42 @@ def running_stack(
     }
     procs = []
     for name, argv in (
-        ("streams", [sys.executable, "-m", "streams.app", "worker", "-l", "info",
-                     "--web-port", str(free_port())]),
+        (
+            "streams",
+            [
+                sys.executable,
+                "-m",
+                "streams.app",
+                "worker",
+                "-l",
+                "info",
+                "--web-port",
+                str(worker_port),
+            ],
+        ),
         ("web", [sys.executable, "-m", "web.service"]),
     ):
         out = (logs / f"{name}.log").open("wb")
         # In the logs dir: Faust makes its data directory in the working directory.
-        procs.append(subprocess.Popen(argv, cwd=logs, env=env, stdout=out,
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                argv,
+                cwd=logs,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     try:
         wait_http(f"http://127.0.0.1:{http_port}/health", time.monotonic() + DEADLINE)
-        yield {"prefix": prefix, "http": f"http://127.0.0.1:{http_port}",
-               "bootstrap": bootstrap, "logs": logs}
+        yield {
+            "prefix": prefix,
+            "http": f"http://127.0.0.1:{http_port}",
+            "worker": f"http://127.0.0.1:{worker_port}",
+            "bootstrap": bootstrap,
+            "logs": logs,
+        }
     finally:
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
@@ -94,20 +118,36 @@ def running_stack(
 
 def worker_env(bootstrap: str, redis_url: str, prefix: str, name: str, **extra: str) -> dict:
     """A streams worker's environment on its own topic prefix, app id and key namespace."""
-    return {**os.environ, "C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "C360_REDIS_URL": redis_url, "C360_TOPIC_PREFIX": prefix,
-            "C360_APP_ID": f"c360-{name}-{prefix[:-1]}",
-            "C360_KEY_NAMESPACE": f"c360{name[0]}{prefix[:-1]}",
-            "C360_DEFAULT_REGION": "GB", "C360_LOG_FORMAT": "json", **extra}
+    return {
+        **os.environ,
+        "C360_ENV": "dev",
+        "C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "C360_REDIS_URL": redis_url,
+        "C360_TOPIC_PREFIX": prefix,
+        "C360_APP_ID": f"c360-{name}-{prefix[:-1]}",
+        "C360_KEY_NAMESPACE": f"c360{name[0]}{prefix[:-1]}",
+        "C360_DEFAULT_REGION": "GB",
+        "C360_LOG_FORMAT": "json",
+        **extra,
+    }
 
 
 def start_streams_worker(env: dict, log, cwd: Path) -> subprocess.Popen:
     """The Faust worker as a subprocess in its own session, run in `cwd` (Faust makes its
     data directory in the working directory)."""
-    argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
-            "--web-port", str(free_port())]
-    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "streams.app",
+        "worker",
+        "-l",
+        "info",
+        "--web-port",
+        str(free_port()),
+    ]
+    return subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def stop_worker(worker: subprocess.Popen, grace: float = 20) -> None:
@@ -126,7 +166,13 @@ def output_reader(bootstrap: str, topic: str):
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition  # noqa: PLC0415
 
     parts = next(s.partitions for s in CATALOGUE if topic.endswith(s.name))
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "broker.address.family": "v4"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"t-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "broker.address.family": "v4",
+        }
+    )
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(parts)])
     return consumer

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from c360.kafka import make_producer, produce_all
 from core.related import closed_ms_of, describe, fold
 from core.timeline import fold as fold_entries
+from infra.kafka_producer import make_producer, produce_all
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_related import RedisRelatedRecords

@@ -18,9 +18,9 @@ import pytest
 
 from c360.demo import live_call
 from c360.devstate import read_state
-from c360.kafka import make_producer, produce_all
 from c360.kafka_admin import list_topics
 from c360.procs import free_port, group_alive, pid_alive, wait_until
+from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.topics import INTERACTIONS, topic_names
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,12 +16,15 @@ from confluent_kafka import Producer
 from connectors.gateway import auth
 from connectors.gateway.kafka_feed import KafkaPopFeed
 from connectors.gateway.pops import Decoder
-from connectors.gateway.web import GATEWAY, setup
+from connectors.gateway.web import add_routes
+from infra.kafka_config import KafkaEndpoint
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from schemas.topics import DESKTOP, SCREENPOPS
+from streams.settings import StreamSettings
 from tests.gateway_helpers import pop, pop_key, read_events, wait_connected
 from tests.kafka_helpers import Received, produce_sync
+from web.bootstrap import build_gateway
 
 pytestmark = pytest.mark.integration
 SECRET = "integration-gateway-secret-123"
@@ -36,15 +39,17 @@ def token(agent: str, tenant: str = "demo") -> str:
 async def gateway(
     bootstrap: str, prefix: str, decode: Decoder | None = None, **env: str
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """An app with the Kafka-backed gateway mounted, as web.service mounts it (optionally with
-    another decoder in its live feed)."""
-    settings = SimpleNamespace(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
-                               default_tenant="demo")
-    app = web.Application()
-    setup(app, settings, env={"C360_GATEWAY_SECRET": SECRET, **env})
+    """An app with the Kafka-backed gateway mounted, as web.bootstrap builds it (optionally
+    with another decoder in its live feed)."""
+    settings = StreamSettings.from_env({"C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                                        "C360_TOPIC_PREFIX": prefix,
+                                        "C360_PII_PEPPER": "integration-pepper"})
+    gw = build_gateway(settings, {"C360_GATEWAY_SECRET": SECRET, **env})
     if decode is not None:
-        gw = app[GATEWAY]
-        gw.feed = KafkaPopFeed(bootstrap, prefix + SCREENPOPS, decode, 0)
+        feed = KafkaPopFeed(KafkaEndpoint(bootstrap), prefix + SCREENPOPS, decode, 0)
+        gw = replace(gw, feed=feed)
+    app = web.Application()
+    add_routes(app, gw)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

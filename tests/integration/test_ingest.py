@@ -8,6 +8,7 @@ import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,8 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_ingest_routes, setup
-from connectors.sources.kafka_publisher import KafkaPublisher
+from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, ingest_producer
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
 from schemas import codec
@@ -25,8 +25,10 @@ from schemas.canonical_json import to_json
 from schemas.records import DeadLetter
 from schemas.topics import DLQ, INTERACTIONS
 from schemas.validation import Limits
+from streams.settings import StreamSettings
 from tests.factories import voice_call
 from tests.unit.sources.samples import http_request, sample_json, sample_path
+from web.bootstrap import build_ingest
 
 pytestmark = pytest.mark.integration
 
@@ -80,13 +82,14 @@ async def _client(app: web.Application) -> Client:
 
 @pytest.fixture
 async def webhook(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Client]:
-    """The ingest route on a real KafkaPublisher, clock fixed so translation is repeatable."""
+    """The ingest route on a real KafkaProducer, clock fixed so translation is repeatable."""
     auth = IngestSettings.from_env(ENV)
     config = IngestConfig(topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo",
                           auth, limits=AHEAD)
-    publisher = KafkaPublisher(kafka_bootstrap, ack_timeout_seconds=20)
+    publisher = ingest_producer(SimpleNamespace(kafka_bootstrap_servers=kafka_bootstrap), 20,
+                                1_048_576)
     app = web.Application(client_max_size=2_000_000)
-    add_ingest_routes(app, Ingest(config, publisher, clock=lambda: RECEIVED))
+    add_routes(app, Ingest(config, publisher, clock=lambda: RECEIVED))
     client = await _client(app)
     yield client
     await client.close()
@@ -212,9 +215,11 @@ async def test_unreachable_broker_is_503_never_202() -> None:
     """With no broker the webhook answers 503 once the bounded delivery time is up."""
     auth = IngestSettings.from_env(ENV)
     config = IngestConfig("x." + INTERACTIONS, "x." + DLQ, 1_048_576, "demo", auth, limits=AHEAD)
-    publisher = KafkaPublisher(f"127.0.0.1:{_closed_port()}", ack_timeout_seconds=1.0)
+    publisher = ingest_producer(
+        SimpleNamespace(kafka_bootstrap_servers=f"127.0.0.1:{_closed_port()}"), 1.0, 1_048_576
+    )
     app = web.Application()
-    add_ingest_routes(app, Ingest(config, publisher))
+    add_routes(app, Ingest(config, publisher))
     client = await _client(app)
     try:
         body = "[" + ",".join(to_json(e) for e in voice_call("ix-down", tenant="acme")) + "]"
@@ -228,25 +233,24 @@ async def test_unreachable_broker_is_503_never_202() -> None:
         await publisher.close()
 
 
-async def test_setup_mounts_the_route_and_closes_the_producer(
+async def test_the_composition_root_builds_ingest_and_closes_the_producer(
     kafka_bootstrap: str, topic_prefix: str, consume_until: Callable[..., Any]
 ) -> None:
-    """setup(app, settings) as web/service.py calls it: dev mode without credentials is open."""
-
-    class Settings:
-        kafka_bootstrap_servers = kafka_bootstrap
-        max_payload_bytes = 1_048_576
-        default_tenant = "demo"
-
-    Settings.topic_prefix = topic_prefix  # type: ignore[attr-defined]
+    """build_ingest + add_routes as web.service wires them: dev mode without credentials is
+    open; the returned closer flushes and closes the producer."""
+    settings = StreamSettings.from_env({"C360_ENV": "dev",
+                                        "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+                                        "C360_TOPIC_PREFIX": topic_prefix})
+    ingest, close = build_ingest(settings, {"C360_ENV": "dev"})
     app = web.Application()
-    setup(app, Settings(), env={"C360_ENV": "dev"})
+    add_routes(app, ingest)
     client = await _client(app)
     try:
         event = voice_call("ix-setup", tenant="demo")[0]
         resp = await client.post("/v1/ingest/canonical", data=to_json(event))
         assert resp.status == 202
     finally:
-        await client.close()  # runs on_cleanup: the producer is flushed and closed
+        await client.close()
+        await close()
     [record] = await consume(consume_until, topic_prefix + INTERACTIONS, 1)
     assert codec.decode(record.value) == event

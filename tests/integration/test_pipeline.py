@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import Consumer
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
 from schemas import canonical_json, codec
 from schemas.records import ActivityRequested, DeadLetter, ScreenPopRequested
 from schemas.topics import ACTIVITIES_REQUESTED, DLQ, INTERACTIONS, SCREENPOPS

@@ -19,6 +19,7 @@ from core.ports import Party
 from core.profiles import Profile, ProfileIdentifier
 from core.query import TimelineQuery, page
 from core.timeline import Retention, fold, to_ms, visible
+from infra.settings_web import QuerySettings
 from projections.keys import Keys
 from projections.reads import ReadModel, Scope, timeline_page
 from projections.redis_client import redis_client
@@ -37,8 +38,12 @@ from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, interaction_events, voice_call
 from tests.unit.readmodel.calls import conference_call
+from tests.web_twins import twin_deps
+from web import read_models
+from web.app import ALL_OPERATIONS, create_app
+from web.openapi import mounted_routes
 from web.read_api import ReadApi
-from web.read_routes import QueryApi, add_query_routes
+from web.read_routes import QueryApi, add_routes
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))
@@ -152,9 +157,10 @@ async def world(redis_url, redis_namespace, tmp_path):
     await rm.profiles.upsert(Profile("acme", "pat-1", (1, "e1"), "Pat", ids))
     assert rm.parties is not None
     await rm.parties.remember("call-3", phone_party)
-    app = web.Application()
     clock = [NOW]
-    add_query_routes(app, QueryApi(rm, ReadApi(store, resolve, lambda: clock[0], "acme")))
+    # The whole service as create_app builds it: this read model, the other parts on twins.
+    query = QueryApi(rm, ReadApi(resolve, lambda: clock[0], "acme"))
+    app = create_app(StreamSettings.from_env({"C360_ENV": "dev"}), twin_deps(query))
     async with TestClient(TestServer(app)) as http:
         yield http, seed, clock
     await client.aclose()
@@ -298,12 +304,32 @@ async def test_a_replayed_duplicate_stream_leaves_every_read_unchanged(world):
     assert [await _get(http, path, **params) for path, params in routes] == before
 
 
+async def test_every_answer_matches_its_documented_model(world):
+    """The models the OpenAPI document is generated from describe the real answers (every
+    key documented: the models forbid others), on data with analyses, campaigns, profiles."""
+    http, *_ = world
+    reads = [
+        ("/v1/timeline", {"identifier": CALLER}, read_models.Timeline),
+        ("/v1/profiles/pat-1/timeline", {"limit": "4"}, read_models.Timeline),
+        ("/v1/insights", {"profile": "pat-1"}, read_models.Insights),
+        ("/v1/insights", {"identifier": EMAIL}, read_models.Insights),
+        ("/v1/journey", {"profile": "pat-1"}, read_models.Journey),
+        ("/v1/journey", {"identifier": EMAIL}, read_models.Journey),
+        ("/v1/interactions/call-0", {"identifier": CALLER}, read_models.Interaction),
+    ]
+    for path, params, model in reads:
+        model.model_validate(await _get(http, path, **params))
+    read_models.Error.model_validate(await _get(http, "/v1/timeline", 400))
+
+
 async def test_openapi_document_and_docs_page(world):
-    """The OpenAPI document lists every route; /docs renders it as HTML."""
+    """The OpenAPI document lists every route the app serves; /docs renders it as HTML."""
     http, *_ = world
     doc = await _get(http, "/openapi.json")
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {
+    served = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    assert served == set(mounted_routes(http.app)) == {op.key for op in ALL_OPERATIONS}
+    assert {
         "/v1/timeline",
         "/v1/profiles/{profile_id}/timeline",
         "/v1/insights",
@@ -311,7 +337,7 @@ async def test_openapi_document_and_docs_page(world):
         "/v1/interactions/{interaction_id}",
         "/openapi.json",
         "/docs",
-    }
+    } <= set(doc["paths"])
     page = await http.get("/docs")
     assert page.status == 200
     assert "GET /v1/timeline" in await page.text()
@@ -329,12 +355,10 @@ async def test_reads_never_show_an_entry_outside_the_window_before_it_expires(wo
     assert journey["interactions_considered"] == 1
 
 
-async def test_the_service_hook_mounts_the_query_api(redis_url, redis_namespace):
-    """`setup(app, settings)`, as web.service calls it, serves the routes on Redis from the
-    service settings and the ReadApi the composition root put on the app."""
-    from web import read_routes as query_api  # noqa: PLC0415
-    from web.read_api import add_read_routes  # noqa: PLC0415
-    from web.service import make_resolver  # noqa: PLC0415
+async def test_the_composition_root_builds_the_query_api(redis_url, redis_namespace):
+    """web.bootstrap's read side, as web.service builds it, serves the routes on Redis from
+    the service settings."""
+    from web.bootstrap import build_query_api, make_resolver  # noqa: PLC0415
 
     settings = StreamSettings.from_env(
         {
@@ -347,14 +371,13 @@ async def test_the_service_hook_mounts_the_query_api(redis_url, redis_namespace)
     client = redis_client(redis_url)
     store = RedisTimelineStore(client, Keys(redis_namespace), Retention())
     app = web.Application()
-    add_read_routes(app, ReadApi(store, make_resolver(settings), lambda: NOW, "demo"))
-    query_api.setup(app, settings)
+    api, close = build_query_api(settings, QuerySettings(), lambda: NOW)
+    add_routes(app, api)
     token = make_resolver(settings)("demo", CALLER).token
     for n in range(3):
         for event in voice_call(f"c-{n}", tenant="demo", start=T0 - timedelta(days=n)):
             await store.apply("demo", token, event, NOW)
     async with TestClient(TestServer(app)) as http:
-        assert "/v1/journey" in (await _get(http, "/openapi.json"))["paths"]
         body = await _get(http, "/v1/timeline", identifier=CALLER)
         # The configured timeline length (2) is the default page size.
         assert body["tenant"] == "demo"
@@ -363,6 +386,7 @@ async def test_the_service_hook_mounts_the_query_api(redis_url, redis_namespace)
         assert (await _get(http, "/v1/profiles/x/timeline", 404))["error"]["code"] == (
             "unknown_profile"
         )
+    await close()
     await client.aclose()
 
 
@@ -370,7 +394,7 @@ def _app(url: str, namespace: str) -> tuple[web.Application, Any, Any]:
     """A query API on `url`, with its timeline store and client."""
     client, rm = _read_model(url, namespace)
     app = web.Application()
-    add_query_routes(app, QueryApi(rm, ReadApi(rm.timeline, resolve, lambda: NOW, "acme")))
+    add_routes(app, QueryApi(rm, ReadApi(resolve, lambda: NOW, "acme")))
     return app, rm.timeline, client
 
 

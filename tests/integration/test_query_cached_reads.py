@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from core.query import TimelineQuery, decode_cursor, encode_cursor
 from core.timeline import Retention, to_ms
 from core.view import describe
+from infra.settings_web import QuerySettings
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel, Scope, timeline_page
@@ -30,10 +31,9 @@ from projections.redis_timeline_reads import CachedRedisTimeline
 from schemas.records import CHANNELS, InteractionAnalyzed, InteractionOffered
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, interaction_events, voice_call
-from web import read_routes as query_api
-from web.read_api import ReadApi, add_read_routes
-from web.read_routes import QUERY_API, QueryApi, add_query_routes
-from web.service import make_resolver
+from web.bootstrap import build_query_api, make_resolver
+from web.read_api import ReadApi
+from web.read_routes import QUERY_API, QueryApi, add_routes
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))
@@ -77,7 +77,7 @@ def _tied_and_mixed() -> list[Any]:
 
 @pytest.fixture
 async def served(redis_url: str, redis_namespace: str) -> AsyncIterator[tuple[Any, ...]]:
-    """The read routes as web.service mounts them (query_api.setup), on a seeded namespace."""
+    """The read routes as web.service builds them (web.bootstrap), on a seeded namespace."""
     settings = _settings(redis_url, redis_namespace)
     client = redis_client(redis_url)
     store = RedisTimelineStore(client, Keys(redis_namespace), Retention())
@@ -87,10 +87,11 @@ async def served(redis_url: str, redis_namespace: str) -> AsyncIterator[tuple[An
         await store.apply("demo", token, event, NOW)
     app = web.Application()
     clock = [NOW]
-    add_read_routes(app, ReadApi(store, resolve, lambda: clock[0], "demo"))
-    query_api.setup(app, settings, env={})
+    api, close = build_query_api(settings, QuerySettings(), lambda: clock[0])
+    add_routes(app, api)
     async with TestClient(TestServer(app)) as http:
         yield http, app, store, token, clock
+    await close()
     await client.aclose()
 
 
@@ -220,11 +221,10 @@ async def _silent_redis() -> AsyncIterator[str]:
 
 def _api_on(client: aioredis.Redis) -> web.Application:
     keys = Keys("c360x")
-    store = RedisTimelineStore(client, keys, Retention())
     cached = CachedRedisTimeline(client, keys, Retention(), EntryCache())
     app = web.Application()
     resolve = make_resolver(StreamSettings.from_env({"C360_ENV": "dev"}))
-    add_query_routes(app, QueryApi(ReadModel(cached), ReadApi(store, resolve, lambda: NOW, "d")))
+    add_routes(app, QueryApi(ReadModel(cached), ReadApi(resolve, lambda: NOW, "d")))
     return app
 
 

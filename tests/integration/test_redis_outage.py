@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from c360.kafka import make_producer, produce_all
 from c360.localstack import start_redis
+from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.topics import INTERACTIONS
 from tests.factories import voice_call

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import Consumer
 
-from c360.kafka import make_producer, produce_all
+from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.topics import INTERACTIONS, INTERACTIONS_BY_PARTY
 from tests.factories import voice_call

@@ -32,8 +32,15 @@ BUDGET = DEFAULT_MAX_MESSAGE_BYTES - ENVELOPE_HEADROOM
 
 def _letter(value: bytes | None, key: bytes | None = b"ix-1", **kw: object) -> DeadLetter:
     args: dict[str, object] = {
-        "topic": INTERACTIONS, "partition": 3, "offset": 77, "key": key, "value": value,
-        "error": SchemaError("bad bytes"), "stage": "normalize", "now": NOW, **kw,
+        "topic": INTERACTIONS,
+        "partition": 3,
+        "offset": 77,
+        "key": key,
+        "value": value,
+        "error": SchemaError("bad bytes"),
+        "stage": "normalize",
+        "now": NOW,
+        **kw,
     }
     return dead_letter_for(**args)  # type: ignore[arg-type]
 
@@ -73,9 +80,7 @@ def test_oversized_originals_become_a_reference_not_a_prefix() -> None:
     assert letter.error_message.startswith("bad bytes [original_value not kept: ")
     assert f"{len(raw)} bytes, sha256 {sha}" in letter.error_message
     assert f"the original is at {INTERACTIONS}/3@77]" in letter.error_message
-    assert references(letter) == [
-        OriginalReference("value", INTERACTIONS, 3, 77, len(raw), sha)
-    ]
+    assert references(letter) == [OriginalReference("value", INTERACTIONS, 3, 77, len(raw), sha)]
     assert references(codec.decode(codec.encode(letter))) == references(letter)
 
 
@@ -108,9 +113,16 @@ def test_the_worst_case_letter_fits_the_producer_limit(max_bytes: int) -> None:
     budget = max_bytes - ENVELOPE_HEADROOM
     for value in (b"v" * (budget - 2 * len(key)), b"v" * (budget * 3)):
         letter = dead_letter_for(
-            topic="t" * 249, partition=2**31 - 1, offset=2**62, key=key, value=value,
-            error=SchemaError("\U0001d11e" * 5000), stage="s" * 200, tenant_id="x" * 64,
-            now=NOW, max_message_bytes=max_bytes,
+            topic="t" * 249,
+            partition=2**31 - 1,
+            offset=2**62,
+            key=key,
+            value=value,
+            error=SchemaError("\U0001d11e" * 5000),
+            stage="s" * 200,
+            tenant_id="x" * 64,
+            now=NOW,
+            max_message_bytes=max_bytes,
         )
         assert _wire_size(letter, key) <= max_bytes
 
@@ -146,8 +158,15 @@ async def _dead_letter_of(raw: bytes) -> DeadLetter:
     async def no_sleep(_delay: float) -> None:
         return None
 
-    await process(_Msg(raw), stage="normalize", deps=deps, handle=never, send=sent,  # type: ignore[arg-type]
-                  stats=Stats(), sleep=no_sleep)
+    await process(
+        _Msg(raw),
+        stage="normalize",
+        deps=deps,
+        handle=never,
+        send=sent,  # type: ignore[arg-type]
+        stats=Stats(),
+        sleep=no_sleep,
+    )
     [(topic, _key, value)] = sent.records
     assert topic == DLQ
     letter = codec.decode(value)
@@ -170,3 +189,30 @@ async def test_the_agent_envelope_references_a_2_mb_payload() -> None:
     [ref] = references(letter)
     assert (ref.topic, ref.partition, ref.offset, ref.length) == (INTERACTIONS, 1, 12, len(raw))
     assert ref.sha256 == hashlib.sha256(raw).hexdigest()
+
+
+def test_the_crm_sink_and_the_ingest_edge_use_the_same_builder() -> None:
+    """One builder, one id namespace: the CRM sink's letter is dead_letter_for's (with the
+    CRM's detail), and it follows the same size rule; an ingest letter keeps a whole
+    accepted-size payload."""
+    from confluent_kafka import Message  # noqa: PLC0415
+
+    from connectors.crm.errors import CrmRejected  # noqa: PLC0415
+    from connectors.crm.sink_handler import STAGE, dead_letter  # noqa: PLC0415
+    from connectors.sources.ingest_web import dead_letter as ingest_letter  # noqa: PLC0415
+
+    msg = Message(topic="t", partition=1, offset=9, key=b"k", value=b"v")
+    error = CrmRejected("nope", crm="hubspot", status=400, excerpt="BAD_FIELD")
+    letter = dead_letter(msg, error, "acme")
+    same = dead_letter_for(
+        topic="t", partition=1, offset=9, key=b"k", value=b"v", error=error, stage=STAGE
+    )
+    assert letter.event_id == same.event_id
+    assert "HTTP 400" in letter.error_message and "BAD_FIELD" in letter.error_message
+    huge = Message(topic="t", partition=1, offset=10, key=None, value=b"x" * (BUDGET + 1))
+    assert dead_letter(huge, error).original_value is None
+    assert references(dead_letter(huge, error))[0].length == BUDGET + 1
+    body = b"y" * 1_048_576
+    kept = ingest_letter("genesys", "acme", body, SchemaError("bad"), NOW, len(body))
+    assert kept.original_value == body
+    assert (kept.topic, kept.partition, kept.offset) == ("http:/v1/ingest/genesys", -1, -1)

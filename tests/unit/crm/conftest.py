@@ -1,4 +1,4 @@
-"""CRM tests use the emulator fixtures."""
+"""CRM tests outside the contract suite (auth, HTTP, mapping) use the emulator fixtures."""
 
 from tests.emulators.fixtures import (
     crm_session,

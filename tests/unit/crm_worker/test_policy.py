@@ -1,4 +1,4 @@
-"""Worker policy pieces: CRM routing, backoff, pauses, ledger contract, settings."""
+"""Worker policy: CRM routing, pauses, settings (backoff: test_backoff; ledger: tests/contract)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import json
 
 import pytest
 
-from connectors.crm.kafka_consumer import Pauses, backoff_delay, consumer_config
-from connectors.crm.kafka_producer import producer_config
-from connectors.crm.ledger import InMemoryActivityLedger, LedgerEntry
+from connectors.crm.kafka_consumer import Pauses
 from connectors.crm.routing import CrmRouting, load_routing, routing_from_dict
-from connectors.crm.sqlite_ledger import SqliteActivityLedger
 from connectors.crm.worker_settings import WorkerConfigError, WorkerSettings
 
-ROUTING = routing_from_dict({
-    "default": "webhook",
-    "tenants": {"acme": {"crm": "salesforce", "agents": {"agent-7": "hubspot"}},
-                "beta": {"agents": {"agent-1": "zoho"}}},
-})
+ROUTING = routing_from_dict(
+    {
+        "default": "webhook",
+        "tenants": {
+            "acme": {"crm": "salesforce", "agents": {"agent-7": "hubspot"}},
+            "beta": {"agents": {"agent-1": "zoho"}},
+        },
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -68,28 +69,11 @@ def test_routing_file_and_default(tmp_path):
     path.write_text(json.dumps({"tenants": {"acme": {"crm": "zoho"}}}))
     routing = load_routing(str(path), "hubspot")
     assert (routing.crm_for("acme", None, None), routing.crm_for("b", None, None)) == (
-        "zoho", "hubspot")
+        "zoho",
+        "hubspot",
+    )
     with pytest.raises(WorkerConfigError, match="cannot read"):
         load_routing(str(tmp_path / "nope.json"), None)
-
-
-@pytest.mark.parametrize(
-    ("attempt", "retry_after", "rand", "delay"),
-    [
-        (1, None, 0.0, 0.25),  # half of the initial delay at the lowest jitter
-        (1, None, 1.0, 0.5),
-        (3, None, 1.0, 2.0),
-        (20, None, 1.0, 60.0),  # capped
-        (1, 5.0, 0.0, 5.0),  # Retry-After is a floor
-        (1, 500.0, 0.0, 60.0),  # ...but the cap still holds
-        (4, 1.0, 1.0, 4.0),  # backoff above the hint
-    ],
-)
-def test_backoff_is_capped_exponential_with_jitter_and_honours_retry_after(
-    attempt, retry_after, rand, delay
-):
-    """delay = min(cap, max(retry_after, initial * 2^(n-1) * jitter))."""
-    assert backoff_delay(attempt, retry_after, 0.5, 60.0, lambda: rand) == delay
 
 
 def test_pauses_release_partitions_when_due_and_forget_revoked_ones():
@@ -105,62 +89,30 @@ def test_pauses_release_partitions_when_due_and_forget_revoked_ones():
     assert pauses.waiting == {}
 
 
-def test_kafka_clients_are_configured_for_commit_after_success_and_idempotence():
-    """No auto commit / offset store on the consumer; an idempotent acks=all producer."""
-    consumer = consumer_config("127.0.0.1:1", "g", "c")
-    assert consumer["enable.auto.commit"] is False
-    assert consumer["enable.auto.offset.store"] is False
-    assert "group.protocol" not in consumer  # classic protocol (Tansu, FACTS T7)
-    producer = producer_config("127.0.0.1:1", "c")
-    assert (producer["enable.idempotence"], producer["acks"]) == (True, "all")
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def ledger(request, tmp_path):
-    store = InMemoryActivityLedger() if request.param == "memory" else SqliteActivityLedger(
-        tmp_path / "sub" / "ledger.sqlite3")
-    yield store
-    store.close()
-
-
-def test_ledger_contract_keeps_the_highest_revision(ledger):
-    """Both ledgers: get/put per (key, CRM); a lower revision never replaces a higher one."""
-    assert ledger.get("k", "hubspot") is None
-    entry = LedgerEntry("a1", 5, "f5", "created", "c1", "https://x/a1")
-    ledger.put("k", "hubspot", entry)
-    assert ledger.get("k", "hubspot") == entry
-    assert ledger.get("k", "zoho") is None
-    ledger.put("k", "hubspot", LedgerEntry("a1", 3, "f3", "updated"))
-    assert ledger.get("k", "hubspot") == entry
-    newer = LedgerEntry("a1", 5, "f5b", "updated", "c2")
-    ledger.put("k", "hubspot", newer)
-    assert ledger.get("k", "hubspot") == newer
-
-
-def test_sqlite_ledger_survives_a_restart(tmp_path):
-    """The file keeps what was written (a worker restart finds its entries)."""
-    path = tmp_path / "ledger.sqlite3"
-    first = SqliteActivityLedger(path)
-    first.put("k", "hubspot", LedgerEntry("a1", 1, "f", "created"))
-    first.close()
-    second = SqliteActivityLedger(path)
-    assert second.get("k", "hubspot") == LedgerEntry("a1", 1, "f", "created")
-    second.close()
 
 
 def test_settings_from_env_and_every_problem_at_once():
     """Parsed and validated once; all problems in one error; the test hook is opt-in."""
-    settings = WorkerSettings.from_env({
-        "C360_TOPIC_PREFIX": "p.", "C360_CRM_DEFAULT": "hubspot", "C360_ENV": "dev",
-        "C360_CRM_RETRY_MAX_SECONDS": "5", "C360_CRM_TEST_CRASH_AFTER_WRITE": "1",
-    })
+    settings = WorkerSettings.from_env(
+        {
+            "C360_TOPIC_PREFIX": "p.",
+            "C360_CRM_DEFAULT": "hubspot",
+            "C360_ENV": "dev",
+            "C360_CRM_RETRY_MAX_SECONDS": "5",
+            "C360_CRM_TEST_CRASH_AFTER_WRITE": "1",
+        }
+    )
     assert settings.topic("c360.dlq.v1") == "p.c360.dlq.v1"
     assert (settings.default_crm, settings.retry_max_seconds) == ("hubspot", 5.0)
     assert settings.crash_after_write is True
     assert WorkerSettings.from_env({}).crash_after_write is False
     with pytest.raises(WorkerConfigError) as caught:
-        WorkerSettings.from_env({"C360_CRM_LEDGER": "redis", "C360_CRM_RETRY_MAX_SECONDS": "x",
-                                 "C360_CRM_RETRY_INITIAL_SECONDS": "0"})
-    for name in ("C360_CRM_LEDGER", "C360_CRM_RETRY_MAX_SECONDS",
-                 "C360_CRM_RETRY_INITIAL_SECONDS"):
+        WorkerSettings.from_env(
+            {
+                "C360_CRM_LEDGER": "redis",
+                "C360_CRM_RETRY_MAX_SECONDS": "x",
+                "C360_CRM_RETRY_INITIAL_SECONDS": "0",
+            }
+        )
+    for name in ("C360_CRM_LEDGER", "C360_CRM_RETRY_MAX_SECONDS", "C360_CRM_RETRY_INITIAL_SECONDS"):
         assert name in str(caught.value)

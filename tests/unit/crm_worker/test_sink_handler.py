@@ -6,12 +6,12 @@ from confluent_kafka import Message
 
 from connectors.crm.errors import CrmAuthError, CrmRejected, CrmUnavailable
 from connectors.crm.kafka_consumer import Done, RetryLater
-from connectors.crm.kafka_producer import InMemoryResultPublisher
 from connectors.crm.ledger import InMemoryActivityLedger
 from connectors.crm.routing import CrmRouting
 from connectors.crm.sink import CrmSink
 from connectors.crm.sink_handler import SinkHandler
 from connectors.crm.worker_settings import WorkerSettings
+from infra.kafka_producer import InMemoryPublisher
 from schemas import codec
 from schemas.records import ActivityResult, DeadLetter
 from tests.unit.crm_worker.fakes import FakeCrmAdapter
@@ -26,8 +26,8 @@ def message(value: bytes, offset: int = 7, partition: int = 2) -> Message:
                    key=b"acme:ix-1:default:call", value=value)
 
 
-def handler(crm: FakeCrmAdapter, clock=None) -> tuple[SinkHandler, InMemoryResultPublisher]:
-    publisher = InMemoryResultPublisher()
+def handler(crm: FakeCrmAdapter, clock=None) -> tuple[SinkHandler, InMemoryPublisher]:
+    publisher = InMemoryPublisher()
     sink = CrmSink({"hubspot": crm}, CrmRouting("hubspot"), InMemoryActivityLedger())
     h = SinkHandler(sink, publisher, SETTINGS)
     if clock is not None:
@@ -36,7 +36,7 @@ def handler(crm: FakeCrmAdapter, clock=None) -> tuple[SinkHandler, InMemoryResul
 
 
 def decoded(publisher, topic_suffix):
-    return [codec.decode(v) for t, _k, v in publisher.records if t.endswith(topic_suffix)]
+    return [codec.decode(m.value) for m in publisher.messages if m.topic.endswith(topic_suffix)]
 
 
 async def test_a_written_activity_publishes_its_result_and_commits():
@@ -46,7 +46,7 @@ async def test_a_written_activity_publishes_its_result_and_commits():
     (result,) = decoded(publisher, "activities.results.v1")
     assert isinstance(result, ActivityResult)
     assert result.status == "created"
-    assert publisher.records[0][1] == b"ix-1"
+    assert publisher.messages[0].key == b"ix-1"
 
 
 async def test_undecodable_and_foreign_records_are_dead_lettered_and_committed():
@@ -74,7 +74,7 @@ async def test_429_pauses_with_the_vendors_hint_then_succeeds_once():
     assert isinstance(first, RetryLater) and first.delay >= 3.0
     second = await h(message(codec.encode(request())))
     assert isinstance(second, RetryLater) and second.delay <= SETTINGS.retry_max_seconds
-    assert publisher.records == []
+    assert publisher.messages == []
     assert await h(message(codec.encode(request()))) == Done()
     assert len(crm.activities) == 1
     assert h.failing == {}
@@ -86,7 +86,7 @@ async def test_an_auth_failure_is_retried_not_dead_lettered():
     crm.script = [CrmAuthError("401", crm="hubspot", status=401)]
     h, publisher = handler(crm)
     assert isinstance(await h(message(codec.encode(request()))), RetryLater)
-    assert publisher.records == []
+    assert publisher.messages == []
 
 
 async def test_a_400_is_dead_lettered_with_the_response_excerpt_and_a_rejected_result():
@@ -112,7 +112,7 @@ async def test_a_failed_publish_retries_and_the_replay_repeats_the_result_only()
     """The CRM write happened but the result did not reach Kafka: retry; no second write."""
     crm = FakeCrmAdapter()
     h, publisher = handler(crm)
-    publisher.fail = 1
+    publisher.fail_next = 1
     assert isinstance(await h(message(codec.encode(request()))), RetryLater)
     assert await h(message(codec.encode(request()))) == Done()
     assert crm.upserts() == 1

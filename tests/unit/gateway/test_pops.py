@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from connectors.gateway import kafka_feed as feed_module
 from connectors.gateway.kafka_feed import KafkaPopFeed
 from connectors.gateway.pops import Pop, ended_ms_of, is_ringing, pop_from_message
+from infra.kafka_config import KafkaEndpoint
 from schemas import codec
 from schemas.confluent import RegistryUnavailable
 from schemas.errors import SchemaError
@@ -120,7 +121,7 @@ def test_feed_waits_for_the_registry_instead_of_dropping_the_pop(
             raise outages.pop(0)
         return codec.decode(data)
 
-    feed = KafkaPopFeed("unused:1", "t", decode, warm_records=0)
+    feed = KafkaPopFeed(KafkaEndpoint("unused:1"), "t", decode, warm_records=0)
     monkeypatch.setattr(feed_module, "_RETRY_SECONDS", 0.0)
     got = feed._record(_Msg(codec.encode(pop("agent-a", iid="ix-7"))))
     assert got is not None and got[:2] == (1, 7)
@@ -134,7 +135,8 @@ def test_feed_says_when_the_warm_read_back_misses_the_window() -> None:
     (the read-back did not reach the window's start); an old enough one is not."""
     data = codec.encode(pop("agent-a"))
     now_ms = int(time.time() * 1000)
-    feed = KafkaPopFeed("unused:1", "t", codec.decode, warm_records=10, window_seconds=900)
+    feed = KafkaPopFeed(KafkaEndpoint("unused:1"), "t", codec.decode, warm_records=10,
+                        window_seconds=900)
     feed._unchecked = {1}
     with capture_logs() as logs:
         feed._record(_Msg(data, at_ms=now_ms - 60_000))

@@ -17,8 +17,8 @@ from c360 import publish
 from connectors.sources.common import load_json, parse_json
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_ingest_routes
-from connectors.sources.kafka_publisher import InMemoryPublisher
+from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes
+from infra.kafka_producer import InMemoryPublisher
 from schemas import codec, json_limits
 from schemas.canonical_json import from_json, to_json
 from schemas.errors import PayloadTooLarge, SchemaError
@@ -109,7 +109,7 @@ async def make() -> AsyncIterator[Make]:
         config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth)
         publisher = InMemoryPublisher()
         app = web.Application(client_max_size=limit * 2)
-        add_ingest_routes(app, Ingest(config, publisher, clock=lambda: NOW))
+        add_routes(app, Ingest(config, publisher, clock=lambda: NOW))
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

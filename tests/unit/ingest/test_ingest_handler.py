@@ -16,10 +16,10 @@ from structlog.testing import capture_logs
 
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_ingest_routes, dead_letter
-from connectors.sources.kafka_publisher import InMemoryPublisher, PublishFailed
+from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, dead_letter
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
+from infra.kafka_producer import InMemoryPublisher, PublishFailed
 from schemas import codec
 from schemas.canonical_json import to_json
 from schemas.records import DeadLetter, InteractionEvent, ProfileUpserted
@@ -49,7 +49,7 @@ async def make() -> AsyncIterator[Make]:
                               FACTORY_LIMITS)
         publisher = InMemoryPublisher()
         app = web.Application(client_max_size=limit * 2)
-        add_ingest_routes(app, Ingest(config, publisher, translators, clock=lambda: NOW))
+        add_routes(app, Ingest(config, publisher, translators, clock=lambda: NOW))
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

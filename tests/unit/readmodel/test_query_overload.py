@@ -13,12 +13,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from core.errors import StoreUnavailable
 from core.ports import Party
 from core.timeline import InteractionEntry, to_ms
+from infra.settings_web import QuerySettings, WebSettings
 from projections.memory import InMemoryTimelineStore
 from projections.reads import ReadModel
 from tests.factories import T0, voice_call
 from web.read_api import ReadApi
-from web.read_routes import Gate, QueryApi, QuerySettings, add_query_routes
-from web.service import WebSettings
+from web.read_routes import Gate, QueryApi, add_routes
 
 NOW = to_ms(T0 + timedelta(hours=1))
 
@@ -59,8 +59,8 @@ async def held():
     for event in voice_call("ix-1"):
         await store.apply("acme", "tok-a", event, NOW)
     app = web.Application()
-    api = QueryApi(ReadModel(store), ReadApi(store, _resolve, lambda: NOW, "acme"), gate=Gate(1))
-    add_query_routes(app, api)
+    api = QueryApi(ReadModel(store), ReadApi(_resolve, lambda: NOW, "acme"), gate=Gate(1))
+    add_routes(app, api)
     async with TestClient(TestServer(app)) as http:
         yield http, store, api
 
@@ -102,9 +102,9 @@ async def test_the_limit_frees_up_after_answers_and_errors(held):
 
 def test_read_limits_come_from_the_environment():
     """Defaults, overrides, and a clear error for a non-positive or non-numeric value."""
-    assert QuerySettings.from_env({}) == QuerySettings(64, 10_000)
+    assert QuerySettings.from_env({}) == QuerySettings(max_inflight=64, cache_entries=10_000)
     got = QuerySettings.from_env({"C360_HTTP_MAX_INFLIGHT": "8", "C360_READ_CACHE_ENTRIES": "5"})
-    assert got == QuerySettings(8, 5)
+    assert got == QuerySettings(max_inflight=8, cache_entries=5)
     for bad in ("0", "-1", "many"):
         with pytest.raises(ValueError, match="C360_HTTP_MAX_INFLIGHT"):
             QuerySettings.from_env({"C360_HTTP_MAX_INFLIGHT": bad})
@@ -112,8 +112,9 @@ def test_read_limits_come_from_the_environment():
 
 def test_several_processes_imply_a_shared_port():
     """C360_HTTP_PROCESSES > 1 turns SO_REUSEPORT on; 0 or junk is refused."""
-    assert WebSettings.from_env({}) == WebSettings(1, reuse_port=False)
-    assert WebSettings.from_env({"C360_HTTP_PROCESSES": "3"}) == WebSettings(3, reuse_port=True)
+    assert WebSettings.from_env({}) == WebSettings(processes=1, reuse_port=False)
+    three = WebSettings.from_env({"C360_HTTP_PROCESSES": "3"})
+    assert three == WebSettings(processes=3, reuse_port=True)
     assert WebSettings.from_env({"C360_HTTP_REUSE_PORT": "true"}).reuse_port
     for bad in ("0", "two", "-2"):
         with pytest.raises(ValueError, match="C360_HTTP_PROCESSES"):

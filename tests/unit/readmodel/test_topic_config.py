@@ -8,7 +8,8 @@ import os
 import pytest
 from structlog.testing import capture_logs
 
-from projections.topic_config import TopicConfig, TopicConfigError, parse_topics
+from core.topic_config import TopicConfigError, parse_topics
+from projections.topic_config import TopicConfig
 
 DOC = {"default": {"Billing": ["invoice"]}, "tenants": {"acme": {"Refund": ["refund"]}}}
 
@@ -48,15 +49,50 @@ def test_edits_are_picked_up_without_restart_and_bad_edits_keep_the_last_good(tm
     """Changing the file changes the topics; a broken edit keeps the previous tables."""
     path = tmp_path / "topics.json"
     _write(path, DOC)
-    config = TopicConfig.from_env({"C360_TOPICS_FILE": str(path)})
+    config = TopicConfig(str(path), check_seconds=0)
     assert list(config.for_tenant("acme")) == ["Refund"]
     _write(path, {"tenants": {"acme": {"Fraud": ["stolen card"]}}}, bump=1)
     assert list(config.for_tenant("acme")) == ["Fraud"]
     with capture_logs() as logs:
         _write(path, "{oops", bump=2)
         assert list(config.for_tenant("acme")) == ["Fraud"]
-    assert config.error is not None
-    assert logs[0]["event"] == "topics_reload_failed"
+        assert list(config.for_tenant("acme")) == ["Fraud"]
+    assert config.error is not None and "line 1 column 2" in config.error
+    assert [(e["event"], e["log_level"]) for e in logs] == [("topics_reload_failed", "error")]
+    _write(path, DOC, bump=3)
+    assert list(config.for_tenant("acme")) == ["Refund"]
+    assert config.error is None
+
+
+def test_from_env_reads_the_file_and_checks_it_at_most_once_a_second(tmp_path):
+    """C360_TOPICS_FILE is loaded at start; later stats are throttled like the rules file's."""
+    path = tmp_path / "topics.json"
+    _write(path, DOC)
+    assert list(TopicConfig.from_env({"C360_TOPICS_FILE": str(path)}).for_tenant("acme")) == [
+        "Refund"
+    ]
+    now = [0.0]
+    config = TopicConfig(str(path), monotonic=lambda: now[0])
+    assert list(config.for_tenant("acme")) == ["Refund"]
+    _write(path, {"tenants": {"acme": {"Fraud": ["stolen card"]}}}, bump=1)
+    now[0] = 0.5
+    assert list(config.for_tenant("acme")) == ["Refund"]
+    now[0] = 1.5
+    assert list(config.for_tenant("acme")) == ["Fraud"]
+
+
+def test_a_vanished_file_keeps_the_tables_and_a_missing_one_fails_at_start_up(tmp_path):
+    """Same policy as the rules file: deleted mid-deploy -> last good, logged once."""
+    path = tmp_path / "topics.json"
+    _write(path, DOC)
+    config = TopicConfig(str(path), check_seconds=0)
+    path.unlink()
+    with capture_logs() as logs:
+        assert list(config.for_tenant("acme")) == ["Refund"]
+        assert list(config.for_tenant("acme")) == ["Refund"]
+    assert [e["event"] for e in logs] == ["topics_reload_failed"]
+    with pytest.raises(TopicConfigError, match="cannot read topics file"):
+        TopicConfig(str(path))
 
 
 def test_no_file_means_no_topics():

@@ -8,9 +8,10 @@ import os
 import pytest
 from structlog.testing import capture_logs
 
+from core.errors import ConfigError
 from core.rules import default_rules
-from streams.rules_config import RulesSource, load_rules_file, rules_from_dict
-from streams.settings import ConfigError
+from core.rules_config import rules_from_dict
+from streams.rules_config import RulesSource, load_rules_file
 
 FALLBACK = default_rules(10)
 GOOD = {

@@ -1,0 +1,132 @@
+"""The desktop gateway's parameters and bodies as pydantic models (describing, not serializing)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from connectors.gateway.actions import MAX_ID, MAX_TEXT
+from infra.http_routes import Described, Parameters
+
+
+class TokenQuery(Parameters):
+    """How a desktop request names its agent (EventSource cannot set headers)."""
+
+    token: str | None = Field(
+        None,
+        description="Desktop token, for EventSource clients that cannot set headers "
+        "(else `Authorization: Bearer <token>`).",
+    )
+    tenant: str | None = Field(
+        None, description="Must be the token's tenant when given (else 403)."
+    )
+    agent: str | None = Field(None, description="Must be the token's agent when given (else 403).")
+
+
+class StreamQuery(TokenQuery):
+    """GET /v1/desktop/stream."""
+
+    last_event_id: str | None = Field(
+        None, description="Resume after this pop id (the Last-Event-ID header wins)."
+    )
+
+
+class StreamHeaders(Parameters):
+    """GET /v1/desktop/stream: a browser's reconnect names the last pop it got."""
+
+    last_event_id: str | None = Field(
+        None, alias="Last-Event-ID", description="Resume after this pop id."
+    )
+
+
+class StaticPath(Parameters):
+    """A panel asset."""
+
+    filename: str = Field(description="Asset path.")
+
+
+class GatewayError(Described):
+    """Gateway errors: {error, detail} (docs/desktop.md)."""
+
+    error: str
+    detail: str
+
+
+class InvalidActionError(GatewayError):
+    """400 invalid_action: every reason the body was refused."""
+
+    problems: list[str]
+
+
+class Me(Described):
+    """Who the token is for."""
+
+    tenant: str
+    agent: str
+    expires_at: int = Field(description="Epoch seconds.")
+    dev: bool
+    fresh_seconds: int = Field(
+        description="A pop that rang longer ago than this is shown as an earlier call."
+    )
+
+
+class Action(Described):
+    """An agent's action on an interaction (who acts comes from the token, never the body)."""
+
+    action: Literal[
+        "open_profile",
+        "relink",
+        "add_note",
+        "add_task",
+        "add_call",
+        "add_event",
+        "link_record",
+        "unlink_record",
+    ]
+    interaction_id: str = Field(max_length=MAX_ID)
+    profile_id: str | None = Field(
+        None, max_length=MAX_ID, description="Required by open_profile and relink."
+    )
+    record_id: str | None = Field(
+        None,
+        max_length=MAX_ID,
+        description="`<crm>:<object type>:<id>`; required by link_record and unlink_record.",
+    )
+    text: str | None = Field(None, max_length=MAX_TEXT, description="Required by add_note.")
+    client_action_id: str | None = Field(
+        None,
+        max_length=MAX_ID,
+        description="Makes a retried click publish the same event (one note, not two).",
+    )
+
+
+class ActionAccepted(Described):
+    """202: the action was published."""
+
+    event_id: str
+    action: str
+
+
+class DevAgents(Described):
+    """The demo agents the dev sign-in form offers."""
+
+    tenant: str
+    agents: list[str]
+
+
+class DevLogin(Described):
+    """A dev sign-in: any agent of any tenant, no password."""
+
+    agent: str
+    tenant: str | SkipJsonSchema[None] = Field(None, description="Default: the default tenant.")
+
+
+class DevToken(Described):
+    """A desktop token for the agent."""
+
+    token: str
+    tenant: str
+    agent: str
+    expires_at: int = Field(description="Epoch seconds.")

@@ -1,0 +1,56 @@
+"""The ingest webhook's parameters and answers as pydantic models (describing only)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from infra.http_routes import Described, Parameters
+
+Absent = SkipJsonSchema[None]
+
+
+class SourcePath(Parameters):
+    """Which platform sent the payload."""
+
+    source: str = Field(
+        description="amazon_connect, twilio, genesys, asterisk, freeswitch or canonical "
+        "(docs/sources.md)."
+    )
+
+
+class IngestQuery(Parameters):
+    """The tenant, for platforms that cannot set a header."""
+
+    tenant: str | None = Field(
+        None, description="Tenant (header X-C360-Tenant wins; else the default)."
+    )
+
+
+class IngestHeaders(Parameters):
+    """Tenant and Twilio's signature."""
+
+    tenant: str | None = Field(None, alias="X-C360-Tenant", description="Tenant.")
+    twilio_signature: str | None = Field(
+        None,
+        alias="X-Twilio-Signature",
+        description="Twilio's request signature (twilio only).",
+    )
+
+
+class Accepted(Described):
+    """202: every record was acknowledged by the broker."""
+
+    accepted: int
+    event_ids: list[str]
+
+
+class IngestError(Described):
+    """Ingest errors: {error, detail, ...} (docs/ingest.md)."""
+
+    error: str
+    detail: str
+    dead_letter_id: str | Absent = Field(None, description="When the bytes were dead-lettered.")
+    sources: list[str] | Absent = Field(None, description="unknown_source: the accepted ones.")
+    field: str | Absent = Field(None, description="implausible_value: the field.")
+    record: int | Absent = Field(None, description="implausible_value: the record's index.")

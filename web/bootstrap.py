@@ -1,0 +1,158 @@
+"""The web process's composition root: the Redis- and Kafka-backed WebDeps from settings."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+import structlog
+
+from connectors.gateway.hub import Hub
+from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog
+from connectors.gateway.pops import Decoder
+from connectors.gateway.settings import GatewayConfig, GatewaySettings
+from connectors.gateway.web import Gateway
+from connectors.sources.ingest_settings import IngestSettings
+from connectors.sources.ingest_web import Ingest, IngestConfig, ingest_producer
+from core.errors import InvalidIdentifier
+from core.ports import Party
+from core.timeline import Retention
+from infra.kafka_config import KafkaEndpoint
+from infra.kafka_producer import KafkaProducer
+from infra.settings_web import QuerySettings
+from projections.entry_cache import EntryCache
+from projections.keys import Keys
+from projections.reads import ReadModel
+from projections.redis_client import redis_client
+from projections.redis_links import RedisInteractionLinks
+from projections.redis_parties import RedisInteractionParties
+from projections.redis_profiles import RedisProfileDirectory
+from projections.redis_timeline_reads import CachedRedisTimeline
+from projections.topic_config import TopicConfig
+from schemas import codec
+from schemas.topics import DESKTOP, DLQ, INTERACTIONS, SCREENPOPS
+from streams.bootstrap import wall_clock_ms
+from streams.handlers import party_for_identifier
+from streams.settings import StreamSettings
+from web.app import WebDeps
+from web.read_api import ReadApi
+from web.read_routes import Gate, QueryApi
+
+# Identifier -> Party is a pure function of the settings; an agent desktop asks for the same
+# few callers again and again, and normalizing + hashing is a noticeable part of a read.
+RESOLVED_CACHE = 4096
+Closer = Callable[[], Awaitable[object]]
+log = structlog.get_logger("web.bootstrap")
+
+
+def make_resolver(settings: StreamSettings) -> Callable[[str, str], Party]:
+    """Identifier in any accepted format -> Party (ValueError when it cannot be read);
+    successful resolutions are kept in a bounded LRU (errors are not)."""
+
+    @functools.lru_cache(maxsize=RESOLVED_CACHE)
+    def resolve(tenant: str, identifier: str) -> Party:
+        try:
+            return party_for_identifier(tenant, identifier, settings)
+        except InvalidIdentifier as exc:
+            raise ValueError(str(exc)) from exc
+
+    return resolve
+
+
+def build_query_api(
+    settings: StreamSettings, limits: QuerySettings, clock_ms: Callable[[], int] = wall_clock_ms
+) -> tuple[QueryApi, Closer]:
+    """The read routes' stores on one Redis client (connects on first use), with the
+    resolver and the clock; and how to close that client."""
+    client = redis_client(settings.redis_url)
+    keys = Keys(settings.key_namespace)
+    retention = Retention(
+        settings.timeline_max_entries, settings.timeline_retention_days * 86_400_000
+    )
+    cache = EntryCache(limits.cache_entries)
+    rm = ReadModel(
+        timeline=CachedRedisTimeline(client, keys, retention, cache),
+        retention=retention,
+        profiles=RedisProfileDirectory(client, keys),
+        links=RedisInteractionLinks(client, keys),
+        parties=RedisInteractionParties(client, keys, settings.party_link_ttl_seconds),
+        topics=TopicConfig(settings.topics_file or None),
+    )
+    base = ReadApi(make_resolver(settings), clock_ms, settings.default_tenant)
+    api = QueryApi(rm, base, settings.timeline_max_entries, cache, Gate(limits.max_inflight))
+    return api, client.aclose
+
+
+def _decoder(schema_registry_url: str) -> Decoder:
+    if not schema_registry_url:
+        return codec.decode
+    from infra.schema_registry import registry_codec  # noqa: PLC0415
+
+    # Blocking look-ups are fine here: the decoder runs in the feed's and re-reads' threads.
+    confluent = registry_codec(schema_registry_url)
+    return lambda data: codec.decode(data, confluent=confluent)
+
+
+def build_gateway(
+    settings: StreamSettings, env: Mapping[str, str], decode: Decoder | None = None
+) -> Gateway:
+    """Kafka-backed feed, re-reads and action publisher (their clients connect when the app
+    starts or on first use, never here); C360_GATEWAY_* from `env`."""
+    # The service's own mode (StreamSettings.env, from the same C360_ENV) decides dev login.
+    gws = GatewaySettings.from_env({"C360_ENV": settings.env, **env})
+    config = GatewayConfig(
+        bootstrap=settings.kafka_bootstrap_servers,
+        screenpops_topic=settings.topic_prefix + SCREENPOPS,
+        desktop_topic=settings.topic_prefix + DESKTOP,
+        default_tenant=settings.default_tenant,
+        schema_registry_url=settings.schema_registry_url,
+    )
+    decode = decode or _decoder(config.schema_registry_url)
+    kafka = KafkaEndpoint.from_settings(settings)
+    return Gateway(
+        settings=gws,
+        config=config,
+        hub=Hub(gws.buffer_size, gws.recent_seconds * 1000, lambda: int(time.time() * 1000)),
+        feed=KafkaPopFeed(
+            kafka, config.screenpops_topic, decode, gws.warm_records, gws.recent_seconds
+        ),
+        pop_log=KafkaPopLog(kafka, config.screenpops_topic, decode, gws.max_reread),
+        publisher=KafkaProducer(kafka, "c360-gateway", delivery_timeout_s=10.0),
+    )
+
+
+def build_ingest(settings: StreamSettings, env: Mapping[str, str]) -> tuple[Ingest, Closer]:
+    """The ingest handler on a Kafka producer (connects on first use); C360_INGEST_* from
+    `env`; and how to close the producer."""
+    auth = IngestSettings.from_env(env)
+    config = IngestConfig(
+        settings.topic_prefix + INTERACTIONS,
+        settings.topic_prefix + DLQ,
+        settings.max_payload_bytes,
+        settings.default_tenant,
+        auth,
+    )
+    publisher = ingest_producer(settings, auth.ack_timeout_seconds, config.max_payload_bytes)
+    if auth.open:
+        log.warning("ingest_unauthenticated", reason="C360_ENV=dev and no ingest credentials")
+    return Ingest(config, publisher), publisher.close
+
+
+def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = None) -> WebDeps:
+    """Everything the web process serves with, from its settings and `env` (default: the
+    environment) for the parts still configured there (read limits, gateway, ingest)."""
+    env = os.environ if env is None else env
+    query, close_query = build_query_api(settings, QuerySettings.from_env(env))
+    # Readiness pings on a client of its own (as the service always did), so the probe never
+    # waits behind a burst of reads for one of their connections.
+    probe = redis_client(settings.redis_url)
+    ingest, close_ingest = build_ingest(settings, env)
+    return WebDeps(
+        query=query,
+        store=probe,
+        gateway=build_gateway(settings, env),
+        ingest=ingest,
+        closers=(close_query, probe.aclose, close_ingest),
+    )
