@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from c360.kafka import DeliveryFailed, KafkaException, make_producer, produce_all
+from infra.kafka_producer import PublishFailed, make_producer, produce_all
 from core.access import KNOWN_SCOPES, TENANT, valid_scope
 from core.api_keys import ApiKey, compose, secret_hash
 from core.audit import audit_record
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return asyncio.run(_run(args))
-    except (DeliveryFailed, KafkaException) as exc:
+    except PublishFailed as exc:
         print(f"c360 keys: the audit record could not be published: {exc}", file=sys.stderr)
         return 1
 
@@ -128,7 +128,7 @@ async def _create(args: argparse.Namespace, store: RedisApiKeys) -> int:
     await store.put(record)
     try:
         _audit(args, record, "key_created")
-    except (DeliveryFailed, KafkaException):
+    except PublishFailed:
         # No privileged action without its trail: a key whose creation is not on record
         # is revoked at once (the record stays, revoked, for `list`).
         await store.revoke(key_id, int(time.time() * 1000))

@@ -12,8 +12,9 @@ DESKTOP = "desktop"
 ADMIN = "admin"
 INGEST_ANY = "ingest:*"
 ALL = "*"
-KNOWN_SCOPES = (TIMELINE_READ, DESKTOP, ADMIN, INGEST_ANY, ALL)
-_SCOPE = re.compile(r"^(timeline:read|desktop|admin|ingest:(\*|[a-z][a-z0-9_-]{0,31})|\*)$")
+METRICS = "metrics"
+KNOWN_SCOPES = (TIMELINE_READ, DESKTOP, ADMIN, METRICS, INGEST_ANY, ALL)
+_SCOPE = re.compile(r"^(timeline:read|desktop|admin|metrics|ingest:(\*|[a-z][a-z0-9_-]{0,31})|\*)$")
 TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

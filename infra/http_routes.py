@@ -62,6 +62,10 @@ class Operation:
     # Accepted security schemes, as alternatives; "" = no credentials is also accepted.
     security: tuple[str, ...] = ()
     description: str = ""
+    # The scope a credential needs (core.access); None = public (health, readiness, the
+    # OpenAPI document, static assets, dev-only sign-in). `{name}` is filled from the path
+    # (ingest:{source}). web.access enforces it before the handler runs.
+    scope: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
