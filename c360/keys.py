@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.kafka_producer import PublishFailed, make_producer, produce_all
 from core.access import KNOWN_SCOPES, TENANT, valid_scope
 from core.api_keys import ApiKey, compose, secret_hash
 from core.audit import audit_record
+from infra.kafka_producer import PublishFailed, make_producer, produce_all
 from projections.keys import Keys
 from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
