@@ -28,7 +28,7 @@ TOOLS: dict[tuple[str, ...], tuple[str, str]] = {
 # `c360 worker NAME ARGS...` replaces this process with the worker (exec), so the
 # worker gets signals directly: PID 1 in a container, the unit's main pid under systemd.
 WORKERS: dict[str, tuple[str, ...]] = {
-    "streams": ("-m", "faust", "-A", "streams.app", "worker", "-l", "info"),  # see devspecs
+    "streams": ("-m", "streams", "worker", "-l", "info"),  # see devspecs
     "web": ("-m", "web.service"),
     "crm-sink": ("-m", "connectors.crm.worker"),
 }

@@ -107,10 +107,9 @@ def stack_env(ctx: StackContext, environ: Mapping[str, str] | None = None) -> di
 FAUST_READY = ("Worker]: Ready", "OK ^")
 
 
-# `faust -A streams.app`, not `python -m streams.app`: run as __main__, the app module is
-# imported a second time by the agents (`from streams.app import app`), so the agents
-# register on a second App and the worker that runs has none.
-FAUST_WORKER = (sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info")
+# `python -m streams` builds the settings, the deps and the app (streams.app.create_app),
+# then runs Faust's command line with that app.
+FAUST_WORKER = (sys.executable, "-m", "streams", "worker", "-l", "info")
 
 
 def default_specs(ctx: StackContext) -> list[ProcSpec]:
@@ -121,7 +120,7 @@ def default_specs(ctx: StackContext) -> list[ProcSpec]:
             "streams",
             (*FAUST_WORKER, "--web-port", str(free_port())),
             ready_check=log_contains(*FAUST_READY),
-            module="streams.app",
+            module="streams",
         ),
         ProcSpec(
             "web",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from core.ports import Party
+from core.ports import InteractionParties, Party, TimelineStore
 from core.related import (
     RelatedRecordsStore,
     closed_ms_of,
@@ -38,30 +39,13 @@ def _out(activity: ActivityRequested) -> Outgoing:
     return Outgoing(ACTIVITIES_REQUESTED, activity.idempotency_key.encode(), activity)
 
 
-async def handle_request_activity(
-    record: PartyInteraction, deps: Deps, rules: RuleSet | None = None
-) -> list[Outgoing]:
-    """Fold the event into the merged entry and evaluate the tenant's rules on it; emits (a
-    new revision of) each activity a rule asks for once the agent entered wrap-up.
-
-    `rules` None = the tenant rules on `deps.rules`, or without those the built-in call rule
-    from the settings. Duplicates re-emit the same revision, which the sink ignores.
-    """
-    entry = await deps.timeline.apply(
-        record.tenant_id, record.party_token, record.event, deps.clock_ms()
-    )
-    if entry is None:
-        return []  # outside retention: too old to act on
-    return activities_for_entry(record, entry, deps, rules)
-
-
 def activities_for_entry(
     record: PartyInteraction, entry: InteractionEntry, deps: Deps, rules: RuleSet | None = None
 ) -> list[Outgoing]:
-    """The activity requests the tenant's rules ask for on the interaction's merged entry."""
-    if rules is None:
-        rules = deps.rules.current() if deps.rules is not None else None
-    ruleset = rules if rules is not None else RuleSet(default=(deps.call_rule.as_rule(),))
+    """The activity requests the tenant's rules ask for on the interaction's merged entry
+    (`rules` None = the current tenant rules: the rules file, else the built-in call rule).
+    Duplicates re-emit the same revision, which the sink ignores."""
+    ruleset = rules if rules is not None else deps.rules.current()
     return [_out(a) for a in activities_for(entry, party_of(record), ruleset)]
 
 
@@ -137,8 +121,18 @@ async def handle_related_action(
     return []
 
 
+class _Reads(Protocol):
+    """What the related-records read needs of the deps (streams.handlers.Deps has both)."""
+
+    @property
+    def parties(self) -> InteractionParties: ...
+
+    @property
+    def timeline(self) -> TimelineStore: ...
+
+
 async def related_records(
-    deps: Deps, store: RelatedRecordsStore, tenant_id: str, interaction_id: str
+    deps: _Reads, store: RelatedRecordsStore, tenant_id: str, interaction_id: str
 ) -> list[dict[str, Any]]:
     """The interaction's related records with their status (new while it is open,
     suggested afterwards, linked/unlinked once the agent decided)."""
@@ -150,14 +144,21 @@ async def related_records(
     return describe(fold(facts), closed_ms_of(entry))
 
 
+@dataclass(frozen=True, slots=True)
+class _Ports:
+    parties: InteractionParties
+    timeline: TimelineStore
+
+
 def related_hook(
-    deps: Deps, store: RelatedRecordsStore
+    parties: InteractionParties, timeline: TimelineStore, store: RelatedRecordsStore
 ) -> Callable[[str, str, str | None], Awaitable[list[dict[str, Any]] | None]]:
     """`DirectoryDeps.related` for screen pops: the interaction's related records."""
+    ports = _Ports(parties, timeline)
 
     async def related(
         tenant_id: str, interaction_id: str, _profile_id: str | None
     ) -> list[dict[str, Any]] | None:
-        return await related_records(deps, store, tenant_id, interaction_id)
+        return await related_records(ports, store, tenant_id, interaction_id)
 
     return related

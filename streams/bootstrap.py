@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.ports import InteractionParties, TimelineStore
-from core.related import RelatedRecordsStore
-from core.rules import CallActivityRule
+from core.related import InMemoryRelatedRecords, RelatedRecordsStore
 from core.timeline import Retention
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
@@ -21,9 +20,16 @@ from projections.redis_related import RedisRelatedRecords
 from projections.redis_timeline import RedisTimelineStore
 from projections.redis_timeline_reads import CachedRedisTimeline
 from projections.topic_config import TopicConfig
-from schemas.confluent import ConfluentCodec
 from streams.activities import related_hook
-from streams.directory import DirectoryDeps, load_configs
+from streams.directory import (
+    DirectoryDeps,
+    InsightsFn,
+    RelatedFn,
+    disabled_directory,
+    load_configs,
+    no_insights,
+    no_related,
+)
 from streams.handlers import Deps
 from streams.pop_metrics import PopMetrics
 from streams.rules_config import RulesSource
@@ -48,40 +54,40 @@ def build_deps(
     related: RelatedRecordsStore | None = None,
     pop_metrics: PopMetrics | None = None,
 ) -> Deps:
-    """Build the handlers' dependencies; Redis adapters unless twins are passed in. The
-    related-records store also feeds the screen pops (DirectoryDeps.related); the pop
-    metrics are the worker's (registered on its registry) when it passes them."""
-    keys = Keys(settings.key_namespace)
-    retention = Retention(
-        max_entries=settings.timeline_max_entries,
-        window_ms=settings.timeline_retention_days * 86_400_000,
-    )
+    """Build the handlers' dependencies: Redis adapters, unless twins are passed in. With
+    twins, the parts not passed are the "no local CRM" Null directory and an in-memory
+    related-records store. On Redis, the related-records store also feeds the screen pops
+    (DirectoryDeps.related). The pop metrics are the worker's (registered on its registry)
+    when it passes them."""
     if timeline is None or parties is None:
+        keys = Keys(settings.key_namespace)
+        retention = Retention(
+            max_entries=settings.timeline_max_entries,
+            window_ms=settings.timeline_retention_days * 86_400_000,
+        )
         # Pops of a batch render concurrently: their reads share round trips.
         client = redis_client(settings.redis_url, autopipeline=True)
         timeline = timeline or RedisTimelineStore(client, keys, retention)
         parties = parties or RedisInteractionParties(client, keys, settings.party_link_ttl_seconds)
-        # Pop insights read every channel of the party: one script call, and the entries
-        # decoded once per stored version (projections/entry_cache.py), not per pop.
-        reads = CachedRedisTimeline(client, keys, retention, EntryCache(POP_READ_CACHE_ENTRIES))
-        directory = directory or redis_directory(
-            settings, client, keys, reads, retention, pop_metrics
-        )
         related = related or RedisRelatedRecords(client, keys)
-    deps = Deps(
+        if directory is None:
+            # Pop insights read every channel of the party: one script call, and the entries
+            # decoded once per stored version (projections/entry_cache.py), not per pop.
+            reads = CachedRedisTimeline(client, keys, retention, EntryCache(POP_READ_CACHE_ENTRIES))
+            hook = related_hook(parties, timeline, related)
+            directory = redis_directory(
+                settings, client, keys, reads, retention, hook, pop_metrics
+            )
+    return Deps(
         settings=settings,
         timeline=timeline,
         parties=parties,
         clock_ms=clock_ms or wall_clock_ms,
-        call_rule=CallActivityRule(min_seconds=settings.activity_min_call_seconds),
-        directory=directory,
-        confluent=_confluent(settings),
+        directory=directory or disabled_directory(settings, pop_metrics),
         rules=rules or rules_source(settings),
-        related=related,
+        related=related or InMemoryRelatedRecords(),
+        confluent=_confluent(settings),
     )
-    if related is not None and directory is not None and directory.related is None:
-        directory.related = related_hook(deps, related)
-    return deps
 
 
 def rules_source(settings: StreamSettings) -> RulesSource:
@@ -91,10 +97,10 @@ def rules_source(settings: StreamSettings) -> RulesSource:
     return RulesSource.loaded(settings.rules_file or None, settings.activity_min_call_seconds)
 
 
-def _confluent(settings: StreamSettings) -> ConfluentCodec | None:
+def _confluent(settings: StreamSettings) -> Any:
     if not settings.schema_registry_url:
         return None
-    from infra.schema_registry import registry_codec  # noqa: PLC0415 - only with a registry
+    from infra.schema_registry import registry_codec  # noqa: PLC0415
 
     return registry_codec(settings.schema_registry_url)
 
@@ -105,6 +111,7 @@ def redis_directory(
     keys: Keys,
     timeline: TimelineReads | None = None,
     retention: Retention | None = None,
+    related: RelatedFn = no_related,
     pop_metrics: PopMetrics | None = None,
 ) -> DirectoryDeps:
     """Profile directory, links and pop cache on Redis; tenant configs from the settings
@@ -113,15 +120,7 @@ def redis_directory(
     schema, layouts = load_configs(settings.profile_schema_file, settings.layout_file)
     profiles = RedisProfileDirectory(client, keys, schema.policy_for)
     links = RedisInteractionLinks(client, keys)
-    directory = DirectoryDeps(
-        settings,
-        profiles=profiles,
-        links=links,
-        pop_cache=RedisPopCache(client, keys),
-        profile_config=schema,
-        layouts=layouts,
-        metrics=pop_metrics if pop_metrics is not None else PopMetrics(),
-    )
+    insights: InsightsFn = no_insights
     if timeline is not None:
         read_model = ReadModel(
             timeline,
@@ -130,6 +129,17 @@ def redis_directory(
             links=links,
             topics=TopicConfig(settings.topics_file or None),
         )
-        directory.insights = insights_hook(read_model)
+        insights = insights_hook(read_model)
+    directory = DirectoryDeps(
+        settings,
+        profiles=profiles,
+        links=links,
+        pop_cache=RedisPopCache(client, keys),
+        profile_config=schema,
+        layouts=layouts,
+        insights=insights,
+        related=related,
+        metrics=pop_metrics if pop_metrics is not None else PopMetrics(),
+    )
     directory.validate()
     return directory

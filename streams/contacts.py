@@ -107,7 +107,7 @@ async def handle_profile_upserted(record: ProfileUpserted, deps: Deps) -> list[O
     """Upsert into the directory; identifiers and attributes that do not validate are
     dropped from the profile and logged by name (never by value)."""
     directory = deps.directory
-    if directory is None or directory.profiles is None:
+    if not directory.local_crm:  # no local CRM: profiles are not kept
         return []
     schema = directory.profile_config.for_tenant(record.tenant_id)
     profile, problems = profile_of(record, deps.settings, schema)

@@ -10,38 +10,127 @@ from typing import Any
 from core.errors import InvalidIdentifier
 from core.identity import normalize, party_token
 from core.layouts import LayoutConfig, layout_from_json
+from core.links import LinkAction, LinkMark
 from core.policies import SuppressionRules, rules_from_dict
-from core.ports import InteractionLinks, PopCache, ProfileDirectory
+from core.ports import (
+    InteractionLinks,
+    PopCache,
+    ProfileDirectory,
+    UpsertResult,
+)
 from core.profile_schema import ProfileConfig, ProfileSchemaError, config_from_json
+from core.profiles import OwnershipChange, Profile
 from streams.pop_metrics import PopMetrics
 from streams.settings import ConfigError, StreamSettings
 
-# Optional read-model hooks (the insights and related-records modules plug in here when a
-# deployment has them): insights(tenant, tokens, channel, now_ms) and
-# related(tenant, interaction_id, profile_id). None = omitted, with a note in the pop.
+# Read-model hooks of the pop: insights(tenant, tokens, channel, now_ms) and
+# related(tenant, interaction_id, profile_id). A deployment without them gets the Null
+# hooks below (the pop goes out without them, with a note for the insights).
 InsightsFn = Callable[[str, Sequence[str], str, int], Awaitable[dict[str, Any] | None]]
 RelatedFn = Callable[[str, str, str | None], Awaitable[list[dict[str, Any]] | None]]
 PREWARM_TTL_SECONDS = 600
+NO_INSIGHTS = "insights: not available in this deployment"
 
 
-@dataclass(slots=True)
+async def no_insights(
+    _tenant_id: str, _tokens: Sequence[str], _channel: str, _now_ms: int
+) -> dict[str, Any] | None:
+    """The Null insights hook: no insights in this deployment."""
+    return None
+
+
+async def no_related(
+    _tenant_id: str, _interaction_id: str, _profile_id: str | None
+) -> list[dict[str, Any]] | None:
+    """The Null related-records hook: none in this deployment."""
+    return None
+
+
+class NullProfileDirectory:
+    """ProfileDirectory of the "no local CRM" deployment: knows no profile, keeps none."""
+
+    async def upsert(self, profile: Profile) -> UpsertResult:
+        return UpsertResult("unchanged")
+
+    async def get(self, tenant_id: str, profile_id: str) -> Profile | None:
+        return None
+
+    async def get_many(self, tenant_id: str, profile_ids: Sequence[str]) -> dict[str, Profile]:
+        return {}
+
+    async def known(self, tenant_id: str, profile_ids: Sequence[str]) -> set[str]:
+        return set()
+
+    async def lookup(self, tenant_id: str, token: str) -> list[str]:
+        return []
+
+    async def lookup_many(self, tenant_id: str, tokens: Sequence[str]) -> list[list[str]]:
+        return [[] for _ in tokens]
+
+    async def tokens_of(self, tenant_id: str, profile_id: str) -> list[str]:
+        return []
+
+    async def ownership_log(self, tenant_id: str, token: str) -> list[OwnershipChange]:
+        return []
+
+
+class NullInteractionLinks:
+    """InteractionLinks without a directory: no interaction is ever linked to a profile."""
+
+    async def record(
+        self, tenant_id: str, interaction_id: str, token: str | None, action: LinkAction
+    ) -> list[LinkAction]:
+        return []
+
+    async def actions(self, tenant_id: str, interaction_id: str) -> list[LinkAction]:
+        return []
+
+    async def token_of(self, tenant_id: str, interaction_id: str) -> str | None:
+        return None
+
+    async def mark(self, tenant_id: str, profile_id: str, mark: LinkMark) -> None:
+        return None
+
+    async def marks(self, tenant_id: str, profile_id: str) -> list[LinkMark]:
+        return []
+
+
+class NullPopCache:
+    """PopCache without a directory: nothing is pre-warmed, every pop renders its panel."""
+
+    async def put(self, tenant_id: str, interaction_id: str, doc: str, ttl_seconds: int) -> None:
+        return None
+
+    async def get(self, tenant_id: str, interaction_id: str) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class DirectoryDeps:
     """What the screen-pop, contacts and desktop-link handlers need beyond the timeline.
 
-    `profiles=None` is the "no local CRM" deployment: pops use identifiers only.
+    Every port is present. `local_crm=False` is the "no local CRM" deployment (see
+    disabled_directory): its ports are Null twins and pops use identifiers only.
     """
 
     settings: StreamSettings
-    profiles: ProfileDirectory | None = None
-    links: InteractionLinks | None = None
-    pop_cache: PopCache | None = None
+    profiles: ProfileDirectory
+    links: InteractionLinks
+    pop_cache: PopCache
     profile_config: ProfileConfig = field(default_factory=ProfileConfig)
     layouts: LayoutConfig = field(default_factory=LayoutConfig)
-    insights: InsightsFn | None = None
-    related: RelatedFn | None = None
+    insights: InsightsFn = no_insights
+    related: RelatedFn = no_related
     metrics: PopMetrics = field(default_factory=PopMetrics)
     prewarm_ttl_seconds: int = PREWARM_TTL_SECONDS
+    local_crm: bool = True
+    # Per-tenant suppression rules, built on first use (a cache: the dataclass stays frozen).
     _rules: dict[str, SuppressionRules] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What every pop of this deployment says it lacks."""
+        return (NO_INSIGHTS,) if self.insights is no_insights else ()
 
     def rules_for(self, tenant_id: str) -> SuppressionRules:
         """The tenant's suppression rules (directory numbers tokenized for that tenant)."""
@@ -69,6 +158,20 @@ class DirectoryDeps:
                 self.rules_for(tenant)
             except ValueError as exc:
                 raise ConfigError(f"layout tenant {tenant}: {exc}") from exc
+
+
+def disabled_directory(
+    settings: StreamSettings, pop_metrics: PopMetrics | None = None
+) -> DirectoryDeps:
+    """The "no local CRM" directory: Null ports, default configs, identifiers-only pops."""
+    return DirectoryDeps(
+        settings,
+        profiles=NullProfileDirectory(),
+        links=NullInteractionLinks(),
+        pop_cache=NullPopCache(),
+        local_crm=False,
+        metrics=pop_metrics if pop_metrics is not None else PopMetrics(),
+    )
 
 
 def _read(path: str, what: str) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InvalidIdentifier as InvalidIdentifierError
 from core.identity import Identifier, normalize, party_token
 from core.ports import InteractionParties, Party, TimelineStore
 from core.related import RelatedRecordsStore
-from core.rules import CallActivityRule
 from schemas import codec
 from schemas.confluent import ConfluentCodec
 from schemas.records import (
@@ -27,6 +26,9 @@ from streams.directory import DirectoryDeps
 from streams.rules_config import RulesSource
 from streams.settings import StreamSettings
 
+if TYPE_CHECKING:
+    from schemas.confluent import ConfluentCodec
+
 _NS = uuid.UUID("0d8f3c52-7a0e-4d5b-9b1e-52b1c9e0aa77")
 NOT_ROUTABLE = frozenset({"anonymous", "extension", "short_code"})
 
@@ -40,30 +42,29 @@ class Outgoing:
     value: object
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Deps:
-    """What handlers need; built by streams.bootstrap (tests pass in-memory twins)."""
+    """What handlers need; built by streams.bootstrap (tests pass in-memory twins). Every
+    part is present: a part a deployment switches off is a Null twin (streams.directory)."""
 
     settings: StreamSettings
     timeline: TimelineStore
     parties: InteractionParties
     clock_ms: Callable[[], int]
-    call_rule: CallActivityRule = field(default_factory=CallActivityRule)
-    # Profile directory, links, pop cache and tenant configs; None = identifiers only.
-    directory: DirectoryDeps | None = None
-    # On the registry (infra.schema_registry) when C360_SCHEMA_REGISTRY_URL is set: outputs
-    # use the Confluent wire format; inputs in any of the three formats are read.
+    # Profile directory, links, pop cache, tenant configs and pop hooks; the "identifiers
+    # only" deployment gets streams.directory.disabled_directory().
+    directory: DirectoryDeps
+    # Tenant automation rules (the built-in call rule when no C360_RULES_FILE is set).
+    rules: RulesSource
+    related: RelatedRecordsStore
+    # A codec option, not a port: schemas.confluent.ConfluentCodec when
+    # C360_SCHEMA_REGISTRY_URL is set (outputs in the Confluent wire format; inputs in any of
+    # the three formats are read), else None (single-object Avro out).
     confluent: ConfluentCodec | None = None
-    # Tenant automation rules (streams.rules_config.RulesSource; None = the built-in call
-    # rule) and the related-records store (None = no related records), both from bootstrap.
-    rules: RulesSource | None = None
-    related: RelatedRecordsStore | None = None
 
     def encode(self, record: object, topic: str) -> bytes:
         """Bytes of an output record for a catalogue topic (unprefixed name)."""
-        if self.confluent is not None:
-            return bytes(self.confluent.encode(record, self.settings.topic(topic)))
-        return codec.encode(record)
+        return codec.encode(record, confluent=self.confluent, topic=self.settings.topic(topic))
 
     async def ready(self, raws: Iterable[bytes] = (), outputs: Iterable[Outgoing] = ()) -> None:
         """Fetch, in a worker thread, what decoding `raws` and encoding `outputs` (and a
@@ -161,30 +162,6 @@ def rekeyed(party: Party, event: InteractionEvent) -> Outgoing:
     return Outgoing(INTERACTIONS_BY_PARTY, party_key(party), record)
 
 
-async def handle_interaction(
-    event: InteractionEvent, raw: bytes, deps: Deps, decode: Callable[[bytes], object]
-) -> list[Outgoing]:
-    """Normalize + re-key one canonical event. Events without an address wait (parked)
-    until an event of the same interaction names the customer; then all are released."""
-    address = customer_address(event)
-    if address is None:
-        known = await deps.parties.lookup(event.tenant_id, event.interaction_id)
-        if known is None:
-            await deps.parties.park(event.tenant_id, event.interaction_id, raw)
-            return []
-        return [rekeyed(known, event)]
-    party = party_for(event, address, deps.settings)
-    await deps.parties.remember(event.interaction_id, party)
-    known = await deps.parties.lookup(event.tenant_id, event.interaction_id) or party
-    out = [rekeyed(known, event)]
-    drained = await deps.parties.drain(event.tenant_id, event.interaction_id)
-    await deps.ready(drained)
-    for parked in drained:
-        earlier = decode(parked)
-        out.append(rekeyed(known, earlier))  # type: ignore[arg-type]
-    return out
-
-
 def party_of(record: PartyInteraction) -> Party:
     """The Party a by-party record is about."""
     return Party(
@@ -195,8 +172,3 @@ def party_of(record: PartyInteraction) -> Party:
         internal=record.internal,
         normalizer_version=record.normalizer_version,
     )
-
-
-async def handle_project_timeline(record: PartyInteraction, deps: Deps) -> None:
-    """Fold the event into the party's timeline (idempotent by construction)."""
-    await deps.timeline.apply(record.tenant_id, record.party_token, record.event, deps.clock_ms())

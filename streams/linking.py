@@ -23,12 +23,10 @@ async def apply_link(
     redelivered action, or a crash between the writes, converges to the same marks.
     """
     links = directory.links
-    if links is None:
-        return None
     actions = await links.record(tenant_id, interaction_id, token, action)
     token = token or await links.token_of(tenant_id, interaction_id)
     matched: list[str] = []
-    if directory.profiles is not None and token:
+    if token:
         matched = await directory.profiles.lookup(tenant_id, token)
     for profile_id, state in link_marks(actions, matched).items():
         await links.mark(tenant_id, profile_id, LinkMark(interaction_id, state, token or ""))

@@ -1,29 +1,28 @@
-"""Per-message envelope of every agent: decode, handle with retry in place, send, or DLQ."""
+"""The failure policy of every agent (retry in place, dead letters) and the batch envelope."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import structlog
 
 from core.errors import StoreUnavailable
-from infra.backoff import GaveUp, retry_in_place
+from infra.backoff import GaveUp as GaveUp  # noqa: PLC0414 - re-exported for the runner
+from infra.backoff import retry_in_place
 from infra.dlq import dead_letter_for
 from schemas.confluent import RegistryUnavailable
-from schemas.errors import C360Error, SchemaError
 from schemas.topics import DLQ
-from streams.handlers import Deps, Outgoing
+from streams.handlers import Deps
 
 if TYPE_CHECKING:
     from streams.pipeline import Failure, PartyCache
 
 log = structlog.get_logger("c360.streams")
-
-Handler = Callable[[Any, bytes], Awaitable[list[Outgoing]]]
+T = TypeVar("T")
 
 
 class Message(Protocol):
@@ -36,7 +35,6 @@ class Message(Protocol):
     value: bytes | None
 
 
-Sender = Callable[[str, bytes | None, bytes], Awaitable[None]]
 # Sends many records and waits for all their acks; raises OutputUnavailable when the broker
 # cannot take them (the caller retries in place: nothing is acknowledged meanwhile).
 BatchSender = Callable[[list[tuple[str, bytes | None, bytes]]], Awaitable[None]]
@@ -48,78 +46,40 @@ class OutputUnavailable(Exception):
 
 @dataclass(slots=True)
 class Stats:
-    """Counters per agent (exported as metrics by the app)."""
+    """Counters of one stage (an agent, or one handler of an agent)."""
 
     processed: int = 0
     dead_lettered: int = 0
     retries: int = 0
 
 
-async def process(
-    message: Message,
-    *,
-    stage: str,
-    deps: Deps,
-    handle: Handler,
-    send: Sender,
-    stats: Stats,
-    expect: tuple[type, ...] = (),
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> None:
-    """Run one message through `handle`; never raises (Faust would ack and lose it).
+@dataclass(frozen=True, slots=True)
+class StatsBook:
+    """Every stage's counters, owned by the app (GET /c360/stats)."""
 
-    Data errors (undecodable bytes, invalid records, bad identifiers) dead-letter the
-    original bytes. Store and schema-registry outages are retried in place with capped
-    exponential backoff, so the partition waits and order is kept; past the deadline the
-    message is dead-lettered with reason infra_unavailable for a later redrive.
-    """
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(
-        stage=stage, topic=message.topic, partition=message.partition, offset=message.offset
-    )
-    raw = message.value or b""
+    stages: dict[str, Stats] = field(default_factory=dict)
 
-    async def step() -> list[tuple[str, bytes | None, bytes]]:
-        # Decoding and encoding sit inside the retried step: with a schema registry they
-        # can hit an outage (RegistryUnavailable), which must wait, not dead-letter.
-        await deps.ready([raw])  # registry look-ups off the event loop
-        record = deps.decode(raw)
-        if expect and not isinstance(record, expect):
-            msg = f"{type(record).__name__} does not belong on this topic"
-            raise SchemaError(msg)
-        structlog.contextvars.bind_contextvars(event_id=getattr(record, "event_id", None))
-        outgoing = await handle(record, raw)
-        await deps.ready(outputs=outgoing)
-        return [(o.topic, o.key, deps.encode(o.value, o.topic)) for o in outgoing]
+    def of(self, stage: str) -> Stats:
+        """The counters of one stage (created on first use)."""
+        return self.stages.setdefault(stage, Stats())
 
-    async def send_all(records: list[tuple[str, bytes | None, bytes]]) -> None:
-        for topic, key, value in records:
-            await send(topic, key, value)
-
-    try:
-        records = await _with_retry(step, deps, stats, sleep)
-    except GaveUp as exc:
-        records = [_letter_of(message, exc.__cause__ or exc, stage, "infra_unavailable", deps)]
-    except C360Error as exc:
-        records = [_letter_of(message, exc, stage, "invalid", deps)]
-    except Exception as exc:
-        log.exception("handler_crashed")
-        records = [_letter_of(message, exc, stage, "crash", deps)]
-    # A broker that cannot take the outputs (or the dead letter) is waited for: the input is
-    # acknowledged only once they are (resending is safe, output ids derive from causes).
-    await _send_until_acked(records, send_all, stats, sleep)
-    if records and records[-1][0] == DLQ:
-        stats.dead_lettered += 1
-    else:
-        stats.processed += 1
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """JSON form: processed / dead_lettered / retries per stage."""
+        return {
+            k: {"processed": v.processed, "dead_lettered": v.dead_lettered, "retries": v.retries}
+            for k, v in self.stages.items()
+        }
 
 
-async def _with_retry(
-    call: Callable[[], Awaitable[list[tuple[str, bytes | None, bytes]]]],
+async def with_retry(
+    call: Callable[[], Awaitable[T]],
     deps: Deps,
     stats: Stats,
     sleep: Callable[[float], Awaitable[None]],
-) -> list[tuple[str, bytes | None, bytes]]:
+) -> T:
+    """`call()`, retried in place with capped exponential backoff while the store or the
+    schema registry is unavailable; past the deadline raises GaveUp (from the outage)."""
+
     def failed(exc: Exception, delay: float | None) -> None:
         stats.retries += 1
         if delay is not None:
@@ -132,22 +92,6 @@ async def _with_retry(
         deadline_seconds=deps.settings.redis_retry_deadline_seconds,
         sleep=sleep,
     )
-
-
-def _letter_of(
-    message: Message, exc: BaseException, stage: str, kind: str, deps: Deps
-) -> tuple[str, bytes | None, bytes]:
-    letter = dead_letter_for(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        error=exc,
-        stage=stage,
-    )
-    log.warning("dead_lettered", kind=kind, error_type=letter.error_type)
-    return (DLQ, message.key, deps.encode(letter, DLQ))
 
 
 async def process_batch(
@@ -197,7 +141,7 @@ async def process_batch(
     counts = [0, 0]
     started = time.monotonic()
     try:
-        records = await _with_retry(step, deps, stats, sleep)
+        records = await with_retry(step, deps, stats, sleep)
         stats.processed += counts[0]
         stats.dead_lettered += counts[1]
     except GaveUp as exc:
@@ -205,7 +149,7 @@ async def process_batch(
         records = [_letter(Failure(m, cause, "infra_unavailable"), stage, deps) for m in messages]
         stats.dead_lettered += len(messages)
     processed = time.monotonic()
-    await _send_until_acked(records, send_many, stats, sleep)
+    await send_until_acked(records, send_many, stats, sleep)
     if release:
         await _with_retry_plain(lambda: deps.parties.release_parked(release), sleep)
     log.debug(
@@ -231,12 +175,13 @@ def _letter(failure: Failure, stage: str, deps: Deps) -> tuple[str, bytes | None
     return (DLQ, message.key, deps.encode(letter, DLQ))
 
 
-async def _send_until_acked(
+async def send_until_acked(
     records: list[tuple[str, bytes | None, bytes]],
     send_many: BatchSender,
     stats: Stats,
     sleep: Callable[[float], Awaitable[None]],
 ) -> None:
+
     def failed(exc: Exception, delay: float | None) -> None:
         # Resending all of them is safe: every output id derives from its cause.
         stats.retries += 1
@@ -250,6 +195,7 @@ async def _send_until_acked(
 async def _with_retry_plain(
     call: Callable[[], Awaitable[None]], sleep: Callable[[float], Awaitable[None]]
 ) -> None:
+
     def failed(exc: Exception, delay: float | None) -> None:
         log.warning("store_unavailable_retrying", error=str(exc), delay=round(delay or 0, 2))
 

@@ -17,7 +17,8 @@ async def handle_desktop_action(record: DesktopActionTaken, deps: Deps) -> list[
     """Link the interaction to the profile the agent opened (the last one opened wins) and
     send that agent a fresh pop showing it; other desktop actions are not ours."""
     directory = deps.directory
-    if directory is None or record.action not in LINK_ACTIONS or not record.profile_id:
+    # Without a directory (no local CRM) there is no profile to link to.
+    if not directory.local_crm or record.action not in LINK_ACTIONS or not record.profile_id:
         return []
     party = await deps.parties.lookup(record.tenant_id, record.interaction_id)
     action = LinkAction(

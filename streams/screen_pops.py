@@ -11,7 +11,7 @@ import structlog
 from core.layouts import render_fields
 from core.links import SYSTEM, LinkAction, current_link
 from core.matching import SEARCHABLE, Hint, Link, MatchInput, decide, suppressed_match
-from core.policies import DEFAULT_RULES, PopDecision, is_prewarm, screen_pop_for
+from core.policies import PopDecision, is_prewarm, screen_pop_for
 from core.pop_view import (
     Panel,
     dumps,
@@ -38,7 +38,6 @@ from streams.handlers import Deps, Outgoing, party_of
 from streams.linking import apply_link
 
 _NS = uuid.UUID("0d8f3c52-7a0e-4d5b-9b1e-52b1c9e0aa77")
-NO_INSIGHTS = "insights: not available in this deployment"
 POP_TRIGGERS = frozenset({"offered", "accepted", "transferred"})
 # (interaction id, routing hint) -> (panel, pre-warmed?, rendered timeline) of one batch.
 PanelMemo = dict[tuple[str, str | None], tuple[Panel, bool, list[dict[str, Any]]]]
@@ -46,7 +45,6 @@ log = structlog.get_logger("c360.screen_pops")
 
 
 async def _candidates(d: DirectoryDeps, tenant: str, ids: list[str]) -> tuple[MatchCandidate, ...]:
-    assert d.profiles is not None
     found = await d.profiles.get_many(tenant, ids)
     return tuple(
         MatchCandidate(pid, found[pid].display_name if pid in found else None) for pid in ids
@@ -58,12 +56,10 @@ async def _match_input(
 ) -> tuple[MatchInput, str | None]:
     """Gather link, hint and identifier search results; returns the input and the link."""
     tenant = party.tenant_id
-    linked = None
-    if d.links is not None:
-        linked = current_link(await d.links.actions(tenant, entry.interaction_id))
+    linked = current_link(await d.links.actions(tenant, entry.interaction_id))
     hint = Hint.parse(hint_text or (entry.offer.hint if entry.offer else None))
     link = None
-    if d.profiles is None:
+    if not d.local_crm:
         return MatchInput(party.kind, False, hint=hint), None
     if linked is not None:
         [candidate] = await _candidates(d, tenant, [linked.profile_id])
@@ -97,9 +93,9 @@ async def build_panel(
     """
     match_input, linked = await _match_input(d, party, entry, hint)
     match = decide(match_input)
-    tenant, notes = party.tenant_id, []
+    tenant = party.tenant_id
     section, tokens = None, [party.token]
-    if match.profile_id and d.profiles is not None:
+    if match.profile_id:
         profile = await d.profiles.get(tenant, match.profile_id)
         if profile is not None:
             tokens = await d.profiles.tokens_of(tenant, profile.profile_id)
@@ -107,28 +103,22 @@ async def build_panel(
             schema = d.profile_config.for_tenant(tenant)
             fields = render_fields(profile, layout, schema, frozenset(tokens))
             section = profile_section(profile, fields)
-    insights = None
-    if d.insights is not None:
-        insights = await d.insights(tenant, tokens, entry.channel, now_ms)
-    else:
-        notes.append(NO_INSIGHTS)
-    related = None
-    if d.related is not None:
-        related = await d.related(tenant, entry.interaction_id, match.profile_id)
-    return Panel(match, section, insights, related, tuple(notes), linked, tuple(tokens))
+    insights = await d.insights(tenant, tokens, entry.channel, now_ms)
+    related = await d.related(tenant, entry.interaction_id, match.profile_id)
+    return Panel(match, section, insights, related, d.notes, linked, tuple(tokens))
 
 
 async def _timeline(
     deps: Deps,
-    d: DirectoryDeps | None,
+    d: DirectoryDeps,
     party: Party,
     entry: InteractionEntry,
     panel: Panel,
     now: int,
 ) -> list[dict[str, Any]]:
-    limit = d.layouts.for_tenant(party.tenant_id).timeline_limit if d else 10
+    limit = d.layouts.for_tenant(party.tenant_id).timeline_limit
     channels = [entry.channel]
-    if d is not None and d.profiles is not None and panel.profile is not None:
+    if panel.profile is not None:
         window = deps.settings.timeline_retention_days * 86_400_000
         pid = panel.profile["profile_id"]
         items = await profile_timeline(
@@ -144,12 +134,10 @@ async def _cached_panel(
 ) -> Panel | None:
     """The pre-warmed panel, unless the interaction's link or routing hint changed since
     (a link to the profile the panel already shows, e.g. the offer pop's own, keeps it)."""
-    if d.pop_cache is None:
-        return None
     raw = await d.pop_cache.get(party.tenant_id, entry.interaction_id)
     panel = panel_from_json(raw) if raw is not None else None
     linked = None
-    if panel is not None and d.links is not None:
+    if panel is not None:
         found = current_link(await d.links.actions(party.tenant_id, entry.interaction_id))
         linked = found.profile_id if found else None
     cached_hint = panel.match.hint if panel is not None else None
@@ -172,8 +160,6 @@ async def _panel(
     """(panel, prewarmed): the cached panel for ringing/accepting legs, else a fresh one.
     Link actions re-render on purpose: the pre-warmed panel is for the ringing leg."""
     d = deps.directory
-    if d is None:
-        return Panel(decide(MatchInput(party.kind, False)), notes=(NO_INSIGHTS,)), False
     if trigger in POP_TRIGGERS:
         cached = await _cached_panel(d, party, entry, hint)
         if cached is not None:
@@ -208,7 +194,7 @@ async def render_pop(
             panel, prewarmed = await _panel(deps, party, entry, decision.trigger, hint, now)
             timeline = []
         match = panel.match
-        if d is not None and match.source in ("identifier", "hint") and match.profile_id:
+        if match.source in ("identifier", "hint") and match.profile_id:
             action = LinkAction(
                 f"pop:{trigger_event_id}", occurred_ms, match.profile_id, SYSTEM, None, "screen_pop"
             )
@@ -240,8 +226,7 @@ async def render_pop(
         view_json=dumps(view),
         rang_at=from_ms(occurred_ms),  # the trigger's own time: desktops judge freshness by it
     )
-    if d is not None:
-        d.metrics.observe(deps.clock_ms() - occurred_ms, match.status, decision.reason)
+    d.metrics.observe(deps.clock_ms() - occurred_ms, match.status, decision.reason)
     return pop
 
 
@@ -283,15 +268,6 @@ def pop_out(pop: ScreenPopRequested) -> Outgoing:
     return Outgoing(SCREENPOPS, f"{pop.tenant_id}:{pop.agent_id}".encode(), pop)
 
 
-async def handle_request_screen_pop(record: PartyInteraction, deps: Deps) -> list[Outgoing]:
-    """Pre-warm on IVR entry/queueing; emit the agent's pop (or a suppressed decision)."""
-    now = deps.clock_ms()
-    entry = await deps.timeline.apply(record.tenant_id, record.party_token, record.event, now)
-    if entry is None:
-        return []
-    return await pop_for_entry(record, entry, deps)
-
-
 async def pop_for_entry(
     record: PartyInteraction, entry: InteractionEntry, deps: Deps, memo: PanelMemo | None = None
 ) -> list[Outgoing]:
@@ -301,14 +277,14 @@ async def pop_for_entry(
     now = deps.clock_ms()
     d = deps.directory
     if is_prewarm(event):
-        if d is not None and d.pop_cache is not None:
+        if d.local_crm:  # without a directory there is no panel worth pre-warming
             panel = await build_panel(d, party, entry, now, _hint_of(event))
             await d.pop_cache.put(
                 record.tenant_id, entry.interaction_id, panel_to_json(panel), d.prewarm_ttl_seconds
             )
             d.metrics.prewarm_stored()
         return []
-    rules = d.rules_for(record.tenant_id) if d is not None else DEFAULT_RULES
+    rules = d.rules_for(record.tenant_id)
     decision = screen_pop_for(event, party, entry, rules)
     if decision is None:
         return []

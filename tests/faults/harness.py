@@ -174,7 +174,7 @@ class Stack:
 
     def start_worker(self) -> None:
         self.starts += 1
-        argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info",
+        argv = [sys.executable, "-m", "streams", "worker", "-l", "info",
                 "--web-port", str(self.worker_port)]
         # cwd: Faust keeps its data directory (<app id>-data) there, out of the repository.
         self.worker = spawn("streams", argv, self.logs / f"streams-{self.starts}.log",

@@ -1,9 +1,11 @@
-"""Handlers wired with in-memory twins: normalize/park/re-key, timeline, pops, activities."""
+"""Per-event cases of the pipeline on in-memory twins: park/re-key, timeline, pops, activities.
+
+Each event runs as a batch of its own (as a quiet worker sees it); streams/pipeline.py is the
+only path canonical events take (test_pipeline.py covers how batches are cut)."""
 
 from __future__ import annotations
 
-import pickle
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from core.errors import InvalidIdentifier
 from core.timeline import to_ms
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
+from schemas import codec
 from schemas.records import (
     ActivityRequested,
     InteractionAccepted,
@@ -18,11 +21,9 @@ from schemas.records import (
     PartyInteraction,
     ScreenPopRequested,
 )
-from schemas.topics import ACTIVITIES_REQUESTED, INTERACTIONS_BY_PARTY, SCREENPOPS
-from streams.activities import handle_request_activity
+from schemas.topics import ACTIVITIES_REQUESTED, INTERACTIONS, INTERACTIONS_BY_PARTY, SCREENPOPS
 from streams.bootstrap import build_deps
-from streams.handlers import handle_interaction, handle_project_timeline
-from streams.screen_pops import handle_request_screen_pop
+from streams.pipeline import PartyCache, run_batch
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, voice_call
 
@@ -39,15 +40,34 @@ def deps():
     )
 
 
-def _raw(event) -> bytes:
-    # Parked events are opaque bytes to the handler; the test's codec is pickle.
-    return pickle.dumps(event)
+@dataclass
+class Msg:
+    value: bytes
+    key: bytes = b"k"
+    topic: str = INTERACTIONS
+    partition: int = 0
+    offset: int = 0
 
 
-async def _normalize_all(events, deps):
+@pytest.fixture
+def cache():
+    return PartyCache()
+
+
+async def _run(event, deps, cache):
+    """One event as a batch of its own: its outputs, pops first; a failure is raised."""
+    out = await run_batch([Msg(codec.encode(event))], deps, cache)
+    if out.failures:
+        raise out.failures[0].error
+    return out.pops + out.outputs
+
+
+async def _normalize_all(events, deps, cache=None):
+    """The by-party records of the events, each run on its own."""
+    cache = cache or PartyCache()
     out = []
     for event in events:
-        out += await handle_interaction(event, _raw(event), deps, pickle.loads)
+        out += [o for o in await _run(event, deps, cache) if o.topic == INTERACTIONS_BY_PARTY]
     return out
 
 
@@ -73,15 +93,17 @@ async def test_national_and_e164_forms_reach_the_same_party(deps):
     assert a[0].key == b[0].key
 
 
-async def test_events_without_an_address_wait_for_the_party(deps):
+async def test_events_without_an_address_wait_for_the_party(deps, cache):
     """An accept that arrives before the offer is parked, then released with it."""
     call = voice_call("ix-1")
     accepted = next(e for e in call if isinstance(e, InteractionAccepted))
-    assert await handle_interaction(accepted, _raw(accepted), deps, pickle.loads) == []
-    released = await handle_interaction(call[0], _raw(call[0]), deps, pickle.loads)
+    assert await _normalize_all([accepted], deps, cache) == []
+    released = await _normalize_all([call[0]], deps, cache)
     assert [o.value.event for o in released] == [call[0], accepted]
-    again = await handle_interaction(accepted, _raw(accepted), deps, pickle.loads)
+    again = await _normalize_all([accepted], deps, cache)
     assert len(again) == 1  # the party is known now: no more parking
+    fresh = await _normalize_all([accepted], deps, PartyCache())
+    assert len(fresh) == 1  # known from the store too, not only this worker's cache
 
 
 async def test_anonymous_callers_do_not_share_a_timeline(deps):
@@ -97,15 +119,14 @@ async def test_garbage_caller_id_raises_invalid_identifier(deps):
     """A caller id that is not an identifier is a data error (the agent dead-letters it)."""
     bad = voice_call("ix-1", caller="call me maybe")[0]
     with pytest.raises(InvalidIdentifier):
-        await handle_interaction(bad, _raw(bad), deps, pickle.loads)
+        await _run(bad, deps, PartyCache())
 
 
 async def _project(events, deps):
-    out = []
-    for rekeyed in await _normalize_all(events, deps):
-        await handle_project_timeline(rekeyed.value, deps)
-        out += await handle_request_screen_pop(rekeyed.value, deps)
-        out += await handle_request_activity(rekeyed.value, deps)
+    """Every event through the pipeline on its own: pops, by-party records, activities."""
+    cache, out = PartyCache(), []
+    for event in events:
+        out += await _run(event, deps, cache)
     return out
 
 
@@ -130,8 +151,15 @@ async def test_a_later_wrap_up_is_a_new_revision_of_the_same_activity(deps):
     """The last wrap-up wins: same idempotency key, higher revision."""
     out = await _project(voice_call("ix-1"), deps)
     first = next(o.value for o in out if o.topic == ACTIVITIES_REQUESTED)
-    rewrap = InteractionWrappedUp(eid(), "acme", T0 + timedelta(minutes=30), "ix-1", "voice",
-                                  "agent-1", disposition_code="CALLBACK")
+    rewrap = InteractionWrappedUp(
+        eid(),
+        "acme",
+        T0 + timedelta(minutes=30),
+        "ix-1",
+        "voice",
+        "agent-1",
+        disposition_code="CALLBACK",
+    )
     out = await _project([rewrap], deps)
     second = next(o.value for o in out if o.topic == ACTIVITIES_REQUESTED)
     assert second.idempotency_key == first.idempotency_key

@@ -144,7 +144,8 @@ async def test_any_split_into_batches_gives_the_same_timeline_and_activity(data)
     ref = await run_batch(_msgs(events), reference, ref_cache)
     ref_activities = {
         o.value.idempotency_key: o.value.revision
-        for o in ref.outputs if o.topic == ACTIVITIES_REQUESTED
+        for o in ref.outputs
+        if o.topic == ACTIVITIES_REQUESTED
     }
     assert activities == ref_activities
     for iid, token in tokens.items():
@@ -168,8 +169,13 @@ class FlakyBroker:
 async def test_a_broker_outage_is_waited_for_not_dead_lettered():
     broker, stats = FlakyBroker(failures=3), Stats()
     await process_batch(
-        _msgs(voice_call("ix-7")), stage="interactions", deps=_deps(), cache=PartyCache(),
-        send_many=broker, stats=stats, sleep=_no_sleep,
+        _msgs(voice_call("ix-7")),
+        stage="interactions",
+        deps=_deps(),
+        cache=PartyCache(),
+        send_many=broker,
+        stats=stats,
+        sleep=_no_sleep,
     )
     assert stats.retries == 3 and stats.dead_lettered == 0 and stats.processed == 5
     topics = [t for t, _k, _v in broker.sent]
@@ -192,8 +198,13 @@ class DownThenUp(InMemoryTimelineStore):
 async def test_a_store_outage_retries_the_batch_in_place():
     broker, stats = FlakyBroker(failures=0), Stats()
     await process_batch(
-        _msgs(voice_call("ix-8")), stage="interactions", deps=_deps(timeline=DownThenUp(2)),
-        cache=PartyCache(), send_many=broker, stats=stats, sleep=_no_sleep,
+        _msgs(voice_call("ix-8")),
+        stage="interactions",
+        deps=_deps(timeline=DownThenUp(2)),
+        cache=PartyCache(),
+        send_many=broker,
+        stats=stats,
+        sleep=_no_sleep,
     )
     assert stats.retries == 2 and stats.dead_lettered == 0 and stats.processed == 5
     assert DLQ not in [t for t, _k, _v in broker.sent]
@@ -202,8 +213,13 @@ async def test_a_store_outage_retries_the_batch_in_place():
 async def test_dead_letters_keep_the_original_bytes():
     broker, stats = FlakyBroker(failures=0), Stats()
     await process_batch(
-        [Msg(b"\x00not avro", offset=7)], stage="interactions", deps=_deps(), cache=PartyCache(),
-        send_many=broker, stats=stats, sleep=_no_sleep,
+        [Msg(b"\x00not avro", offset=7)],
+        stage="interactions",
+        deps=_deps(),
+        cache=PartyCache(),
+        send_many=broker,
+        stats=stats,
+        sleep=_no_sleep,
     )
     [(topic, _key, value)] = broker.sent
     letter = codec.decode(value)
@@ -216,24 +232,29 @@ async def test_implausible_values_are_refused_with_their_bytes_and_the_rest_goes
     from datetime import UTC, datetime  # noqa: PLC0415 - local to this case
 
     events = voice_call("ix-9")
-    ancient = replace(events[0], event_id="e-ancient",
-                      occurred_at=datetime(1, 1, 1, tzinfo=UTC))
+    ancient = replace(events[0], event_id="e-ancient", occurred_at=datetime(1, 1, 1, tzinfo=UTC))
     negative = replace(events[3], event_id="e-negative", duration_seconds=-500_000)
     msgs = _msgs([ancient, negative, *events])
     out = await run_batch(msgs, _deps(), PartyCache())
     assert {(f.message.offset, type(f.error).__name__) for f in out.failures} == {
-        (0, "ImplausibleValue"), (1, "ImplausibleValue")}
+        (0, "ImplausibleValue"),
+        (1, "ImplausibleValue"),
+    }
     assert [o.topic for o in out.outputs].count(INTERACTIONS_BY_PARTY) == 5
 
 
 async def test_a_backlog_ring_of_a_call_that_already_ended_is_recorded_not_rendered():
     """Caught up ten minutes late, in one batch with its end: history, not a ringing pop."""
-    late = await run_batch(_msgs(voice_call("ix-10", agent="agent-7")),
-                           _deps(now=T0 + timedelta(minutes=10)), PartyCache())
+    late = await run_batch(
+        _msgs(voice_call("ix-10", agent="agent-7")),
+        _deps(now=T0 + timedelta(minutes=10)),
+        PartyCache(),
+    )
     assert late.pops and all(p.value.suppressed for p in late.pops)
     assert {p.value.suppression_reason for p in late.pops} == {"ended"}
     # The same call, still ringing (no end yet), pops even when the ring is old.
     offer_q, offer_a, accept, _end, _wrap = voice_call("ix-11", agent="agent-7")
-    ringing = await run_batch(_msgs([offer_q, offer_a, accept]),
-                              _deps(now=T0 + timedelta(minutes=10)), PartyCache())
+    ringing = await run_batch(
+        _msgs([offer_q, offer_a, accept]), _deps(now=T0 + timedelta(minutes=10)), PartyCache()
+    )
     assert ringing.pops and not any(p.value.suppressed for p in ringing.pops)

@@ -1,4 +1,4 @@
-"""The agent envelope: DLQ for data errors, retry in place for store outages, no PII in logs."""
+"""The agent runner: DLQ for data errors, retry in place for outages, no PII in logs, routes."""
 
 from __future__ import annotations
 
@@ -14,13 +14,20 @@ from infra.dlq import DEFAULT_MAX_MESSAGE_BYTES, references
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from schemas import codec
 from schemas.confluent import RegistryUnavailable
-from schemas.records import DeadLetter, InteractionEvent, PartyInteraction
-from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
+from schemas.records import (
+    INTERACTION_EVENT_TYPES,
+    DeadLetter,
+    DesktopActionTaken,
+    PartyInteraction,
+)
+from schemas.topics import ACTIVITIES_REQUESTED, DESKTOP, DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
+from streams.agents import routes
 from streams.bootstrap import build_deps
-from streams.handlers import Outgoing, handle_interaction
-from streams.processing import OutputUnavailable, Stats, process
+from streams.handlers import Outgoing, customer_address, party_for, rekeyed
+from streams.processing import OutputUnavailable, StatsBook
+from streams.runner import Route, Runner
 from streams.settings import StreamSettings
-from tests.factories import CALLER, T0, voice_call
+from tests.factories import CALLER, T0, eid, voice_call
 
 
 @dataclass
@@ -36,8 +43,8 @@ class Sent:
     def __init__(self):
         self.records: list[tuple[str, bytes | None, bytes]] = []
 
-    async def __call__(self, topic, key, value):
-        self.records.append((topic, key, value))
+    async def __call__(self, records):
+        self.records.extend(records)
 
 
 def _deps(**env):
@@ -53,16 +60,26 @@ async def _no_sleep(_delay):
     return None
 
 
-async def _run(msg, handle, deps=None, expect=()):
+def _table(handle):
+    """Every canonical event type routed to `handle` (the stage is "normalize")."""
+    return {t: (Route("normalize", handle),) for t in INTERACTION_EVENT_TYPES}
+
+
+async def _run(msg, handle, deps=None, table=None):
     deps = deps or _deps()
-    sent, stats = Sent(), Stats()
-    await process(msg, stage="normalize", deps=deps, handle=handle, send=sent, stats=stats,
-                  expect=expect, sleep=_no_sleep)
-    return sent, stats
+    sent, stats = Sent(), StatsBook()
+    runner = Runner("normalize", table or _table(handle), deps, sent, stats, sleep=_no_sleep)
+    await runner.handle(msg)
+    return sent, stats.of("normalize")
 
 
 def _normalize(deps):
-    return lambda record, raw: handle_interaction(record, raw, deps, codec.decode)
+    """Re-key an event by its party (a handler that raises InvalidIdentifier on garbage)."""
+
+    async def handle(record):
+        return [rekeyed(party_for(record, customer_address(record), deps.settings), record)]
+
+    return handle
 
 
 async def test_a_good_event_is_sent_on_rekeyed():
@@ -82,7 +99,7 @@ async def test_a_good_event_is_sent_on_rekeyed():
 )
 async def test_undecodable_bytes_are_dead_lettered_with_the_original_bytes(raw):
     """Malformed, unknown-schema and oversized payloads land in the DLQ, byte for byte."""
-    sent, stats = await _run(Msg(raw), lambda r, b: _unreachable())
+    sent, stats = await _run(Msg(raw), lambda r: _unreachable())
     assert [t for t, _, _ in sent.records] == [DLQ]
     letter = codec.decode(sent.records[0][2])
     assert isinstance(letter, DeadLetter)
@@ -105,17 +122,17 @@ async def _unreachable():
 async def test_a_record_of_the_wrong_type_is_dead_lettered():
     """A PartyInteraction published on the interactions topic is rejected, not crashed on."""
     deps = _deps()
-    rekeyed = (await handle_interaction(voice_call("ix-1")[0], b"", deps, codec.decode))[0]
-    sent, _ = await _run(Msg(codec.encode(rekeyed.value)), _normalize(deps), deps,
-                         expect=(InteractionEvent.__args__))  # type: ignore[attr-defined]
+    [record] = await _normalize(deps)(voice_call("ix-1")[0])
+    sent, stats = await _run(Msg(codec.encode(record.value)), _normalize(deps), deps)
     assert [t for t, _, _ in sent.records] == [DLQ]
+    assert stats.dead_lettered == 1
 
 
 async def test_store_outages_are_retried_in_place_then_processed():
     """StoreUnavailable does not lose or dead-letter the message: it is retried."""
     calls = {"n": 0}
 
-    async def flaky(record, raw):
+    async def flaky(record):
         calls["n"] += 1
         if calls["n"] < 4:
             raise StoreUnavailable("redis unavailable: ConnectionError")
@@ -131,7 +148,7 @@ async def test_a_store_outage_past_the_deadline_is_dead_lettered_for_redrive():
     """Past the retry deadline the original bytes go to the DLQ (nothing is lost)."""
     deps = _deps(C360_REDIS_RETRY_DEADLINE_SECONDS="0")
 
-    async def down(record, raw):
+    async def down(record):
         raise StoreUnavailable("redis unavailable: ConnectionError")
 
     raw = codec.encode(voice_call("ix-1")[0])
@@ -158,7 +175,7 @@ async def test_schema_registry_outages_are_retried_in_place_too():
     """RegistryUnavailable (a transient registry outage) waits like a store outage."""
     calls = {"n": 0}
 
-    async def flaky(record, raw):
+    async def flaky(record):
         calls["n"] += 1
         if calls["n"] < 3:
             raise RegistryUnavailable("registry unreachable")
@@ -172,20 +189,81 @@ async def test_schema_registry_outages_are_retried_in_place_too():
 
 async def test_a_broker_that_cannot_take_the_output_is_waited_for_not_dead_lettered():
     """Single-message agents too: a failed send is retried in place, never a crash letter."""
+
     class Flaky(Sent):
         def __init__(self):
             super().__init__()
             self.failures = 2
 
-        async def __call__(self, topic, key, value):
+        async def __call__(self, records):
             if self.failures:
                 self.failures -= 1
                 raise OutputUnavailable("broker away")
-            await super().__call__(topic, key, value)
+            await super().__call__(records)
 
-    deps, sent, stats = _deps(), Flaky(), Stats()
+    deps, sent, stats = _deps(), Flaky(), StatsBook()
     event = voice_call("ix-1")[0]
-    await process(Msg(codec.encode(event)), stage="normalize", deps=deps,
-                  handle=_normalize(deps), send=sent, stats=stats, sleep=_no_sleep)
-    assert stats.retries == 2 and stats.dead_lettered == 0 and stats.processed == 1
+    runner = Runner("normalize", _table(_normalize(deps)), deps, sent, stats, sleep=_no_sleep)
+    await runner.handle(Msg(codec.encode(event)))
+    counts = stats.of("normalize")
+    assert counts.retries == 2 and counts.dead_lettered == 0 and counts.processed == 1
     assert [t for t, _k, _v in sent.records] == [INTERACTIONS_BY_PARTY]
+
+
+def _note(agent="agent-1"):
+    return DesktopActionTaken(eid(), "acme", T0, agent, "ix-1", "add_note", text="Call back")
+
+
+async def test_a_desktop_action_is_decoded_once_and_offered_to_every_handler():
+    """The desktop agent's table: links, manual activities and related records, in order;
+    a note makes one activity request and nothing else."""
+    deps = _deps()
+    table = routes(deps)[DESKTOP]
+    assert [r.stage for r in table[DesktopActionTaken]] == [
+        "desktop_links",
+        "desktop_activities",
+        "related_links",
+    ]
+    sent, stats = Sent(), StatsBook()
+    runner = Runner("desktop", table, deps, sent, stats, sleep=_no_sleep)
+    await runner.handle(Msg(codec.encode(_note()), topic=DESKTOP))
+    assert [t for t, _k, _v in sent.records] == [ACTIVITIES_REQUESTED]
+    assert {s: c.processed for s, c in stats.stages.items() if c.processed} == {
+        "desktop_links": 1,
+        "desktop_activities": 1,
+        "related_links": 1,
+    }
+
+
+async def test_a_handler_that_fails_is_dead_lettered_alone_under_its_own_stage():
+    """One handler crashing does not cost the others their outputs; its letter names it."""
+    deps = _deps()
+
+    async def crash(_record):
+        raise RuntimeError("bug")
+
+    table = {
+        DesktopActionTaken: (
+            Route("broken", crash),
+            *routes(deps)[DESKTOP][DesktopActionTaken],
+        )
+    }
+    sent, stats = Sent(), StatsBook()
+    runner = Runner("desktop", table, deps, sent, stats, sleep=_no_sleep)
+    await runner.handle(Msg(codec.encode(_note()), topic=DESKTOP))
+    assert [t for t, _k, _v in sent.records] == [DLQ, ACTIVITIES_REQUESTED]
+    letter = codec.decode(sent.records[0][2])
+    assert letter.stage == "broken" and letter.error_type == "RuntimeError"
+    assert stats.of("broken").dead_lettered == 1
+    assert stats.of("desktop_activities").processed == 1
+
+
+async def test_undecodable_desktop_bytes_make_one_dead_letter_not_one_per_handler():
+    """Decoding happens once per message, so garbage is dead-lettered once, by the agent."""
+    deps = _deps()
+    sent, stats = Sent(), StatsBook()
+    runner = Runner("desktop", routes(deps)[DESKTOP], deps, sent, stats, sleep=_no_sleep)
+    await runner.handle(Msg(b"\x00garbage", topic=DESKTOP))
+    assert [t for t, _k, _v in sent.records] == [DLQ]
+    assert codec.decode(sent.records[0][2]).stage == "desktop"
+    assert stats.of("desktop").dead_lettered == 1

@@ -17,8 +17,9 @@ from schemas.confluent import ConfluentCodec
 from schemas.records import DeadLetter, PartyInteraction
 from schemas.topics import DLQ, INTERACTIONS, INTERACTIONS_BY_PARTY
 from streams.bootstrap import build_deps
-from streams.handlers import Deps, handle_interaction
-from streams.processing import Stats, process
+from streams.handlers import Deps
+from streams.pipeline import PartyCache
+from streams.processing import Stats, process_batch
 from streams.settings import StreamSettings
 from tests.factories import T0, voice_call
 from tests.unit.infra.registry_emulator import running_registry
@@ -53,8 +54,11 @@ class Sent:
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes | None, bytes]] = []
 
-    async def __call__(self, topic: str, key: bytes | None, value: bytes) -> None:
-        self.records.append((topic, key, value))
+    async def __call__(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
+        self.records.extend(records)
+
+    def on(self, topic: str) -> list[tuple[str, bytes | None, bytes]]:
+        return [r for r in self.records if r[0] == topic]
 
 
 async def _no_sleep(_delay: float) -> None:
@@ -82,16 +86,12 @@ def _deps(url: str) -> tuple[Deps, Recorder]:
 
 async def _run(deps: Deps, raw: bytes) -> tuple[Sent, Stats]:
     sent, stats = Sent(), Stats()
-
-    async def handle(record: Any, raw: bytes) -> Any:
-        return await handle_interaction(record, raw, deps, deps.decode)
-
-    await process(
-        Msg(raw),
-        stage="normalize",
+    await process_batch(
+        [Msg(raw)],
+        stage="interactions",
         deps=deps,
-        handle=handle,
-        send=sent,
+        cache=PartyCache(),
+        send_many=sent,
         stats=stats,
         sleep=_no_sleep,
     )
@@ -108,8 +108,8 @@ async def test_registry_calls_happen_off_the_event_loop(registry):
     sent, stats = await _run(deps, framed)
     assert stats.processed == 1 and stats.dead_lettered == 0
     assert recorder.threads and loop_thread not in recorder.threads
-    (topic, _key, value) = sent.records[0]
-    assert topic == INTERACTIONS_BY_PARTY and value[:1] == b"\x00"
+    (_topic, _key, value) = sent.on(INTERACTIONS_BY_PARTY)[0]
+    assert value[:1] == b"\x00"
     assert isinstance(registry_codec(url).decode(value), PartyInteraction)
     # Everything is cached now: the next message asks the registry nothing.
     before = list(state.calls)
@@ -125,7 +125,7 @@ async def test_a_registry_outage_waits_in_place(registry):
     state.faults = [503, 503]
     sent, stats = await _run(deps, framed)
     assert stats.retries == 2 and stats.dead_lettered == 0 and stats.processed == 1
-    assert [t for t, _k, _v in sent.records] == [INTERACTIONS_BY_PARTY]
+    assert len(sent.on(INTERACTIONS_BY_PARTY)) == 1 and not sent.on(DLQ)
 
 
 async def test_an_unknown_schema_id_is_dead_lettered_without_a_blocking_call(registry):
@@ -136,7 +136,7 @@ async def test_an_unknown_schema_id_is_dead_lettered_without_a_blocking_call(reg
     sent, stats = await _run(deps, b"\x00\x00\x00\x00\x63body")
     assert stats.dead_lettered == 1
     assert loop_thread not in recorder.threads
-    (topic, _key, value) = sent.records[0]
+    [(topic, _key, value)] = sent.records
     assert topic == DLQ and value[:1] == b"\x00"
     letter = registry_codec(url).decode(value)
     assert isinstance(letter, DeadLetter) and "404" in letter.error_message

@@ -74,7 +74,7 @@ def running_stack(
             [
                 sys.executable,
                 "-m",
-                "streams.app",
+                "streams",
                 "worker",
                 "-l",
                 "info",
@@ -138,7 +138,7 @@ def start_streams_worker(env: dict, log, cwd: Path) -> subprocess.Popen:
     argv = [
         sys.executable,
         "-m",
-        "streams.app",
+        "streams",
         "worker",
         "-l",
         "info",

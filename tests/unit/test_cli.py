@@ -59,7 +59,7 @@ def test_default_specs_name_the_workers_in_start_order(tmp_path: Path) -> None:
     ctx = StackContext("127.0.0.1:1", "redis://x", 8360, tmp_path, tmp_path)
     specs = default_specs(ctx)
     assert [s.name for s in specs] == ["streams", "web", "crm-sink"]
-    assert specs[0].argv[1:5] == ("-m", "faust", "-A", "streams.app")
+    assert specs[0].argv[1:4] == ("-m", "streams", "worker")
     assert [s.argv[2] for s in specs[1:]] == ["web.service", "connectors.crm.worker"]
 
 

@@ -23,7 +23,8 @@ from schemas.errors import SchemaError
 from schemas.records import DeadLetter
 from schemas.topics import DLQ, INTERACTIONS
 from streams.bootstrap import build_deps
-from streams.processing import Stats, process
+from streams.processing import StatsBook
+from streams.runner import Route, Runner
 from streams.settings import StreamSettings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -140,8 +141,8 @@ class _Sent:
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes | None, bytes]] = []
 
-    async def __call__(self, topic: str, key: bytes | None, value: bytes) -> None:
-        self.records.append((topic, key, value))
+    async def __call__(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
+        self.records.extend(records)
 
 
 async def _dead_letter_of(raw: bytes) -> DeadLetter:
@@ -152,21 +153,14 @@ async def _dead_letter_of(raw: bytes) -> DeadLetter:
     )
     sent = _Sent()
 
-    async def never(record: object, raw: bytes) -> list[object]:
+    async def never(record: object) -> list[object]:
         raise AssertionError("undecodable bytes reach no handler")
 
     async def no_sleep(_delay: float) -> None:
         return None
 
-    await process(
-        _Msg(raw),
-        stage="normalize",
-        deps=deps,
-        handle=never,
-        send=sent,  # type: ignore[arg-type]
-        stats=Stats(),
-        sleep=no_sleep,
-    )
+    table = {DeadLetter: (Route("normalize", never),)}  # type: ignore[arg-type]
+    await Runner("normalize", table, deps, sent, StatsBook(), sleep=no_sleep).handle(_Msg(raw))
     [(topic, _key, value)] = sent.records
     assert topic == DLQ
     letter = codec.decode(value)
@@ -175,14 +169,14 @@ async def _dead_letter_of(raw: bytes) -> DeadLetter:
 
 
 async def test_the_agent_envelope_keeps_a_900_kb_payload_whole() -> None:
-    """Through streams.processing: a 900 KB garbage payload is dead-lettered whole."""
+    """Through streams.runner: a 900 KB garbage payload is dead-lettered whole."""
     raw = b"\x00garbage" + b"g" * 900_000
     letter = await _dead_letter_of(raw)
     assert letter.original_value == raw and (letter.partition, letter.offset) == (1, 12)
 
 
 async def test_the_agent_envelope_references_a_2_mb_payload() -> None:
-    """Through streams.processing: a 2 MB payload is referenced by hash, not truncated."""
+    """Through streams.runner: a 2 MB payload is referenced by hash, not truncated."""
     raw = b"\x00garbage" + b"g" * 2_000_000
     letter = await _dead_letter_of(raw)
     assert letter.original_value is None

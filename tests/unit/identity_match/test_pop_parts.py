@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -20,11 +21,15 @@ from core.profile_schema import (
 )
 from core.profiles import Profile, ProfileIdentifier
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
-from projections.memory_profiles import InMemoryProfileDirectory
+from projections.memory_profiles import (
+    InMemoryInteractionLinks,
+    InMemoryPopCache,
+    InMemoryProfileDirectory,
+)
 from schemas.records import MatchCandidate, ProfileUpserted
 from streams.bootstrap import build_deps
 from streams.contacts import handle_profile_upserted
-from streams.directory import DirectoryDeps
+from streams.directory import DirectoryDeps, disabled_directory
 from streams.pop_metrics import PopMetrics
 from streams.settings import StreamSettings
 from tests.factories import T0, eid
@@ -114,7 +119,7 @@ def test_bad_suppression_rules_stop_the_start():
     layouts = LayoutConfig(tenants={"acme": TenantLayout(suppression={"unrouted": "no"})})
     settings = StreamSettings.from_env({"C360_ENV": "dev"})
     with pytest.raises(ValueError, match="acme"):
-        DirectoryDeps(settings, layouts=layouts).validate()
+        replace(disabled_directory(settings), layouts=layouts).validate()
 
 
 def test_panels_round_trip_through_the_cache():
@@ -186,15 +191,11 @@ async def test_contacts_log_names_and_tokens_never_values():
         {"default": {"uniqueness": UNIQUE_PHONE, "attributes": [{"name": "ltv", "type": "number"}]}}
     )
     settings = StreamSettings.from_env({"C360_ENV": "dev", "C360_DEFAULT_REGION": "GB"})
-    directory = DirectoryDeps(
-        settings, InMemoryProfileDirectory(schema.policy_for), profile_config=schema
-    )
-    deps = build_deps(
-        settings,
-        timeline=InMemoryTimelineStore(),
-        parties=InMemoryInteractionParties(),
-        directory=directory,
-    )
+    directory = DirectoryDeps(settings, InMemoryProfileDirectory(schema.policy_for),
+                              InMemoryInteractionLinks(), InMemoryPopCache(),
+                              profile_config=schema)
+    deps = build_deps(settings, timeline=InMemoryTimelineStore(),
+                      parties=InMemoryInteractionParties(), directory=directory)
     with capture_logs() as logs:
         for pid, at in (("p-old", T0), ("p-new", T0 + timedelta(days=1))):
             await handle_profile_upserted(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import pickle
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -18,19 +18,19 @@ from projections.memory_profiles import (
     InMemoryProfileDirectory,
 )
 from projections.profile_timeline import profile_timeline
+from schemas import codec
 from schemas.records import (
     CrmRecordHint,
     DesktopActionTaken,
     InteractionTransferred,
     ProfileUpserted,
 )
-from schemas.topics import SCREENPOPS
+from schemas.topics import INTERACTIONS
 from streams.bootstrap import build_deps
 from streams.contacts import InvalidProfile, handle_profile_upserted
 from streams.directory import DirectoryDeps
-from streams.handlers import handle_interaction, handle_project_timeline
+from streams.pipeline import PartyCache, run_batch
 from streams.relink import handle_desktop_action
-from streams.screen_pops import handle_request_screen_pop
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, voice_call
 
@@ -63,14 +63,22 @@ async def upsert(deps, pid, phones=(CALLER,), name=None, at=T0 - timedelta(days=
     await handle_profile_upserted(record, deps)
 
 
+@dataclass
+class Msg:
+    value: bytes
+    key: bytes = b"k"
+    topic: str = INTERACTIONS
+    partition: int = 0
+    offset: int = 0
+
+
 async def run(events, deps):
-    """Normalize, project and pop every event; returns the pops."""
+    """Every event through the pipeline, each as a batch of its own; returns the pops."""
     pops = []
     for event in events:
-        for out in await handle_interaction(event, pickle.dumps(event), deps, pickle.loads):
-            await handle_project_timeline(out.value, deps)
-            pops += [o.value for o in await handle_request_screen_pop(out.value, deps)
-                     if o.topic == SCREENPOPS]
+        out = await run_batch([Msg(codec.encode(event))], deps, PartyCache())
+        assert not out.failures, out.failures
+        pops += [o.value for o in out.pops]
     return pops
 
 
@@ -210,7 +218,8 @@ async def test_profiles_with_unsafe_ids_are_rejected():
     """Profile ids must be safe in keys and not be an email address."""
     deps = build_deps(SETTINGS, timeline=InMemoryTimelineStore(),
                       parties=InMemoryInteractionParties(),
-                      directory=DirectoryDeps(SETTINGS, InMemoryProfileDirectory()))
+                      directory=DirectoryDeps(SETTINGS, InMemoryProfileDirectory(),
+                                              InMemoryInteractionLinks(), InMemoryPopCache()))
     for bad in ("a@b.com", "", "x{y}", "has space"):
         record = ProfileUpserted(eid(), "acme", T0, bad)
         with pytest.raises(InvalidProfile):
