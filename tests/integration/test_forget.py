@@ -13,27 +13,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from c360 import forget
 from core.links import LinkAction
 from core.profiles import Profile, ProfileIdentifier
 from core.timeline import Retention
+from infra.audit_kafka import InMemoryAuditTrail
+from infra.kafka_producer import PublishFailed
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline import RedisTimelineStore
-from infra.audit_kafka import InMemoryAuditTrail
-from infra.kafka_producer import PublishFailed
 from schemas import codec
 from schemas.records import AuditRecorded
 from schemas.topics import AUDIT, ERASURE
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
+from tests.contract.net import closed_port
 from tests.factories import CALLER, T0, voice_call
 from tests.integration.stack import DEADLINE, running_stack
-from tests.contract.net import closed_port
 from tests.unit.sources.samples import http_request
 
 OTHER_CALLER = "+442079460777"
@@ -204,7 +205,7 @@ async def test_a_failed_erasure_is_audited_failed_and_an_unpublished_trail_is_ex
     argv = ["--tenant", "acme", "--identifier", CALLER]
     trail = InMemoryAuditTrail()
     down = {**env, "C360_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"}
-    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever redis-py raises, unchanged
+    with pytest.raises(redis.exceptions.ConnectionError):
         await asyncio.to_thread(forget.main, argv, down, trail)
     [record] = trail.records
     assert record.outcome == "failed" and record.details["error"]
