@@ -27,8 +27,13 @@ Delivered = list[tuple[bytes | None, bytes]]
 
 def event(n: int = 0, tenant: str = "acme", **kw: Any) -> AuditRecorded:
     base: dict[str, Any] = {
-        "tenant": tenant, "actor_kind": "operator", "actor": "ops:jane", "action": "forget",
-        "target": f"9f2c4a7e1b3d5f60718293a4b5c6d7e{n}", "outcome": "ok", "at": AT,
+        "tenant": tenant,
+        "actor_kind": "operator",
+        "actor": "ops:jane",
+        "action": "forget",
+        "target": f"9f2c4a7e1b3d5f60718293a4b5c6d7e{n}",
+        "outcome": "ok",
+        "at": AT,
         "details": {"timeline_entries": str(n)},
     }
     return audit_record(**{**base, **kw})
@@ -59,8 +64,10 @@ class AuditTrailContract(abc.ABC):
         got = self.delivered(trail, 2)
         assert [k for k, _ in got] == [b"acme", b"beta"]
         assert [codec.decode(v) for _, v in got] == [event(1), event(2, tenant="beta")]
-        assert [v for _, v in got] == [audit_message(event(1), "x").value,
-                                      audit_message(event(2, tenant="beta"), "x").value]
+        assert [v for _, v in got] == [
+            audit_message(event(1), "x").value,
+            audit_message(event(2, tenant="beta"), "x").value,
+        ]
 
     async def test_records_keep_their_order(self) -> None:
         trail = self.make()
@@ -124,7 +131,9 @@ class TestKafkaAuditTrail(AuditTrailContract):
 
     @pytest.fixture(autouse=True)
     def _broker(
-        self, kafka_bootstrap: str, topic_prefix: str,
+        self,
+        kafka_bootstrap: str,
+        topic_prefix: str,
         consume_until: Callable[..., list[Received]],
     ) -> None:
         self.bootstrap, self.topic = kafka_bootstrap, topic_prefix + AUDIT

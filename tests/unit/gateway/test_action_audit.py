@@ -35,14 +35,26 @@ def action(ctx: ActionContext = CTX, **doc: str) -> DesktopActionTaken:
 @pytest.mark.parametrize(
     ("doc", "target", "details"),
     [
-        ({"action": "open_profile", "interaction_id": "ix-1", "profile_id": "p-1"},
-         "ix-1", {"profile_id": "p-1"}),
-        ({"action": "relink", "interaction_id": "ix-2", "profile_id": "p-2"},
-         "ix-2", {"profile_id": "p-2"}),
-        ({"action": "link_record", "interaction_id": "ix-3", "record_id": "hubspot:deal:42"},
-         "ix-3", {"record_id": "hubspot:deal:42"}),
-        ({"action": "unlink_record", "interaction_id": "ix-4", "record_id": "sf:Case:5003"},
-         "ix-4", {"record_id": "sf:Case:5003"}),
+        (
+            {"action": "open_profile", "interaction_id": "ix-1", "profile_id": "p-1"},
+            "ix-1",
+            {"profile_id": "p-1"},
+        ),
+        (
+            {"action": "relink", "interaction_id": "ix-2", "profile_id": "p-2"},
+            "ix-2",
+            {"profile_id": "p-2"},
+        ),
+        (
+            {"action": "link_record", "interaction_id": "ix-3", "record_id": "hubspot:deal:42"},
+            "ix-3",
+            {"record_id": "hubspot:deal:42"},
+        ),
+        (
+            {"action": "unlink_record", "interaction_id": "ix-4", "record_id": "sf:Case:5003"},
+            "ix-4",
+            {"record_id": "sf:Case:5003"},
+        ),
     ],
 )
 def test_privileged_actions_make_one_audit_record(
@@ -51,9 +63,15 @@ def test_privileged_actions_make_one_audit_record(
     record = action(**doc)
     audit = audit_of(record)
     assert audit is not None
-    assert (audit.tenant_id, audit.actor_kind, audit.actor, audit.action, audit.target,
-            audit.outcome, audit.occurred_at) == (
-        "demo", "agent", "agent-1", doc["action"], target, "ok", CTX.now)
+    assert (
+        audit.tenant_id,
+        audit.actor_kind,
+        audit.actor,
+        audit.action,
+        audit.target,
+        audit.outcome,
+        audit.occurred_at,
+    ) == ("demo", "agent", "agent-1", doc["action"], target, "ok", CTX.now)
     assert audit.details == {"action_event_id": record.event_id, **details}
 
 
@@ -64,8 +82,12 @@ def test_notes_and_tasks_are_not_audited(name: str) -> None:
 
 
 def test_a_retried_click_keeps_the_audit_id_and_a_new_click_gets_another() -> None:
-    doc = {"action": "relink", "interaction_id": "ix-1", "profile_id": "p-1",
-           "client_action_id": "c-1"}
+    doc = {
+        "action": "relink",
+        "interaction_id": "ix-1",
+        "profile_id": "p-1",
+        "client_action_id": "c-1",
+    }
     later = ActionContext(CTX.tenant, CTX.agent, CTX.now + timedelta(seconds=5))
     first, retried = audit_of(action(**doc)), audit_of(action(later, **doc))
     other = audit_of(action(**{**doc, "client_action_id": "c-2"}))
@@ -74,8 +96,12 @@ def test_a_retried_click_keeps_the_audit_id_and_a_new_click_gets_another() -> No
 
 
 def test_identifier_looking_values_are_withheld_and_an_email_agent_hashed() -> None:
-    record = action(ActionContext("demo", "jane@contact-centre.example", CTX.now),
-                    action="relink", interaction_id=PHONE, profile_id=EMAIL)
+    record = action(
+        ActionContext("demo", "jane@contact-centre.example", CTX.now),
+        action="relink",
+        interaction_id=PHONE,
+        profile_id=EMAIL,
+    )
     audit = audit_of(record)
     assert audit is not None
     assert audit.target == "withheld" and audit.details["profile_id"] == "withheld"
@@ -86,13 +112,23 @@ def test_identifier_looking_values_are_withheld_and_an_email_agent_hashed() -> N
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[TestClient[web.Request, web.Application],
-                                          InMemoryPublisher]]:
-    config = GatewayConfig.from_settings(SimpleNamespace(
-        kafka_bootstrap_servers="unused:1", topic_prefix="t.", default_tenant="demo"))
+async def served() -> AsyncIterator[
+    tuple[TestClient[web.Request, web.Application], InMemoryPublisher]
+]:
+    config = GatewayConfig.from_settings(
+        SimpleNamespace(
+            kafka_bootstrap_servers="unused:1", topic_prefix="t.", default_tenant="demo"
+        )
+    )
     topic, publisher = InMemoryPopTopic(partitions=1), InMemoryPublisher()
-    gateway = Gateway(GatewaySettings(secret=SECRET, dev=True), config,
-                      Hub(2, 60_000, lambda: int(time.time() * 1000)), topic, topic, publisher)
+    gateway = Gateway(
+        GatewaySettings(secret=SECRET, dev=True),
+        config,
+        Hub(2, 60_000, lambda: int(time.time() * 1000)),
+        topic,
+        topic,
+        publisher,
+    )
     app = web.Application()
     add_routes(app, gateway)
     client = TestClient(TestServer(app))
@@ -115,7 +151,10 @@ async def test_the_action_and_its_audit_record_are_one_publish(
     assert resp.status == 202
     desktop, audit = publisher.messages
     assert (desktop.topic, audit.topic, audit.key) == (
-        "t.c360.desktop.v1", "t.c360.audit.v1", b"demo")
+        "t.c360.desktop.v1",
+        "t.c360.audit.v1",
+        b"demo",
+    )
     record = codec.decode(audit.value)
     assert isinstance(record, AuditRecorded)
     assert (record.actor, record.action, record.target) == ("a", "open_profile", "ix-1")
