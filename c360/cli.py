@@ -20,6 +20,7 @@ TOOLS: dict[tuple[str, ...], tuple[str, str]] = {
     ("replay",): ("c360.replay", "rebuild a projection from the retained topics"),
     ("forget",): ("c360.forget", "erase a customer's identifiers (GDPR)"),
     ("keys",): ("c360.keys", "create, list and revoke service API keys"),
+    ("audit",): ("c360.audit_log", "print the audit trail of privileged actions"),
     ("bench", "readmodel"): ("c360.bench_readmodel", "read-model memory and read latency"),
     ("bench",): ("c360.bench", "live, pops, replay, query, memory, soak vs same-run baselines"),
     ("demo",): ("c360.demo", "publish demo history or a live demo call"),

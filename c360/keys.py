@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import os
 import secrets
@@ -17,18 +16,13 @@ from typing import Any
 from core.access import KNOWN_SCOPES, TENANT, valid_scope
 from core.api_keys import ApiKey, compose, secret_hash
 from core.audit import audit_record
-from infra.kafka_producer import PublishFailed, make_producer, produce_all
+from infra.audit_kafka import cli_audit_trail, operator
+from infra.kafka_producer import PublishFailed
 from projections.keys import Keys
 from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
-from schemas import codec
-from schemas.topics import AUDIT
 
 MAX_DAYS = 3650
-
-
-def _operator() -> str:
-    return "ops:" + (os.environ.get("C360_OPERATOR") or getpass.getuser())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,7 +117,7 @@ async def _create(args: argparse.Namespace, store: RedisApiKeys) -> int:
         now_ms,
         now_ms + args.expires_days * 86_400_000,
         secret_hash(secret),
-        created_by=_operator(),
+        created_by=operator(),
     )
     await store.put(record)
     try:
@@ -183,17 +177,14 @@ def _audit(args: argparse.Namespace, record: ApiKey, action: str) -> None:
     event = audit_record(
         tenant=record.tenant,
         actor_kind="operator",
-        actor=_operator(),
+        actor=operator(),
         action=action,
         target=record.key_id,
         outcome="ok",
         at=datetime.now(UTC),
         details={"scopes": " ".join(sorted(record.scopes))},
     )
-    producer = make_producer(args.bootstrap, client_id="c360-keys")
-    produce_all(
-        producer, args.topic_prefix + AUDIT, [(record.tenant.encode(), codec.encode(event))]
-    )
+    cli_audit_trail(args.bootstrap, args.topic_prefix, "c360-keys").record_blocking(event)
 
 
 def _row(k: ApiKey, now_ms: int) -> dict[str, Any]:

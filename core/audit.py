@@ -14,6 +14,8 @@ ACTIONS = (
     "forget",
     "relink",
     "open_profile",
+    "link_record",
+    "unlink_record",
     "contacts_import",
     "key_created",
     "key_revoked",
@@ -40,18 +42,23 @@ def audit_record(
     outcome: str,
     at: datetime,
     details: Mapping[str, str] | None = None,
+    cause: str | None = None,
 ) -> AuditRecorded:
     """One audit record. Its event id is a uuid5 of what happened, so a retried publish of
-    the same action is a duplicate consumers drop. UnsafeAuditValue when a detail, the
-    actor or the target looks like a phone number or an email."""
+    the same action is a duplicate consumers drop; `cause` (the id of the event that did
+    it: an erasure request, a desktop action) makes it a uuid5 of (tenant, action, outcome,
+    cause) instead, so a retry built at another moment keeps the id too. UnsafeAuditValue
+    when a detail, the actor or the target looks like a phone number or an email."""
     if action not in ACTIONS or outcome not in OUTCOMES:
         raise ValueError(f"unknown audit action/outcome {action!r}/{outcome!r}")
     clean = {str(k): str(v)[:MAX_DETAIL] for k, v in sorted((details or {}).items())}
     for name, value in (("actor", actor), ("target", target), *clean.items()):
-        if _LOOKS_IDENTIFYING.search(value) and not _opaque(value):
+        if looks_identifying(value):
             raise UnsafeAuditValue(f"audit field {name} looks like a customer identifier")
     at = at.astimezone(UTC)
     key = f"{tenant}|{actor_kind}|{actor}|{action}|{target}|{outcome}|{at.isoformat()}"
+    if cause is not None:
+        key = f"{tenant}|{action}|{outcome}|cause:{cause}"
     return AuditRecorded(
         event_id=str(uuid.uuid5(_NS, key)),
         tenant_id=tenant,
@@ -63,6 +70,11 @@ def audit_record(
         outcome=outcome,
         details=clean,
     )
+
+
+def looks_identifying(value: str) -> bool:
+    """True when `value` could be a phone number or an email (audit_record refuses it)."""
+    return bool(_LOOKS_IDENTIFYING.search(value)) and not _opaque(value)
 
 
 def _opaque(value: str) -> bool:

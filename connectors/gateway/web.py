@@ -15,14 +15,20 @@ from aiohttp import web
 
 from connectors.gateway import auth
 from connectors.gateway import web_models as m
-from connectors.gateway.actions import MAX_BODY, ActionContext, InvalidAction, parse_action
+from connectors.gateway.actions import (
+    MAX_BODY,
+    ActionContext,
+    InvalidAction,
+    action_messages,
+    parse_action,
+)
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import PopFeed, PopLog
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
 from infra.http_routes import Body, Operation, Reply
-from infra.kafka_producer import Message, Publisher, PublishFailed
-from schemas import codec, json_limits
+from infra.kafka_producer import Publisher, PublishFailed
+from schemas import json_limits
 from schemas.errors import SchemaError
 
 log = structlog.get_logger("c360.gateway")
@@ -111,7 +117,8 @@ async def stream(request: web.Request, gw: Gateway) -> web.StreamResponse:
 
 
 async def post_action(request: web.Request, gw: Gateway) -> web.Response:
-    """Validate, scope to the token's agent, publish DesktopActionTaken; 202 once acked."""
+    """Validate, scope to the token's agent, publish DesktopActionTaken (and the audit record
+    of a privileged action, in the same batch); 202 once both are acked."""
     who = identify(request, gw)
     if (request.content_length or 0) > MAX_BODY:
         return _error(413, "payload_too_large", f"the limit is {MAX_BODY} bytes")
@@ -126,10 +133,8 @@ async def post_action(request: web.Request, gw: Gateway) -> web.Response:
             {"error": "invalid_action", "detail": str(exc), "problems": exc.problems},
             status=400,
         )
-    message = Message(gw.config.desktop_topic, record.interaction_id.encode(),
-                      codec.encode(record))
     try:
-        await gw.publisher.publish([message])
+        await gw.publisher.publish(action_messages(record, gw.config.desktop_topic))
     except PublishFailed as exc:
         log.warning("desktop_action_unpublished", action=record.action, error=str(exc))
         return web.json_response({"error": "unavailable", "detail": "broker unavailable"},

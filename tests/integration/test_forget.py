@@ -13,20 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from c360 import forget
 from core.links import LinkAction
 from core.profiles import Profile, ProfileIdentifier
 from core.timeline import Retention
+from infra.audit_kafka import InMemoryAuditTrail
+from infra.kafka_producer import PublishFailed
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline import RedisTimelineStore
-from schemas.topics import ERASURE
+from schemas import codec
+from schemas.records import AuditRecorded
+from schemas.topics import AUDIT, ERASURE
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
+from tests.contract.net import closed_port
 from tests.factories import CALLER, T0, voice_call
 from tests.integration.stack import DEADLINE, running_stack
 from tests.unit.sources.samples import http_request
@@ -48,6 +54,7 @@ def env(redis_url: str, redis_namespace: str, kafka_bootstrap: str,
         "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "C360_TOPIC_PREFIX": topic_prefix,
         "C360_DEFAULT_REGION": "GB",
+        "C360_OPERATOR": "jane",
     }
 
 
@@ -156,11 +163,68 @@ async def test_forget_erases_the_party_and_publishes_the_request(
     assert CALLER not in record.value.decode() and CALLER[1:] not in record.value.decode()
 
 
+def spellings(identifier: str) -> list[bytes]:
+    """Byte forms of an identifier an audit record must never hold."""
+    digits = "".join(c for c in identifier if c.isdigit())
+    return [identifier.encode(), digits.encode(), digits[-9:].encode()]
+
+
 @pytest.mark.integration
-async def test_dry_run_reports_and_touches_nothing(
+async def test_forget_is_audited_once_without_the_identifier(
+    env: dict[str, str], topic_prefix: str, consume_until: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One AuditRecorded per forgotten identifier on c360.audit.v1: the operator, the party
+    token, the counts and the erasure event id; no spelling of the number in its bytes."""
+    state = await project(env)
+    token = state[CALLER].token
+    argv = ["--tenant", "acme", "--identifier", "020 7946 0123", "--reason", "T-1"]
+    assert await asyncio.to_thread(forget.main, argv, env) == 0
+    [party] = json.loads(capsys.readouterr().out)["parties"]
+    [received] = await asyncio.to_thread(
+        consume_until, topic_prefix + AUDIT, lambda rs: len(rs) > 1, 5)
+    record = codec.decode(received.value or b"")
+    assert isinstance(record, AuditRecorded) and received.key == b"acme"
+    assert (record.actor_kind, record.actor, record.action, record.target, record.outcome) == (
+        "operator", "ops:jane", "forget", token, "ok")
+    assert record.details["erasure_event_id"] == party["erasure_event_id"]
+    assert record.details["keys_removed"] == str(sum(party["removed"].values())) == "9"
+    assert record.details["interactions"] == "2"
+    raw = (received.value or b"") + (received.key or b"")
+    for form in [*spellings(CALLER), *spellings("020 7946 0123"), b"T-1"]:
+        assert form not in raw
+
+
+@pytest.mark.integration
+async def test_a_failed_erasure_is_audited_failed_and_an_unpublished_trail_is_exit_3(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--dry-run counts what would go and leaves Redis as it was."""
+    """Redis down after the request was published: the record says failed (and the error's
+    type), then the error surfaces as before. The trail down: erased, exit 3, report kept."""
+    await project(env)
+    argv = ["--tenant", "acme", "--identifier", CALLER]
+    trail = InMemoryAuditTrail()
+    down = {**env, "C360_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"}
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await asyncio.to_thread(forget.main, argv, down, trail)
+    [record] = trail.records
+    assert record.outcome == "failed" and record.details["error"]
+    assert record.details["erasure_event_id"] != "None"
+
+    unpublished = InMemoryAuditTrail(fail=PublishFailed("broker down"))
+    assert await asyncio.to_thread(forget.main, argv, env, unpublished) == 3
+    out = capsys.readouterr()
+    assert "audit record was not published" in out.err
+    [party] = json.loads(out.out)["parties"]
+    assert party["removed"]["timeline_entries"] == 1
+
+
+@pytest.mark.integration
+async def test_dry_run_reports_and_touches_nothing(
+    env: dict[str, str], topic_prefix: str, consume_until: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--dry-run counts what would go, leaves Redis as it was and records no audit."""
     state = await project(env)
     code = await asyncio.to_thread(
         forget.main, ["--tenant", "acme", "--identifier", CALLER, "--dry-run"], env
@@ -170,6 +234,7 @@ async def test_dry_run_reports_and_touches_nothing(
     assert party["removed"]["timeline_entries"] == 1 and party["interactions"] == 2
     assert party["erasure_event_id"] is None
     assert len(await timeline(env, state[CALLER].token)) == 2
+    assert await asyncio.to_thread(consume_until, topic_prefix + AUDIT, timeout=3) == []
 
 
 @pytest.mark.integration

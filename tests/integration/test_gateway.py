@@ -19,8 +19,8 @@ from connectors.gateway.pops import Decoder
 from connectors.gateway.web import add_routes
 from infra.kafka_config import KafkaEndpoint
 from schemas import codec
-from schemas.records import DesktopActionTaken
-from schemas.topics import DESKTOP, SCREENPOPS
+from schemas.records import AuditRecorded, DesktopActionTaken
+from schemas.topics import AUDIT, DESKTOP, SCREENPOPS
 from streams.settings import StreamSettings
 from tests.gateway_helpers import pop, pop_key, read_events, wait_connected
 from tests.kafka_helpers import Received, produce_sync
@@ -177,6 +177,39 @@ async def test_action_lands_on_the_desktop_topic(
     assert (record.event_id, record.agent_id, record.tenant_id) == (event_id, "agent-a", "demo")
     assert (record.action, record.interaction_id, record.profile_id) == ("relink", "ix-9", "p-2")
     assert received.key == b"ix-9"
+
+
+async def test_a_relink_is_on_the_audit_trail_once_without_identifiers(
+    kafka_bootstrap: str, topic_prefix: str, consume_until: Callable[..., list[Received]]
+) -> None:
+    """A relink (retried with the same client_action_id) and a note: exactly one AuditRecorded
+    on c360.audit.v1, for the agent and interaction, same id as the retry; a profile id that
+    looks like a phone number is withheld from the trail's bytes."""
+    phone = "+44 20 7946 0123"
+    body = {"action": "relink", "interaction_id": "ix-9", "profile_id": phone,
+            "client_action_id": "click-1"}
+    headers = {"Authorization": "Bearer " + token("agent-a")}
+    async with gateway(kafka_bootstrap, topic_prefix) as client:
+        for _ in range(2):
+            resp = await client.post("/v1/desktop/actions", headers=headers, json=body)
+            assert resp.status == 202
+        event_id = (await resp.json())["event_id"]
+        note = {"action": "add_note", "interaction_id": "ix-9", "text": "hi"}
+        assert (await client.post("/v1/desktop/actions", headers=headers, json=note)).status == 202
+    assert len(consume_until(topic_prefix + DESKTOP, lambda rs: len(rs) >= 3)) == 3
+    got = consume_until(topic_prefix + AUDIT, lambda rs: len(rs) > 2, 5)
+    assert len(got) == 2  # the retried click, published again: one event id, deduplicated
+    records = [codec.decode(r.value or b"") for r in got]
+    assert all(isinstance(r, AuditRecorded) for r in records)
+    assert len({r.event_id for r in records}) == 1
+    record = records[0]
+    assert (record.tenant_id, record.actor_kind, record.actor, record.action, record.target,
+            record.outcome) == ("demo", "agent", "agent-a", "relink", "ix-9", "ok")
+    assert record.details == {"action_event_id": event_id, "profile_id": "withheld"}
+    for received in got:
+        raw = (received.value or b"") + (received.key or b"")
+        assert received.key == b"demo"
+        assert phone.encode() not in raw and b"2079460123" not in raw
 
 
 async def test_feed_failure_resumes_without_losing_the_pop(

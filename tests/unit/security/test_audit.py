@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.audit import UnsafeAuditValue, audit_record
+from core.audit import UnsafeAuditValue, audit_record, looks_identifying
 
 AT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 
@@ -36,3 +36,19 @@ def test_opaque_ids_and_counts_are_fine_and_unknown_actions_refused():
     assert rec.details == {"key": "0123456789abcdef", "timeline_entries": "12"}
     with pytest.raises(ValueError, match="unknown audit"):
         make(action="drop_tables")
+
+
+def test_a_cause_keeps_the_id_across_moments_and_distinguishes_causes():
+    """A retry rebuilt later (same cause) keeps the id; another cause gets another."""
+    later = AT.replace(minute=5)
+    assert make(cause="e-1").event_id == make(cause="e-1", at=later).event_id
+    assert make(cause="e-1").event_id != make(cause="e-2").event_id
+    assert make(cause="e-1").event_id != make(cause="e-1", outcome="failed").event_id
+
+
+def test_record_actions_are_known_and_looks_identifying_matches_the_refusal():
+    assert make(action="link_record").action == "link_record"
+    assert make(action="unlink_record").action == "unlink_record"
+    assert looks_identifying("+44 20 7946 0958") and looks_identifying("a@b.example")
+    assert not looks_identifying("ix-9")
+    assert not looks_identifying("9f2c4a7e1b3d5f60718293a4b5c6d7e8")
