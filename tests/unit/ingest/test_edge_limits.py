@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from c360 import publish
 from connectors.sources.common import load_json, parse_json
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes
+from connectors.sources.ingest_web import Ingest, IngestConfig
 from infra.kafka_producer import InMemoryPublisher
 from schemas import codec, json_limits
 from schemas.canonical_json import from_json, to_json
@@ -25,6 +24,7 @@ from schemas.errors import PayloadTooLarge, SchemaError
 from schemas.json_limits import JsonTooDeep
 from schemas.records import DeadLetter, InteractionEnded
 from tests.factories import CALLER, voice_call
+from tests.unit.ingest.twins import ingest_app
 
 DEEP = 100_000
 DEEP_ARRAY = b"[" * DEEP + b"]" * DEEP
@@ -108,8 +108,8 @@ async def make() -> AsyncIterator[Make]:
         auth = IngestSettings.from_env({"C360_INGEST_TOKENS": "acme:tok-acme"})
         config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth)
         publisher = InMemoryPublisher()
-        app = web.Application(client_max_size=limit * 2)
-        add_routes(app, Ingest(config, publisher, clock=lambda: NOW))
+        app = ingest_app(Ingest(config, publisher, clock=lambda: NOW), auth,
+                         client_max_size=limit * 2)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

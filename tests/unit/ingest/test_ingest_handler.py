@@ -1,4 +1,5 @@
-"""The ingest handler over an in-memory publisher: statuses, DLQ letters, Kafka keys, auth."""
+"""The ingest handler behind web.access over an in-memory publisher: statuses, DLQ letters,
+Kafka keys, credentials."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, dead_letter
+from connectors.sources.ingest_web import Ingest, IngestConfig, dead_letter
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
 from infra.kafka_producer import InMemoryPublisher, PublishFailed
@@ -25,6 +25,7 @@ from schemas.canonical_json import to_json
 from schemas.records import DeadLetter, InteractionEvent, ProfileUpserted
 from schemas.validation import Limits
 from tests.factories import CALLER, voice_call
+from tests.unit.ingest.twins import ingest_app
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ENV = {"C360_INGEST_TOKENS": "acme:tok-acme,beta:tok-beta", "C360_TWILIO_AUTH_TOKENS": "acme:tw"}
@@ -48,8 +49,8 @@ async def make() -> AsyncIterator[Make]:
         config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth,
                               FACTORY_LIMITS)
         publisher = InMemoryPublisher()
-        app = web.Application(client_max_size=limit * 2)
-        add_routes(app, Ingest(config, publisher, translators, clock=lambda: NOW))
+        ingest = Ingest(config, publisher, translators, clock=lambda: NOW)
+        app = ingest_app(ingest, auth, client_max_size=limit * 2)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -165,13 +166,15 @@ async def test_oversized_payload_is_413_and_not_dead_lettered(make: Make) -> Non
     assert pub.messages == []
 
 
-async def test_invalid_tenant_is_400(make: Make) -> None:
-    """Tenant ids are restricted to a key-safe alphabet."""
-    client, _ = await make()
+async def test_naming_a_tenant_that_is_not_the_credentials_is_403(make: Make) -> None:
+    """The tenant comes from the credential: naming any other one (even a malformed id) is
+    refused before anything is read or written."""
+    client, pub = await make()
     resp = await client.post("/v1/ingest/canonical", data=b"{}",
                              headers={"Authorization": "Bearer tok-acme",
                                       "X-C360-Tenant": "a{b}"})
-    assert resp.status == 400 and (await resp.json())["error"] == "invalid_tenant"
+    assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
+    assert pub.messages == []
 
 
 @pytest.mark.parametrize(
@@ -193,14 +196,26 @@ async def test_bad_credentials(make: Make, headers: dict[str, str], status: int)
     assert pub.messages == []  # unauthenticated bytes never reach the DLQ
 
 
-async def test_tenant_from_query_and_default(make: Make) -> None:
-    """?tenant= works when the header is absent; neither falls back to the default tenant."""
+async def test_dev_without_credentials_is_open_for_the_default_tenant_only(make: Make) -> None:
+    """C360_ENV=dev with no ingest credential: no credential needed, the principal is the
+    default tenant's (naming it is fine, naming another one is 403)."""
     client, pub = await make(env={"C360_ENV": "dev"})
-    body = canonical_body(voice_call("ix-5", tenant="acme"))
-    assert (await client.post("/v1/ingest/canonical?tenant=acme", data=body)).status == 202
     demo = canonical_body(voice_call("ix-6", tenant="demo"))
     assert (await client.post("/v1/ingest/canonical", data=demo)).status == 202
+    assert (await client.post("/v1/ingest/canonical?tenant=demo", data=demo)).status == 202
+    acme = canonical_body(voice_call("ix-5", tenant="acme"))
+    assert (await client.post("/v1/ingest/canonical?tenant=acme", data=acme)).status == 403
+    assert (await client.post("/v1/ingest/canonical", data=acme)).status == 403  # mismatch
     assert len(pub.messages) == 10
+
+
+async def test_outside_dev_nothing_is_open(make: Make) -> None:
+    """Outside dev, no credential configured means nobody may ingest."""
+    client, pub = await make(env={})
+    demo = canonical_body(voice_call("ix-6", tenant="demo"))
+    resp = await client.post("/v1/ingest/canonical", data=demo)
+    assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert pub.messages == []
 
 
 async def test_broker_unavailable_is_503_never_202(make: Make) -> None:
@@ -326,6 +341,6 @@ async def test_logs_carry_no_identifiers_or_secrets(make: Make) -> None:
         await client.post("/v1/ingest/canonical", data=b"{}",
                           headers={"Authorization": "Bearer tok-beta", "X-C360-Tenant": "acme"})
     text = repr(logs)
-    assert {"ingest_accepted", "ingest_dead_lettered", "ingest_unauthorized"} <= {
+    assert {"ingest_accepted", "ingest_dead_lettered", "access_denied"} <= {
         entry["event"] for entry in logs}
     assert CALLER not in text and CALLER[1:] not in text and "tok-" not in text
