@@ -119,21 +119,30 @@ def ingest_producer(
     """The webhook's producer: a bounded delivery time so a request answers 503 instead of
     hanging, and room for a whole payload. It connects on first use."""
     return KafkaProducer(
-        KafkaEndpoint.from_settings(settings), "c360-ingest",
+        KafkaEndpoint.from_settings(settings),
+        "c360-ingest",
         delivery_timeout_s=ack_timeout_seconds,
         max_message_bytes=message_limit(max_payload_bytes),
     )
 
 
 def dead_letter(
-    source: str, tenant: str, body: bytes, error: BaseException, received_at: datetime,
+    source: str,
+    tenant: str,
+    body: bytes,
+    error: BaseException,
+    received_at: datetime,
     max_payload_bytes: int = 0,
 ) -> DeadLetter:
     """The DeadLetter of a rejected request (infra.dlq's builder); its id is stable per
     (source, tenant, bytes), so a vendor retrying the same bad payload dead-letters one id.
     The bytes are kept whole up to what the producer accepts (`message_limit`)."""
     return dead_letter_for_request(
-        source=source, tenant_id=tenant, body=body, error=error, received_at=received_at,
+        source=source,
+        tenant_id=tenant,
+        body=body,
+        error=error,
+        received_at=received_at,
         max_message_bytes=message_limit(max_payload_bytes),
     )
 
@@ -169,8 +178,9 @@ class Ingest:
         """Authenticate, translate, publish, answer; see docs/ingest.md for every status."""
         source = request.match_info["source"]
         if source != CANONICAL and source not in self._translators:
-            return _error(404, "unknown_source", f"no translator for {source!r}",
-                          sources=self.sources)
+            return _error(
+                404, "unknown_source", f"no translator for {source!r}", sources=self.sources
+            )
         principal = self._principal(request)
         if principal is None:
             log.warning("ingest_unauthorized", source=source, status=401)
@@ -188,17 +198,27 @@ class Ingest:
         # The tenant is the credential's, never the request's: web.access already refused a
         # request naming another one (403) before anything was translated or published.
         tenant = principal.tenant
-        bound = log.bind(source=source, tenant=tenant, bytes=len(body), kind=principal.kind,
-                         subject=principal.subject)
+        bound = log.bind(
+            source=source,
+            tenant=tenant,
+            bytes=len(body),
+            kind=principal.kind,
+            subject=principal.subject,
+        )
         received_at = self._clock()
         try:
             events = self._translate(source, body, tenant, received_at)
             refused = implausible(events, self._config.limits)
-            messages = [] if refused else [
-                Message(self._config.interactions_topic, e.interaction_id.encode(),
-                        codec.encode(e))
-                for e in events
-            ]
+            messages = (
+                []
+                if refused
+                else [
+                    Message(
+                        self._config.interactions_topic, e.interaction_id.encode(), codec.encode(e)
+                    )
+                    for e in events
+                ]
+            )
         except TenantMismatch as exc:
             bound.warning("ingest_tenant_mismatch")
             return _error(403, "forbidden", str(exc))
@@ -212,8 +232,18 @@ class Ingest:
         if refused:
             n, why = refused
             named = ImplausibleValue(f"record {n}: {why.field}", why.problem)
-            return await self._dead_letter(source, tenant, body, named, received_at, 400, bound,
-                                           kind="implausible_value", field=why.field, record=n)
+            return await self._dead_letter(
+                source,
+                tenant,
+                body,
+                named,
+                received_at,
+                400,
+                bound,
+                kind="implausible_value",
+                field=why.field,
+                record=n,
+            )
         try:
             await self._publisher.publish(messages)
         except PublishFailed as exc:
@@ -234,11 +264,18 @@ class Ingest:
         return self._translators[source](body, tenant, received_at)
 
     async def _dead_letter(
-        self, source: str, tenant: str, body: bytes, exc: BaseException,
-        received_at: datetime, status: int, bound: Any, kind: str = "", **extra: Any,
+        self,
+        source: str,
+        tenant: str,
+        body: bytes,
+        exc: BaseException,
+        received_at: datetime,
+        status: int,
+        bound: Any,
+        kind: str = "",
+        **extra: Any,
     ) -> web.Response:
-        letter = dead_letter(source, tenant, body, exc, received_at,
-                             self._config.max_payload_bytes)
+        letter = dead_letter(source, tenant, body, exc, received_at, self._config.max_payload_bytes)
         try:
             await self._publisher.publish(
                 [Message(self._config.dlq_topic, None, codec.encode(letter))]
@@ -247,11 +284,11 @@ class Ingest:
             # The bytes are not stored anywhere: the sender must keep them and retry.
             bound.warning("ingest_dead_letter_failed", error=str(failed))
             return _unavailable(failed)
-        bound.warning("ingest_dead_lettered", error_type=letter.error_type,
-                      dead_letter_id=letter.event_id)
+        bound.warning(
+            "ingest_dead_lettered", error_type=letter.error_type, dead_letter_id=letter.event_id
+        )
         kind = kind or ("malformed_payload" if status == 400 else "translator_error")
-        return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id,
-                      **extra)
+        return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id, **extra)
 
     def _principal(self, request: web.Request) -> Principal | None:
         principal = request.get(PRINCIPAL_KEY)

@@ -50,9 +50,11 @@ RECEIVED = datetime(2017, 12, 26, 13, 44, tzinfo=UTC)
 AHEAD = Limits(max_ahead=timedelta(days=3))
 TWILIO_AUTH = "twilio-auth-token-for-tests"
 SIGNING = "acme-signing-secret-for-tests"
-ENV = {"C360_INGEST_TOKENS": "acme:tok-acme,beta:tok-beta",
-       "C360_TWILIO_AUTH_TOKENS": f"acme:{TWILIO_AUTH}",
-       "C360_INGEST_SIGNING_SECRETS": f"acme:{SIGNING}"}
+ENV = {
+    "C360_INGEST_TOKENS": "acme:tok-acme,beta:tok-beta",
+    "C360_TWILIO_AUTH_TOKENS": f"acme:{TWILIO_AUTH}",
+    "C360_INGEST_SIGNING_SECRETS": f"acme:{SIGNING}",
+}
 # Every published sample the translators support as posted (the same list the translator
 # robustness tests use), plus Twilio's two captured voice webhooks.
 SAMPLES: list[tuple[str, str]] = [
@@ -108,10 +110,12 @@ async def webhook(
     """The ingest route behind web.access (API keys, legacy tokens, signatures) on a real
     KafkaProducer, clock fixed so translation is repeatable."""
     auth = IngestSettings.from_env(ENV)
-    config = IngestConfig(topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo",
-                          auth, limits=AHEAD)
-    publisher = ingest_producer(SimpleNamespace(kafka_bootstrap_servers=kafka_bootstrap), 20,
-                                1_048_576)
+    config = IngestConfig(
+        topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo", auth, limits=AHEAD
+    )
+    publisher = ingest_producer(
+        SimpleNamespace(kafka_bootstrap_servers=kafka_bootstrap), 20, 1_048_576
+    )
     app = ingest_app(Ingest(config, publisher, clock=lambda: RECEIVED), auth, keys=keys)
     client = await _client(app)
     yield client
@@ -149,8 +153,11 @@ async def consume(consume_until: Callable[..., Any], topic: str, want: int) -> l
 
 @pytest.mark.parametrize("credential", ["bearer", "signed", "api_key"])
 async def test_every_vendor_sample_lands_as_canonical_events(
-    webhook: Client, topic_prefix: str, consume_until: Callable[..., Any],
-    keys: InMemoryApiKeys, credential: str,
+    webhook: Client,
+    topic_prefix: str,
+    consume_until: Callable[..., Any],
+    keys: InMemoryApiKeys,
+    credential: str,
 ) -> None:
     """Each sample, posted with a credential of acme (Twilio's always signed with acme's auth
     token): 202 with its event ids; the topic holds exactly the translator's records for
@@ -190,20 +197,26 @@ async def test_no_credential_writes_into_another_tenant(
         for path in ("/v1/ingest/canonical?tenant=beta", "/v1/ingest/canonical"):
             resp = await webhook.post(path, data=beta, headers={"Authorization": auth})
             assert resp.status == 403, (auth[:12], path)
-    signed = await webhook.post("/v1/ingest/canonical", data=beta,
-                                headers=signed_headers(SIGNING, beta.encode(), "beta"))
+    signed = await webhook.post(
+        "/v1/ingest/canonical", data=beta, headers=signed_headers(SIGNING, beta.encode(), "beta")
+    )
     assert signed.status == 401
     body, _ = sample_body("twilio_voice_incoming_pstn_webhook.http")
     path = "/v1/ingest/twilio?tenant=beta"
     params = parse_qsl(body.decode(), keep_blank_values=True)
     sig = twilio_signature(TWILIO_AUTH, str(webhook.make_url(path)), params)
-    twilio = await webhook.post(path, data=body, headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+    twilio = await webhook.post(
+        path,
+        data=body,
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert twilio.status == 401
     own = voice_call("ix-acme", tenant="acme")
-    ok = await webhook.post("/v1/ingest/canonical", data="[" + ",".join(map(to_json, own)) + "]",
-                            headers={"Authorization": "Bearer tok-acme",
-                                     "X-C360-Tenant": "acme"})
+    ok = await webhook.post(
+        "/v1/ingest/canonical",
+        data="[" + ",".join(map(to_json, own)) + "]",
+        headers={"Authorization": "Bearer tok-acme", "X-C360-Tenant": "acme"},
+    )
     assert ok.status == 202
     # Read from offset 0: a refused request published before acme's would come first.
     got = await consume(consume_until, topic_prefix + INTERACTIONS, len(own))
@@ -234,8 +247,11 @@ async def test_canonical_json_array(
     """Producers that cannot speak Avro post canonical JSON; the topic carries Avro."""
     events = voice_call("ix-canon", tenant="acme")
     body = "[" + ",".join(to_json(e) for e in events) + "]"
-    resp = await webhook.post("/v1/ingest/canonical", data=body, headers={
-        "Authorization": "Bearer tok-acme", "X-C360-Tenant": "acme"})
+    resp = await webhook.post(
+        "/v1/ingest/canonical",
+        data=body,
+        headers={"Authorization": "Bearer tok-acme", "X-C360-Tenant": "acme"},
+    )
     assert resp.status == 202
     got = await consume(consume_until, topic_prefix + INTERACTIONS, len(events))
     assert [codec.decode(r.value) for r in got] == events
@@ -251,12 +267,16 @@ async def test_canonical_json_array(
     ],
 )
 async def test_garbage_is_400_and_its_exact_bytes_reach_the_dlq(
-    webhook: Client, topic_prefix: str, consume_until: Callable[..., Any],
-    source: str, body: bytes,
+    webhook: Client,
+    topic_prefix: str,
+    consume_until: Callable[..., Any],
+    source: str,
+    body: bytes,
 ) -> None:
     """Malformed payloads are refused with a JSON error and kept, byte for byte, in the DLQ."""
-    resp = await webhook.post(f"/v1/ingest/{source}?tenant=acme", data=body,
-                              headers={"Authorization": "Bearer tok-acme"})
+    resp = await webhook.post(
+        f"/v1/ingest/{source}?tenant=acme", data=body, headers={"Authorization": "Bearer tok-acme"}
+    )
     assert resp.status == 400
     doc = await resp.json()
     assert doc["error"] == "malformed_payload" and doc["detail"]
@@ -275,8 +295,11 @@ async def test_bad_twilio_signature_is_401(webhook: Client) -> None:
     path = "/v1/ingest/twilio?tenant=acme"
     params = parse_qsl(body.decode(), keep_blank_values=True)
     bad = twilio_signature("not-the-token", str(webhook.make_url(path)), params)
-    resp = await webhook.post(path, data=body, headers={
-        "X-Twilio-Signature": bad, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await webhook.post(
+        path,
+        data=body,
+        headers={"X-Twilio-Signature": bad, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 401
     assert (await resp.json())["error"] == "unauthorized"
 
@@ -298,8 +321,11 @@ async def test_unreachable_broker_is_503_never_202() -> None:
     client = await _client(app)
     try:
         body = "[" + ",".join(to_json(e) for e in voice_call("ix-down", tenant="acme")) + "]"
-        resp = await client.post("/v1/ingest/canonical?tenant=acme", data=body,
-                                 headers={"Authorization": "Bearer tok-acme"})
+        resp = await client.post(
+            "/v1/ingest/canonical?tenant=acme",
+            data=body,
+            headers={"Authorization": "Bearer tok-acme"},
+        )
         assert resp.status == 503
         assert resp.headers["Retry-After"]
         assert (await resp.json())["error"] == "broker_unavailable"
@@ -313,9 +339,13 @@ async def test_the_composition_root_builds_ingest_and_closes_the_producer(
 ) -> None:
     """build_ingest + ingest_credentials + add_routes as web.service wires them: dev mode
     without credentials is open for the default tenant; the closer flushes the producer."""
-    settings = StreamSettings.from_env({"C360_ENV": "dev",
-                                        "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-                                        "C360_TOPIC_PREFIX": topic_prefix})
+    settings = StreamSettings.from_env(
+        {
+            "C360_ENV": "dev",
+            "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "C360_TOPIC_PREFIX": topic_prefix,
+        }
+    )
     ingest, close = build_ingest(settings, {"C360_ENV": "dev"})
     bearers, signed = ingest_credentials(settings, {"C360_ENV": "dev"})
     access = Access(bearers, signed, InMemoryRateLimiter(), RateLimits())

@@ -29,8 +29,14 @@ from tests.unit.ingest.twins import ingest_app
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ENV = {"C360_INGEST_TOKENS": "acme:tok-acme,beta:tok-beta", "C360_TWILIO_AUTH_TOKENS": "acme:tw"}
-TWILIO_FORM = {"CallSid": "CA11", "CallStatus": "ringing", "Direction": "inbound",
-               "From": "+447700900123", "To": "+12025550100", "AccountSid": "AC1"}
+TWILIO_FORM = {
+    "CallSid": "CA11",
+    "CallStatus": "ringing",
+    "Direction": "inbound",
+    "From": "+447700900123",
+    "To": "+12025550100",
+    "AccountSid": "AC1",
+}
 
 Make = Callable[..., Any]
 # The factories' events start at T0 = tomorrow 09:00 UTC, up to 33 h ahead of the wall clock
@@ -43,11 +49,13 @@ async def make() -> AsyncIterator[Make]:
     """make(env=..., translators=..., limit=...) -> (client, publisher)."""
     clients: list[TestClient[Any, Any]] = []
 
-    async def build(env: dict[str, str] | None = None, translators: Any = TRANSLATORS,
-                    limit: int = 100_000) -> tuple[TestClient[Any, Any], InMemoryPublisher]:
+    async def build(
+        env: dict[str, str] | None = None, translators: Any = TRANSLATORS, limit: int = 100_000
+    ) -> tuple[TestClient[Any, Any], InMemoryPublisher]:
         auth = IngestSettings.from_env(ENV if env is None else env)
-        config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth,
-                              FACTORY_LIMITS)
+        config = IngestConfig(
+            "p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth, FACTORY_LIMITS
+        )
         publisher = InMemoryPublisher()
         ingest = Ingest(config, publisher, translators, clock=lambda: NOW)
         app = ingest_app(ingest, auth, client_max_size=limit * 2)
@@ -118,7 +126,7 @@ async def test_one_bad_record_rejects_the_whole_batch(make: Make) -> None:
     """All or nothing: a bad record in an array publishes none of the good ones."""
     client, pub = await make()
     good = to_json(voice_call("ix-3")[0])
-    body = f"[{good}, {{\"type\": \"InteractionEnded\"}}]".encode()
+    body = f'[{good}, {{"type": "InteractionEnded"}}]'.encode()
     resp = await client.post("/v1/ingest/canonical", data=body, headers=ACME)
     assert resp.status == 400 and "record 1" in (await resp.json())["detail"]
     assert [m.topic for m in pub.messages] == ["p.c360.dlq.v1"]
@@ -170,9 +178,11 @@ async def test_naming_a_tenant_that_is_not_the_credentials_is_403(make: Make) ->
     """The tenant comes from the credential: naming any other one (even a malformed id) is
     refused before anything is read or written."""
     client, pub = await make()
-    resp = await client.post("/v1/ingest/canonical", data=b"{}",
-                             headers={"Authorization": "Bearer tok-acme",
-                                      "X-C360-Tenant": "a{b}"})
+    resp = await client.post(
+        "/v1/ingest/canonical",
+        data=b"{}",
+        headers={"Authorization": "Bearer tok-acme", "X-C360-Tenant": "a{b}"},
+    )
     assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
     assert pub.messages == []
 
@@ -268,8 +278,11 @@ async def test_twilio_form_with_a_valid_signature(make: Make) -> None:
     client, pub = await make()
     path = "/v1/ingest/twilio?tenant=acme"
     sig = _signed(client, path, TWILIO_FORM, "tw")
-    resp = await client.post(path, data=urlencode(TWILIO_FORM), headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        path,
+        data=urlencode(TWILIO_FORM),
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 202, await resp.text()
     [event] = [codec.decode(m.value) for m in pub.messages]
     assert event.interaction_id == "CA11" and event.tenant_id == "acme"
@@ -300,12 +313,16 @@ async def test_twilio_json_body_signed_with_body_sha256(make: Make) -> None:
     body = json.dumps({"sid": "WR1", "reservation_status": "pending"}).encode()
     path = f"/v1/ingest/twilio?tenant=acme&bodySHA256={hashlib.sha256(body).hexdigest()}"
     sig = _signed(client, path, {}, "tw")
-    resp = await client.post(path, data=body, headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/json"})
+    resp = await client.post(
+        path, data=body, headers={"X-Twilio-Signature": sig, "Content-Type": "application/json"}
+    )
     # The signature passed; the payload itself is no TaskRouter object: 400 + DLQ.
     assert resp.status == 400
-    tampered = await client.post(path, data=body + b" ", headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/json"})
+    tampered = await client.post(
+        path,
+        data=body + b" ",
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/json"},
+    )
     assert tampered.status == 401
 
 
@@ -315,9 +332,15 @@ async def test_twilio_behind_a_proxy_uses_forwarded_proto(make: Make) -> None:
     path = "/v1/ingest/twilio?tenant=acme"
     public = str(client.make_url(path)).replace("http://", "https://")
     sig = twilio_signature("tw", public, TWILIO_FORM)
-    resp = await client.post(path, data=urlencode(TWILIO_FORM), headers={
-        "X-Twilio-Signature": sig, "X-Forwarded-Proto": "https",
-        "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        path,
+        data=urlencode(TWILIO_FORM),
+        headers={
+            "X-Twilio-Signature": sig,
+            "X-Forwarded-Proto": "https",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert resp.status == 202
 
 
@@ -326,8 +349,11 @@ async def test_twilio_public_base_url(make: Make) -> None:
     client, _pub = await make(env={**ENV, "C360_INGEST_PUBLIC_URL": "https://hooks.example.com"})
     path = "/v1/ingest/twilio?tenant=acme"
     sig = twilio_signature("tw", "https://hooks.example.com" + path, TWILIO_FORM)
-    resp = await client.post(path, data=urlencode(TWILIO_FORM), headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        path,
+        data=urlencode(TWILIO_FORM),
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 202
 
 
@@ -335,12 +361,17 @@ async def test_logs_carry_no_identifiers_or_secrets(make: Make) -> None:
     """Caller numbers and tokens never appear in the handler's logs."""
     client, _ = await make()
     with capture_logs() as logs:
-        await client.post("/v1/ingest/canonical", data=canonical_body(voice_call("ix-8")),
-                          headers=ACME)
+        await client.post(
+            "/v1/ingest/canonical", data=canonical_body(voice_call("ix-8")), headers=ACME
+        )
         await client.post("/v1/ingest/canonical", data=f'{{"x": "{CALLER}"}}', headers=ACME)
-        await client.post("/v1/ingest/canonical", data=b"{}",
-                          headers={"Authorization": "Bearer tok-beta", "X-C360-Tenant": "acme"})
+        await client.post(
+            "/v1/ingest/canonical",
+            data=b"{}",
+            headers={"Authorization": "Bearer tok-beta", "X-C360-Tenant": "acme"},
+        )
     text = repr(logs)
     assert {"ingest_accepted", "ingest_dead_lettered", "access_denied"} <= {
-        entry["event"] for entry in logs}
+        entry["event"] for entry in logs
+    }
     assert CALLER not in text and CALLER[1:] not in text and "tok-" not in text

@@ -10,11 +10,16 @@ from connectors.sources.ingest_settings import IngestConfigError, IngestSettings
 def test_tokens_parse_per_tenant_and_per_source() -> None:
     """'tenant:token' applies to every source, 'tenant/source:token' to one; both may repeat."""
     s = IngestSettings.from_env(
-        {"C360_INGEST_TOKENS": "acme:t1, acme:t2,acme/twilio:tw,beta:b1",
-         "C360_TWILIO_AUTH_TOKENS": "acme:auth"}
+        {
+            "C360_INGEST_TOKENS": "acme:t1, acme:t2,acme/twilio:tw,beta:b1",
+            "C360_TWILIO_AUTH_TOKENS": "acme:auth",
+        }
     )
-    assert s.tokens == {("acme", "*"): ("t1", "t2"), ("acme", "twilio"): ("tw",),
-                        ("beta", "*"): ("b1",)}
+    assert s.tokens == {
+        ("acme", "*"): ("t1", "t2"),
+        ("acme", "twilio"): ("tw",),
+        ("beta", "*"): ("b1",),
+    }
     assert s.twilio_auth_tokens == {"acme": "auth"}
     assert not s.dev and not s.open
 
@@ -23,8 +28,11 @@ def test_bad_entries_are_all_reported_without_secrets() -> None:
     """Every malformed entry is listed; the message never quotes a secret."""
     with pytest.raises(IngestConfigError) as info:
         IngestSettings.from_env(
-            {"C360_INGEST_TOKENS": "nocolon,acme:,bad tenant!:sekrit",
-             "C360_INGEST_ACK_TIMEOUT_MS": "soon", "C360_INGEST_PUBLIC_URL": "ftp://x"}
+            {
+                "C360_INGEST_TOKENS": "nocolon,acme:,bad tenant!:sekrit",
+                "C360_INGEST_ACK_TIMEOUT_MS": "soon",
+                "C360_INGEST_PUBLIC_URL": "ftp://x",
+            }
         )
     text = str(info.value)
     assert "#1" in text and "#2" in text and "#3" in text
@@ -35,8 +43,11 @@ def test_bad_entries_are_all_reported_without_secrets() -> None:
 def test_defaults_and_options() -> None:
     """Ack timeout in ms, public URL without its trailing slash, dev flag from C360_ENV."""
     s = IngestSettings.from_env(
-        {"C360_ENV": "dev", "C360_INGEST_ACK_TIMEOUT_MS": "2500",
-         "C360_INGEST_PUBLIC_URL": "https://hooks.example.com/"}
+        {
+            "C360_ENV": "dev",
+            "C360_INGEST_ACK_TIMEOUT_MS": "2500",
+            "C360_INGEST_PUBLIC_URL": "https://hooks.example.com/",
+        }
     )
     assert s.ack_timeout_seconds == 2.5
     assert s.public_base_url == "https://hooks.example.com"
@@ -46,8 +57,11 @@ def test_defaults_and_options() -> None:
 
 def test_dev_is_open_only_without_any_credential() -> None:
     """Dev mode alone does not open ingest once any credential is configured."""
-    for env in ({"C360_TWILIO_AUTH_TOKENS": "acme:x"}, {"C360_INGEST_TOKENS": "acme:x"},
-                {"C360_INGEST_SIGNING_SECRETS": "acme:0123456789abcdef"}):
+    for env in (
+        {"C360_TWILIO_AUTH_TOKENS": "acme:x"},
+        {"C360_INGEST_TOKENS": "acme:x"},
+        {"C360_INGEST_SIGNING_SECRETS": "acme:0123456789abcdef"},
+    ):
         assert not IngestSettings.from_env({"C360_ENV": "dev", **env}).open
     assert not IngestSettings.from_env({"C360_ENV": "prod"}).open
     assert not IngestSettings.from_env({}).open
@@ -56,11 +70,13 @@ def test_dev_is_open_only_without_any_credential() -> None:
 def test_signing_secrets_parse_like_tokens_and_must_be_long() -> None:
     """C360_INGEST_SIGNING_SECRETS: tenant[/source]:secret, several for rotation, >= 16
     characters; the error names the scope, never the secret."""
-    s = IngestSettings.from_env({"C360_INGEST_SIGNING_SECRETS":
-                                 "acme:aaaaaaaaaaaaaaaa,acme:bbbbbbbbbbbbbbbb,beta/genesys:"
-                                 "cccccccccccccccc"})
-    assert s.signing_secrets == {("acme", "*"): ("a" * 16, "b" * 16),
-                                 ("beta", "genesys"): ("c" * 16,)}
+    s = IngestSettings.from_env(
+        {"C360_INGEST_SIGNING_SECRETS": f"acme:{'a' * 16},acme:{'b' * 16},beta/genesys:{'c' * 16}"}
+    )
+    assert s.signing_secrets == {
+        ("acme", "*"): ("a" * 16, "b" * 16),
+        ("beta", "genesys"): ("c" * 16,),
+    }
     assert "aaaa" not in repr(s) and "aaaa" not in str(s.model_dump())
     with pytest.raises(IngestConfigError) as info:
         IngestSettings.from_env({"C360_INGEST_SIGNING_SECRETS": "acme/genesys:short-sekrit"})

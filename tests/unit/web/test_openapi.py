@@ -77,7 +77,9 @@ def test_the_document_is_valid_openapi_3_1():
     assert params["identifier"]["required"] is True
     assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
     assert doc["paths"]["/v1/ingest/{source}"]["post"]["security"] == [
-        {"bearer": []}, {"c360Signature": []}, {"twilioSignature": []}
+        {"bearer": []},
+        {"c360Signature": []},
+        {"twilioSignature": []},
     ]
 
 
