@@ -15,6 +15,9 @@ ALL = "*"
 METRICS = "metrics"
 KNOWN_SCOPES = (TIMELINE_READ, DESKTOP, ADMIN, METRICS, INGEST_ANY, ALL)
 _SCOPE = re.compile(r"^(timeline:read|desktop|admin|metrics|ingest:(\*|[a-z][a-z0-9_-]{0,31})|\*)$")
+# Where web.access keeps a verified request's principal (a plain string, so handlers in the
+# connectors layer can read it without importing web).
+PRINCIPAL_KEY = "c360.principal"
 TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -26,6 +29,12 @@ def ingest_scope(source: str) -> str:
 def valid_scope(scope: str) -> bool:
     """True for a scope c360 knows (`ingest:<source>` for any source name)."""
     return bool(_SCOPE.match(scope))
+
+
+class InvalidCredential(Exception):
+    """A credential of a verifier's kind that does not verify (expired, revoked, forged);
+    the message is safe to return and log (it never quotes the credential). Here, not in
+    web.access, so the connectors' verifiers (ingest signatures) can raise it too."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,19 +10,27 @@ from typing import Protocol
 import structlog
 from aiohttp import web
 
-from core.access import Principal, decide
+from core.access import PRINCIPAL_KEY, InvalidCredential, Principal, decide
 from core.errors import StoreUnavailable
 from core.rate_limits import RateLimiter, RateLimits
 from infra.http_routes import Operation
 
+# InvalidCredential lives in core.access (the connectors' verifiers raise it too); re-exported.
+__all__ = [
+    "Access",
+    "BearerVerifier",
+    "InvalidCredential",
+    "RequestVerifier",
+    "access_middleware",
+    "authenticate",
+    "bearer_token",
+    "named_tenant",
+    "principal_of",
+    "unauthorized",
+]
 log = structlog.get_logger("web.access")
-_PRINCIPAL = "c360.principal"
+_PRINCIPAL = PRINCIPAL_KEY
 _CHALLENGE = 'Bearer realm="c360"'
-
-
-class InvalidCredential(Exception):
-    """A credential of a verifier's kind that does not verify (expired, revoked, forged);
-    the message is safe to return and log (it never quotes the credential)."""
 
 
 class BearerVerifier(Protocol):

@@ -14,6 +14,7 @@ from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog
 from connectors.gateway.pops import Decoder
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.web import Gateway
+from connectors.sources.ingest_auth import ingest_verifiers
 from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.ingest_web import Ingest, IngestConfig, ingest_producer
 from core.errors import InvalidIdentifier
@@ -36,6 +37,7 @@ from schemas.topics import DESKTOP, DLQ, INTERACTIONS, SCREENPOPS
 from streams.bootstrap import wall_clock_ms
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
+from web.access import BearerVerifier, RequestVerifier
 from web.app import WebDeps
 from web.read_api import ReadApi
 from web.read_routes import Gate, QueryApi
@@ -138,6 +140,20 @@ def build_ingest(settings: StreamSettings, env: Mapping[str, str]) -> tuple[Inge
     if auth.open:
         log.warning("ingest_unauthenticated", reason="C360_ENV=dev and no ingest credentials")
     return Ingest(config, publisher), publisher.close
+
+
+# --- Ingest credentials (issue 9, ingest part) ---------------------------------------------
+# web.access.Access is built with these: bearers=(<API keys>, <agent JWTs>, *ingest[0]),
+# signed=(*ingest[1],), where ingest = ingest_credentials(settings, env).
+def ingest_credentials(
+    settings: StreamSettings, env: Mapping[str, str]
+) -> tuple[tuple[BearerVerifier, ...], tuple[RequestVerifier, ...]]:
+    """The ingest sources' verifiers: legacy C360_INGEST_TOKENS (bearer), X-C360-Signature
+    and X-Twilio-Signature (per tenant), and the open dev stack (dev with none configured)."""
+    return ingest_verifiers(IngestSettings.from_env(env), settings.default_tenant)
+
+
+# ------------------------------------------------------------------------------------------
 
 
 def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = None) -> WebDeps:

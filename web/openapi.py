@@ -19,7 +19,12 @@ INFO = {
     "description": "Customer 360 for contact centres: timelines and insights (docs/api.md), "
     "ingest webhook (docs/ingest.md), agent desktop (docs/desktop.md), probes.",
 }
-SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"}}
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer"},
+    # The ingest sources' request signatures (docs/ingest.md).
+    "c360Signature": {"type": "apiKey", "in": "header", "name": "X-C360-Signature"},
+    "twilioSignature": {"type": "apiKey", "in": "header", "name": "X-Twilio-Signature"},
+}
 _REF = "#/components/schemas/{model}"
 
 

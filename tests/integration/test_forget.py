@@ -16,6 +16,7 @@ import pytest
 import redis.exceptions
 
 from c360 import forget
+from connectors.sources.signatures import twilio_signature
 from core.links import LinkAction
 from core.profiles import Profile, ProfileIdentifier
 from core.timeline import Retention
@@ -38,6 +39,7 @@ from tests.integration.stack import DEADLINE, running_stack
 from tests.unit.sources.samples import http_request
 
 OTHER_CALLER = "+442079460777"
+TWILIO_AUTH = "forget-test-twilio-auth-token"
 CHANNELS = ("voice", "chat", "sms", "email", "whatsapp")
 NOW_MS = int(T0.timestamp() * 1000) + 3_600_000
 
@@ -298,11 +300,16 @@ def test_webhook_to_timeline_then_forget_end_to_end(
     """Twilio's captured webhook posted to the running service reaches the timeline API;
     after `c360 forget` of the caller (another spelling) the API shows nothing."""
     _, body = http_request("twilio_voice_incoming_pstn_webhook.http")
-    with running_stack(kafka_bootstrap, redis_url, tmp_path) as stack:
+    # Signed as Twilio signs it, with acme's auth token: the signature proves the tenant.
+    with running_stack(kafka_bootstrap, redis_url, tmp_path,
+                       C360_TWILIO_AUTH_TOKENS=f"acme:{TWILIO_AUTH}") as stack:
         http, prefix = str(stack["http"]), str(stack["prefix"])
+        url = f"{http}/v1/ingest/twilio?tenant=acme"
+        params = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)
         request = urllib.request.Request(
-            f"{http}/v1/ingest/twilio?tenant=acme", data=body, method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+            url, data=body, method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "X-Twilio-Signature": twilio_signature(TWILIO_AUTH, url, params)})
         with urllib.request.urlopen(request, timeout=30) as resp:
             assert resp.status == 202
         end = time.monotonic() + DEADLINE
