@@ -17,7 +17,9 @@ from typing import Any
 from core.access import KNOWN_SCOPES, TENANT, valid_scope
 from core.api_keys import ApiKey, compose, secret_hash
 from core.audit import audit_record
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import PublishFailed, make_producer, produce_all
+from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
@@ -48,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bootstrap",
         default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers for the audit record",
+        help="Kafka bootstrap servers for the audit record (SASL/TLS: C360_KAFKA_* variables)",
     )
     p.add_argument(
         "--topic-prefix",
@@ -190,7 +192,9 @@ def _audit(args: argparse.Namespace, record: ApiKey, action: str) -> None:
         at=datetime.now(UTC),
         details={"scopes": " ".join(sorted(record.scopes))},
     )
-    producer = make_producer(args.bootstrap, client_id="c360-keys")
+    # The security settings come from the environment; --bootstrap overrides the servers only.
+    kafka = KafkaEndpoint.from_settings(ToolSettings.from_env(), args.bootstrap)
+    producer = make_producer(kafka, client_id="c360-keys")
     produce_all(
         producer, args.topic_prefix + AUDIT, [(record.tenant.encode(), codec.encode(event))]
     )

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from infra.kafka_config import KafkaEndpoint, producer_config
+from infra.kafka_config import Brokers, KafkaEndpoint, endpoint_of, producer_config
 from schemas.errors import C360Error
 
 log = structlog.get_logger("c360.kafka.producer")
@@ -195,9 +195,9 @@ class KafkaProducer:
             log.warning("kafka_producer_closed_with_undelivered", count=remaining)
 
 
-def make_producer(bootstrap: str, client_id: str = "c360-cli") -> KafkaProducer:
+def make_producer(brokers: Brokers, client_id: str = "c360-cli") -> KafkaProducer:
     """The CLI tools' producer: batches for 5 ms (bulk files), a minute per delivery."""
-    return KafkaProducer(KafkaEndpoint(bootstrap), client_id, delivery_timeout_s=60.0, linger_ms=5)
+    return KafkaProducer(endpoint_of(brokers), client_id, delivery_timeout_s=60.0, linger_ms=5)
 
 
 def produce_all(
