@@ -23,6 +23,7 @@ from schemas.topics import (
 )
 from streams.bootstrap import build_deps, rules_source
 from streams.handlers import Deps
+from streams.kafka_credentials import aiokafka_auth, broker_credentials
 from streams.offset_guard import OffsetGuard
 from streams.pop_metrics import PopMetrics
 from streams.processing import OutputUnavailable, Stats
@@ -50,6 +51,7 @@ set_fetch_max_wait_ms(settings.consumer_fetch_max_wait_ms)
 app = faust.App(
     settings.app_id,
     broker=[f"{SCHEME}://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+    broker_credentials=broker_credentials(settings),  # C360_KAFKA_SASL_*/SSL_* (issue 9)
     store="memory://",
     processing_guarantee="at_least_once",
     broker_commit_interval=0.5,
@@ -210,7 +212,9 @@ async def _broker_problem() -> str | None:
 
 
 async def _probe(tp: Any, offset: int) -> bool:
-    return await record_exists(settings.kafka_bootstrap_servers, tp.topic, tp.partition, offset)
+    return await record_exists(
+        settings.kafka_bootstrap_servers, tp.topic, tp.partition, offset, aiokafka_auth(settings)
+    )
 
 
 OFFSETS = OffsetGuard(_probe)
