@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 # Pure: no confluent_kafka import, so any layer may build a config (the client itself is
@@ -73,9 +73,6 @@ class KafkaSecurity:
         return context
 
 
-PLAINTEXT = KafkaSecurity()
-
-
 class KafkaSettings(Protocol):
     """What a settings object must expose to reach the brokers."""
 
@@ -105,10 +102,6 @@ class KafkaEndpoint:
         servers = bootstrap or str(settings.kafka_bootstrap_servers)
         return cls(servers, settings.kafka_security().librdkafka())
 
-    def with_servers(self, bootstrap: str | None) -> KafkaEndpoint:
-        """The same security at other servers (None or "": unchanged)."""
-        return replace(self, bootstrap=bootstrap) if bootstrap else self
-
     def __repr__(self) -> str:
         # Never print secrets (sasl.password) in a traceback or a log line.
         return f"KafkaEndpoint({self.bootstrap!r}, security={len(self.security)} setting(s))"
@@ -116,7 +109,7 @@ class KafkaEndpoint:
 
 # What the tools' functions accept: an endpoint, or a bare "host:port" string meaning a
 # PLAINTEXT endpoint (tests and the dev stack's own Tansu). Production entry points build
-# the endpoint from settings (tests/unit/test_kafka_security.py checks the tools do).
+# the endpoint from settings (tests/unit/security/test_kafka_security.py checks the tools do).
 Brokers = KafkaEndpoint | str
 
 
