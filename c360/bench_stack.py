@@ -318,9 +318,7 @@ def publish(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) 
     from the delivery reports rather than watermarks (Tansu's are wrong, FACTS M3)."""
     # The tools' producer settings, on a bare client: the delivery reports carry offsets.
     producer = Producer(
-        producer_config(
-            endpoint_of(bootstrap), "c360-bench", linger_ms=5, delivery_timeout_s=120.0
-        )
+        producer_config(endpoint_of(bootstrap), "c360-bench", linger_ms=5, delivery_timeout_s=120.0)
     )
     ends: dict[int, int] = {}
     errors: list[str] = []
