@@ -30,6 +30,7 @@ def _faust_settings() -> dict[str, Any]:
     hosts = BOOTSTRAP.split(",")
     try:
         from streams import transport  # noqa: PLC0415 - optional: the newer worker's driver
+        from streams.kafka_credentials import broker_credentials  # noqa: PLC0415
         from streams.settings import StreamSettings  # noqa: PLC0415
     except ImportError:
         return {
@@ -46,6 +47,7 @@ def _faust_settings() -> dict[str, Any]:
     return {
         **common,
         "broker": [f"{transport.SCHEME}://{h}" for h in hosts],
+        "broker_credentials": broker_credentials(settings),
         "broker_commit_interval": 0.5,
         "broker_max_poll_records": getattr(settings, "batch_max_events", 500),
         "broker_session_timeout": session,

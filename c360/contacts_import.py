@@ -31,6 +31,7 @@ from core.profile_schema import (
     config_from_json,
 )
 from infra.audit_kafka import BlockingAuditTrail, cli_audit_trail, operator
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import PublishFailed
 from infra.settings_streams import ToolSettings
 from projections.keys import Keys
@@ -46,11 +47,11 @@ BATCH = 2000
 class _Publisher:
     """The confluent-kafka producer, created only when something is published."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, kafka: KafkaEndpoint, topic: str) -> None:
         from infra.kafka_producer import make_producer  # noqa: PLC0415 - no client for --dry-run
 
         self.topic = topic
-        self.producer = make_producer(bootstrap, "c360-contacts-import")
+        self.producer = make_producer(kafka, "c360-contacts-import")
 
     def send(self, rows: list[Row]) -> int:
         from infra.kafka_producer import produce_all  # noqa: PLC0415
@@ -148,7 +149,7 @@ def run_import(
         directory = RedisProfileDirectory(client, Keys(settings.key_namespace), schema.policy_for)
         publisher = None
         if not args.dry_run:
-            publisher = _Publisher(settings.kafka_bootstrap_servers, settings.topic(CONTACTS))
+            publisher = _Publisher(KafkaEndpoint.from_settings(settings), settings.topic(CONTACTS))
         try:
             for batch in _batches(Path(args.file), ctx, report):
                 loop.run(_flush(batch, ctx, directory, state, report, publisher))

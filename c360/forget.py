@@ -21,6 +21,7 @@ from core.audit import audit_record
 from core.errors import InvalidIdentifier
 from core.ports import Party
 from infra.audit_kafka import BlockingAuditTrail, cli_audit_trail, operator
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import PublishFailed, make_producer, produce_all
 from projections.keys import Keys, interaction_of_field
 from projections.redis_client import redis_client
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None,
             report.erasure_event_id, value = erasure_request(party, by, args.reason, now)
             batch.append((f"{party.tenant_id}:{party.token}".encode(), value))
         try:
-            produce_all(make_producer(settings.kafka_bootstrap_servers, "c360-forget"),
+            produce_all(make_producer(KafkaEndpoint.from_settings(settings), "c360-forget"),
                         settings.topic(ERASURE), batch)
         except (PublishFailed, KafkaException) as exc:
             print(f"c360 forget: erasure request not published, nothing erased: {exc}",

@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bootstrap",
         default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers for the audit record",
+        help="Kafka bootstrap servers for the audit record (SASL/TLS: C360_KAFKA_* variables)",
     )
     p.add_argument(
         "--topic-prefix",

@@ -8,7 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import Message, Publisher, PublishFailed, make_producer
+from infra.settings_streams import ToolSettings
 from schemas import codec
 from schemas.records import AuditRecorded
 from schemas.topics import AUDIT
@@ -65,8 +67,10 @@ class KafkaAuditTrail:
 
 
 def cli_audit_trail(bootstrap: str, topic_prefix: str, client_id: str) -> KafkaAuditTrail:
-    """The trail of a CLI tool: the tools' producer, the deployment's prefixed audit topic."""
-    return KafkaAuditTrail(make_producer(bootstrap, client_id), topic_prefix + AUDIT)
+    """The trail of a CLI tool: the tools' producer (the deployment's Kafka security
+    settings; `bootstrap` replaces the servers only), the prefixed audit topic."""
+    kafka = KafkaEndpoint.from_settings(ToolSettings.from_env(), bootstrap or None)
+    return KafkaAuditTrail(make_producer(kafka, client_id), topic_prefix + AUDIT)
 
 
 @dataclass(slots=True)
