@@ -27,7 +27,11 @@ def read_audit(
     """Every record of the audit topic from its start to its end: (offset, record or None
     when undecodable). The end is replay's rule, as `c360 dlq` reads (FACTS M3)."""
     config = reader_config(
-        KafkaEndpoint(bootstrap), "c360-audit", fetch_wait_max_ms=100, partition_eof=True
+        # The deployment's Kafka security settings; `bootstrap` replaces the servers only.
+        KafkaEndpoint.from_settings(ToolSettings.from_env(), bootstrap),
+        "c360-audit",
+        fetch_wait_max_ms=100,
+        partition_eof=True,
     )
     consumer = Consumer(config)
     try:

@@ -237,8 +237,17 @@ def test_keys_and_publish_take_the_security_settings_too(
     for name, value in sasl_ssl_env(pki).items():
         monkeypatch.setenv(name, value)
     seen: list[KafkaEndpoint] = []
-    monkeypatch.setattr(keys, "make_producer", lambda brokers, **_k: seen.append(brokers))
-    monkeypatch.setattr(keys, "produce_all", lambda *_a: 1)
+    import infra.audit_kafka as audit_kafka  # noqa: PLC0415
+
+    class Quiet:
+        def publish_blocking(self, messages: object) -> int:
+            return 1
+
+    def producer(brokers: KafkaEndpoint, *_a: object, **_k: object) -> Quiet:
+        seen.append(brokers)
+        return Quiet()
+
+    monkeypatch.setattr(audit_kafka, "make_producer", producer)
     record = ApiKey("0123456789abcdef", "acme", frozenset({"admin"}), "ops", 0, 1, "h" * 64)
     keys._audit(argparse.Namespace(bootstrap="other:1", topic_prefix=""), record, "key_created")
     monkeypatch.setattr(publish, "make_producer", seen.append)
