@@ -9,6 +9,7 @@ from typing import Protocol
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from core.access import Principal, decide
 from core.errors import StoreUnavailable
@@ -104,7 +105,7 @@ async def authenticate(
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def access_middleware(access: Access, operations: Iterable[Operation]) -> Callable[..., object]:
+def access_middleware(access: Access, operations: Iterable[Operation]) -> Middleware:
     """The middleware every request passes: routes without a declared scope are public;
     the others need a credential (401), with the scope and of the tenant the request
     names (403, before any storage is touched), within the credential's rate (429)."""
