@@ -17,7 +17,7 @@ from core.rate_limits import RateLimiter, RateLimits
 from infra.http_routes import Operation
 
 log = structlog.get_logger("web.access")
-_PRINCIPAL = "c360.principal"
+_PRINCIPAL = web.RequestKey("c360_principal", Principal)
 _CHALLENGE = 'Bearer realm="c360"'
 
 
@@ -54,8 +54,8 @@ class Access:
 
 def principal_of(request: web.Request) -> Principal:
     """The verified principal of a request that passed the check (routes with a scope)."""
-    principal = request.get(_PRINCIPAL)
-    if not isinstance(principal, Principal):
+    principal: Principal | None = request.get(_PRINCIPAL)
+    if principal is None:
         raise RuntimeError("principal_of() on a route without a scope")
     return principal
 
