@@ -50,6 +50,7 @@ from web.read_routes import Gate, QueryApi
 # few callers again and again, and normalizing + hashing is a noticeable part of a read.
 RESOLVED_CACHE = 4096
 Closer = Callable[[], Awaitable[object]]
+ACCESS_TIMEOUT_SECONDS = 2.0
 log = structlog.get_logger("web.bootstrap")
 
 
@@ -152,7 +153,8 @@ def build_access(
     """The access check on Redis (key records, shared rate budgets; a client of its own, so
     a burst of reads never delays a credential check) with every bearer verifier; and how
     to close that client."""
-    client = redis_client(settings.redis_url)
+    # A short timeout: a paused Redis must give 503 quickly, like a read past its deadline.
+    client = redis_client(settings.redis_url, timeout_seconds=ACCESS_TIMEOUT_SECONDS)
     keys = Keys(settings.key_namespace)
     oidc = access.oidc
     verifiers = (

@@ -13,13 +13,13 @@ from pydantic import BaseModel
 from connectors.gateway import web_models as gw
 from connectors.sources import ingest_models as ingest
 from core.timeline import to_ms
+from infra.http_routes import AccessError
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from projections.memory_profiles import InMemoryInteractionLinks, InMemoryProfileDirectory
 from projections.reads import ReadModel
 from schemas.canonical_json import to_json
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, voice_call
-from infra.http_routes import AccessError
 from tests.web_twins import TwinApiKeys, tokenize, twin_access, twin_deps
 from web import app as service
 from web import read_models as rm
