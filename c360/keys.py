@@ -97,6 +97,31 @@ async def _run(args: argparse.Namespace) -> int:
         await client.aclose()
 
 
+def new_key(
+    tenant: str,
+    scopes: Sequence[str],
+    name: str,
+    ttl_ms: int,
+    created_by: str,
+    now_ms: int | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key's record (to store) and the key string (to hand out once). Also used by
+    the benches and tests that call the real service."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    record = ApiKey(
+        key_id,
+        tenant,
+        frozenset(scopes),
+        name[:100],
+        now_ms,
+        now_ms + ttl_ms,
+        secret_hash(secret),
+        created_by=created_by,
+    )
+    return record, compose(key_id, secret)
+
+
 async def _create(args: argparse.Namespace, store: RedisApiKeys) -> int:
     bad = [s for s in args.scopes if not valid_scope(s)]
     if bad or not TENANT.match(args.tenant) or not 1 <= args.expires_days <= MAX_DAYS:
@@ -107,18 +132,10 @@ async def _create(args: argparse.Namespace, store: RedisApiKeys) -> int:
             problems.append(f"--expires-days must be 1..{MAX_DAYS}")
         print("c360 keys create: " + "; ".join(problems), file=sys.stderr)
         return 2
-    now_ms = int(time.time() * 1000)
-    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-    record = ApiKey(
-        key_id,
-        args.tenant,
-        frozenset(args.scopes),
-        args.name[:100],
-        now_ms,
-        now_ms + args.expires_days * 86_400_000,
-        secret_hash(secret),
-        created_by=operator(),
+    record, presented = new_key(
+        args.tenant, args.scopes, args.name, args.expires_days * 86_400_000, operator()
     )
+    key_id = record.key_id
     await store.put(record)
     try:
         _audit(args, record, "key_created")
@@ -127,7 +144,7 @@ async def _create(args: argparse.Namespace, store: RedisApiKeys) -> int:
         # is revoked at once (the record stays, revoked, for `list`).
         await store.revoke(key_id, int(time.time() * 1000))
         raise
-    print(compose(key_id, secret))
+    print(presented)
     print(
         f"Created key {key_id} for tenant {record.tenant} with scopes "
         f"{', '.join(sorted(record.scopes))}, expiring {_day(record.expires_ms)}. "

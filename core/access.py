@@ -17,7 +17,6 @@ KNOWN_SCOPES = (TIMELINE_READ, DESKTOP, ADMIN, METRICS, INGEST_ANY, ALL)
 _SCOPE = re.compile(r"^(timeline:read|desktop|admin|metrics|ingest:(\*|[a-z][a-z0-9_-]{0,31})|\*)$")
 # Where web.access keeps a verified request's principal (a plain string, so handlers in the
 # connectors layer can read it without importing web).
-PRINCIPAL_KEY = "c360.principal"
 TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

@@ -9,11 +9,12 @@ from typing import Protocol
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from core.access import PRINCIPAL_KEY, InvalidCredential, Principal, decide
+from core.access import InvalidCredential, Principal, decide
 from core.errors import StoreUnavailable
 from core.rate_limits import RateLimiter, RateLimits
-from infra.http_routes import Operation
+from infra.http_routes import PRINCIPAL, Operation
 
 # InvalidCredential lives in core.access (the connectors' verifiers raise it too); re-exported.
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
     "unauthorized",
 ]
 log = structlog.get_logger("web.access")
-_PRINCIPAL = PRINCIPAL_KEY
+_PRINCIPAL = PRINCIPAL
 _CHALLENGE = 'Bearer realm="c360"'
 
 
@@ -61,8 +62,8 @@ class Access:
 
 def principal_of(request: web.Request) -> Principal:
     """The verified principal of a request that passed the check (routes with a scope)."""
-    principal = request.get(_PRINCIPAL)
-    if not isinstance(principal, Principal):
+    principal: Principal | None = request.get(_PRINCIPAL)
+    if principal is None:
         raise RuntimeError("principal_of() on a route without a scope")
     return principal
 
@@ -112,7 +113,7 @@ async def authenticate(
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def access_middleware(access: Access, operations: Iterable[Operation]) -> Callable[..., object]:
+def access_middleware(access: Access, operations: Iterable[Operation]) -> Middleware:
     """The middleware every request passes: routes without a declared scope are public;
     the others need a credential (401), with the scope and of the tenant the request
     names (403, before any storage is touched), within the credential's rate (429)."""

@@ -26,6 +26,7 @@ from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import PopFeed, PopLog
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
+from core.access import DESKTOP
 from infra.http_routes import Body, Operation, Reply
 from infra.kafka_producer import Publisher, PublishFailed
 from schemas import json_limits
@@ -54,8 +55,13 @@ GATEWAY = web.AppKey("c360_gateway", Gateway)
 
 
 def _error(status: int, error: str, detail: str) -> web.Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="c360-desktop"'} if status == 401 else None
-    return web.json_response({"error": error, "detail": detail}, status=status, headers=headers)
+    return web.json_response({"error": error, "detail": detail}, status=status)
+
+
+def _denied(status: int, error: str, message: str) -> web.Response:
+    """401/403 in the shape of the service's access check (infra.http_routes.AccessError)."""
+    headers = {"WWW-Authenticate": 'Bearer realm="c360"'} if status == 401 else None
+    return web.json_response({"error": error, "message": message}, status=status, headers=headers)
 
 
 class _Denied(Exception):
@@ -74,14 +80,17 @@ def _token(request: web.Request) -> str | None:
 def identify(request: web.Request, gw: Gateway) -> auth.AgentIdentity:
     """The agent the request's token speaks for: 401 without a valid token; 403 when the
     request names (?tenant= / ?agent=) someone else than the token does."""
+    # The service's access check (web.access) already verified the credential, its
+    # `desktop` scope, tenant and rate; the gateway still reads the agent from its own token
+    # and refuses a request naming another agent or tenant (agent-1 never gets agent-2's).
     try:
         who = auth.verify(gw.settings.secret, _token(request), gw.clock())
     except auth.InvalidToken as exc:
-        raise _Denied(_error(401, "unauthorized", str(exc))) from exc
+        raise _Denied(_denied(401, "unauthorized", f"desktop token: {exc}")) from exc
     for name, mine in (("tenant", who.tenant), ("agent", who.agent)):
         asked = request.query.get(name)
         if asked is not None and asked != mine:
-            raise _Denied(_error(403, "forbidden", f"this token is not valid for that {name}"))
+            raise _Denied(_denied(403, "forbidden", f"this token is not valid for that {name}"))
     return who
 
 
@@ -215,10 +224,10 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
 
 
 _TAG = "desktop"
-_AUTH = {
-    401: Reply("No, malformed or expired token", m.GatewayError),
-    403: Reply("Token of another tenant or agent", m.GatewayError),
-}
+# 401/403/429 come from the access check (web.openapi adds them to every scoped route); the
+# gateway's own 401 (a credential that is not a desktop token) and 403 (another agent
+# named) have the same shape.
+_AUTH: dict[int, Reply] = {}
 _PANEL = {200: Reply("The panel page", media="text/html")}
 _NOT_DEV = {404: Reply("Not in dev mode (C360_ENV=dev)", media=None)}
 OPERATIONS = (
@@ -248,6 +257,7 @@ OPERATIONS = (
         {200: Reply("The token's agent", m.Me), **_AUTH},
         query=m.TokenQuery,
         security=("bearer",),
+        scope=DESKTOP,
     ),
     Operation(
         "GET",
@@ -262,6 +272,7 @@ OPERATIONS = (
         query=m.StreamQuery,
         headers=m.StreamHeaders,
         security=("bearer",),
+        scope=DESKTOP,
     ),
     Operation(
         "POST",
@@ -279,6 +290,7 @@ OPERATIONS = (
         query=m.TokenQuery,
         body=Body("The action", m.Action),
         security=("bearer",),
+        scope=DESKTOP,
     ),
     Operation(
         "GET",

@@ -23,9 +23,9 @@ from connectors.sources.ingest_models import (
 )
 from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.registry import TRANSLATORS, Translator
-from core.access import PRINCIPAL_KEY, Principal
+from core.access import Principal
 from infra.dlq import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_for_request
-from infra.http_routes import Body, Operation, Reply
+from infra.http_routes import PRINCIPAL, Body, Operation, Reply
 from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import KafkaProducer, Message, Publisher, PublishFailed
 from schemas import codec, json_limits
@@ -291,7 +291,7 @@ class Ingest:
         return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id, **extra)
 
     def _principal(self, request: web.Request) -> Principal | None:
-        principal = request.get(PRINCIPAL_KEY)
+        principal = request.get(PRINCIPAL)
         if isinstance(principal, Principal):
             return principal
         # No access check ran (the route mounted without web.access): only the open dev

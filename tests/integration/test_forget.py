@@ -35,7 +35,7 @@ from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
 from tests.contract.net import closed_port
 from tests.factories import CALLER, T0, voice_call
-from tests.integration.stack import DEADLINE, running_stack
+from tests.integration.stack import DEADLINE, running_stack, stack_bearer
 from tests.unit.sources.samples import http_request
 
 OTHER_CALLER = "+442079460777"
@@ -287,9 +287,11 @@ def test_erasure_request_carries_the_token_never_the_value() -> None:
     assert CALLER[1:] not in raw.decode()
 
 
-def _timeline_items(http: str, identifier: str) -> list[Any]:
+def _timeline_items(stack: dict[str, Any], identifier: str) -> list[Any]:
     query = urllib.parse.urlencode({"identifier": identifier, "tenant": "acme"})
-    with urllib.request.urlopen(f"{http}/v1/timeline?{query}", timeout=5) as resp:
+    url = f"{stack['http']}/v1/timeline?{query}"
+    request = urllib.request.Request(url, headers=stack_bearer(stack, "acme"))
+    with urllib.request.urlopen(request, timeout=5) as resp:
         return list(json.loads(resp.read())["items"])
 
 
@@ -313,13 +315,13 @@ def test_webhook_to_timeline_then_forget_end_to_end(
         with urllib.request.urlopen(request, timeout=30) as resp:
             assert resp.status == 202
         end = time.monotonic() + DEADLINE
-        while not _timeline_items(http, "+447381234567") and time.monotonic() < end:
+        while not _timeline_items(stack, "+447381234567") and time.monotonic() < end:
             time.sleep(0.3)
-        assert len(_timeline_items(http, "+447381234567")) == 1
+        assert len(_timeline_items(stack, "+447381234567")) == 1
         env = {**os.environ, "C360_ENV": "dev", "C360_REDIS_URL": redis_url,
                "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "C360_TOPIC_PREFIX": prefix,
                "C360_KEY_NAMESPACE": f"c360t{prefix[:-1]}", "C360_DEFAULT_REGION": "GB"}
         assert forget.main(["--tenant", "acme", "--identifier", "07381 234567"], env) == 0
         [party] = json.loads(capsys.readouterr().out)["parties"]
         assert party["removed"]["timeline_entries"] == 1 and party["interactions"] == 1
-        assert _timeline_items(http, "+447381234567") == []
+        assert _timeline_items(stack, "+447381234567") == []

@@ -100,6 +100,28 @@ async def test_pop_reaches_its_agent_only(
         assert int(partition) >= 0 and int(offset) >= 0
 
 
+async def test_an_agent_never_receives_another_agents_or_another_tenants_pops(
+    kafka_bootstrap: str, topic_prefix: str, publish: Callable[..., None]
+) -> None:
+    """agent-1 of demo gets its own pop only: not agent-2's, and not the pop of agent-1 of
+    tenant acme (same agent id, another tenant), which reaches that agent's stream."""
+    async with gateway(kafka_bootstrap, topic_prefix) as client:
+        mine = await open_stream(client, "agent-1")
+        resp = await client.get("/v1/desktop/stream", params={"token": token("agent-1", "acme")})
+        assert resp.status == 200
+        await wait_connected(resp)
+        publish("agent-2", iid="ix-agent-2")
+        publish("agent-1", tenant="acme", iid="ix-acme-agent-1")
+        publish("agent-1", iid="ix-demo-agent-1")
+        [theirs] = await read_events(resp, 1)
+        assert theirs.json()["interaction_id"] == "ix-acme-agent-1"
+        [got] = await read_events(mine, 1)
+        assert got.json()["interaction_id"] == "ix-demo-agent-1"
+        # Every pop was delivered by now (acme's reached its agent): nothing else comes.
+        with pytest.raises(TimeoutError):
+            await read_events(mine, 1, timeout=3.0)
+
+
 async def test_wrong_tokens(kafka_bootstrap: str, topic_prefix: str) -> None:
     """Another secret's or an expired token is 401; a token for another agent/tenant is 403."""
     foreign = auth.issue(b"some-other-secret-xyz", "demo", "agent-a", time.time(), 600)
