@@ -31,6 +31,7 @@ NOW = to_ms(T0 + timedelta(hours=1))
 Client = TestClient[web.Request, web.Application]
 KEYS = TwinApiKeys()
 READ = {"Authorization": "Bearer " + KEYS.mint("demo", ["timeline:read"])}
+INGEST = {"Authorization": "Bearer " + KEYS.mint("demo", ["ingest:*"])}
 
 
 @pytest.fixture
@@ -125,6 +126,11 @@ async def test_desktop_answers_match_their_models(http: Client) -> None:
 async def test_ingest_answers_match_their_models(http: Client) -> None:
     """Accepted, and the error bodies (unknown source, malformed payload)."""
     body = "[" + ",".join(to_json(e) for e in voice_call("ix-1", tenant="demo")) + "]"
-    await _check(await http.post("/v1/ingest/canonical", data=body), 202, ingest.Accepted)
-    await _check(await http.post("/v1/ingest/nope", data="{}"), 404, ingest.IngestError)
-    await _check(await http.post("/v1/ingest/canonical", data="[1]"), 400, ingest.IngestError)
+    post = http.post
+    await _check(
+        await post("/v1/ingest/canonical", data=body, headers=INGEST), 202, ingest.Accepted
+    )
+    await _check(await post("/v1/ingest/nope", data="{}", headers=INGEST), 404, ingest.IngestError)
+    await _check(
+        await post("/v1/ingest/canonical", data="[1]", headers=INGEST), 400, ingest.IngestError
+    )
