@@ -9,7 +9,6 @@ import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -114,7 +113,7 @@ async def webhook(
         topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo", auth, limits=AHEAD
     )
     publisher = ingest_producer(
-        SimpleNamespace(kafka_bootstrap_servers=kafka_bootstrap), 20, 1_048_576
+        _kafka(kafka_bootstrap), 20, 1_048_576
     )
     app = ingest_app(Ingest(config, publisher, clock=lambda: RECEIVED), auth, keys=keys)
     client = await _client(app)
@@ -304,6 +303,10 @@ async def test_bad_twilio_signature_is_401(webhook: Client) -> None:
     assert (await resp.json())["error"] == "unauthorized"
 
 
+def _kafka(bootstrap: str) -> StreamSettings:
+    return StreamSettings.from_env({"C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -315,7 +318,7 @@ async def test_unreachable_broker_is_503_never_202() -> None:
     auth = IngestSettings.from_env(ENV)
     config = IngestConfig("x." + INTERACTIONS, "x." + DLQ, 1_048_576, "demo", auth, limits=AHEAD)
     publisher = ingest_producer(
-        SimpleNamespace(kafka_bootstrap_servers=f"127.0.0.1:{_closed_port()}"), 1.0, 1_048_576
+        _kafka(f"127.0.0.1:{_closed_port()}"), 1.0, 1_048_576
     )
     app = ingest_app(Ingest(config, publisher), auth)
     client = await _client(app)
