@@ -27,7 +27,7 @@ from connectors.gateway.kafka_feed import PopFeed, PopLog
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
 from core.access import DESKTOP
-from infra.http_routes import Body, Operation, Reply
+from infra.http_routes import PRINCIPAL, Body, Operation, Reply
 from infra.kafka_producer import Publisher, PublishFailed
 from schemas import json_limits
 from schemas.errors import SchemaError
@@ -112,17 +112,30 @@ async def me(request: web.Request, gw: Gateway) -> web.Response:
     who = identify(request, gw)
     # fresh_seconds: the panel applies the stream's freshness window to what it shows
     # (a pop kept across a reload), so an earlier call is never presented as ringing.
-    return web.json_response({"tenant": who.tenant, "agent": who.agent,
-                              "expires_at": who.expires_at, "dev": gw.settings.dev,
-                              "fresh_seconds": gw.settings.fresh_seconds})
+    return web.json_response(
+        {
+            "tenant": who.tenant,
+            "agent": who.agent,
+            "expires_at": who.expires_at,
+            "dev": gw.settings.dev,
+            "fresh_seconds": gw.settings.fresh_seconds,
+        }
+    )
 
 
 async def stream(request: web.Request, gw: Gateway) -> web.StreamResponse:
     """The agent's pops as SSE (docs/desktop.md)."""
     who = identify(request, gw)
-    return await serve_stream(request, who, gw.hub, gw.pop_log,
-                              gw.settings.heartbeat_seconds, gw.settings.ready_timeout_seconds,
-                              gw.clock, gw.settings.fresh_seconds)
+    return await serve_stream(
+        request,
+        who,
+        gw.hub,
+        gw.pop_log,
+        gw.settings.heartbeat_seconds,
+        gw.settings.ready_timeout_seconds,
+        gw.clock,
+        gw.settings.fresh_seconds,
+    )
 
 
 async def post_action(request: web.Request, gw: Gateway) -> web.Response:
@@ -146,20 +159,66 @@ async def post_action(request: web.Request, gw: Gateway) -> web.Response:
         await gw.publisher.publish(action_messages(record, gw.config.desktop_topic))
     except PublishFailed as exc:
         log.warning("desktop_action_unpublished", action=record.action, error=str(exc))
-        return web.json_response({"error": "unavailable", "detail": "broker unavailable"},
-                                 status=503, headers={"Retry-After": "2"})
-    log.info("desktop_action", tenant=who.tenant, agent=who.agent, action=record.action,
-             event_id=record.event_id)
-    return web.json_response({"event_id": record.event_id, "action": record.action},
-                             status=202)
+        return web.json_response(
+            {"error": "unavailable", "detail": "broker unavailable"},
+            status=503,
+            headers={"Retry-After": "2"},
+        )
+    log.info(
+        "desktop_action",
+        tenant=who.tenant,
+        agent=who.agent,
+        action=record.action,
+        event_id=record.event_id,
+    )
+    return web.json_response({"event_id": record.event_id, "action": record.action}, status=202)
+
+
+async def session(request: web.Request, gw: Gateway) -> web.Response:
+    """Exchange an agent's verified identity-provider token (OIDC JWT) for a desktop token of
+    the same tenant and agent, with the gateway's TTL: the stream needs the gateway's own
+    token (its `exp` ends the stream, on this clock)."""
+    principal = request.get(PRINCIPAL)
+    if principal is None:  # mounted without the access check: nothing verified the caller
+        raise _Denied(_denied(401, "unauthorized", "a credential is required"))
+    if principal.kind != "agent":
+        raise _Denied(_denied(403, "forbidden", "desktop sessions are for agents"))
+    if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+        # The access check takes ?token= on desktop routes (for EventSource); an identity
+        # provider's token in a URL would end up in proxy logs, so not here.
+        return _error(400, "invalid_request", "send the token in Authorization: Bearer")
+    presented = _token(request)
+    try:
+        auth.verify(gw.settings.secret, presented, gw.clock())
+    except auth.InvalidToken:
+        pass  # not the gateway's own token: the identity provider's, as expected
+    else:
+        # Exchanging a desktop token for a fresh one would let a token renew itself forever.
+        raise _Denied(_denied(403, "forbidden", "this is already a desktop token"))
+    try:
+        token = auth.issue(
+            gw.settings.secret,
+            principal.tenant,
+            principal.subject,
+            gw.clock(),
+            gw.settings.token_ttl_seconds,
+        )
+    except ValueError as exc:  # an IdP subject outside the agent id alphabet
+        raise _Denied(_denied(403, "forbidden", f"no desktop token for this agent: {exc}")) from exc
+    who = auth.verify(gw.settings.secret, token, gw.clock())
+    log.info("desktop_session", tenant=who.tenant, agent=who.agent)
+    return web.json_response(
+        {"token": token, "tenant": who.tenant, "agent": who.agent, "expires_at": who.expires_at}
+    )
 
 
 async def dev_agents(_request: web.Request, gw: Gateway) -> web.Response:
     """Dev mode only: the demo agents the login page offers."""
     if not gw.settings.dev:
         raise web.HTTPNotFound()
-    return web.json_response({"tenant": gw.config.default_tenant,
-                              "agents": list(gw.settings.dev_agents)})
+    return web.json_response(
+        {"tenant": gw.config.default_tenant, "agents": list(gw.settings.dev_agents)}
+    )
 
 
 async def dev_login(request: web.Request, gw: Gateway) -> web.Response:
@@ -170,14 +229,16 @@ async def dev_login(request: web.Request, gw: Gateway) -> web.Response:
         doc = json_limits.loads(await request.read())
         agent = str(doc["agent"]).strip()
         tenant = str(doc.get("tenant") or gw.config.default_tenant).strip()
-        token = auth.issue(gw.settings.secret, tenant, agent, gw.clock(),
-                           gw.settings.token_ttl_seconds)
+        token = auth.issue(
+            gw.settings.secret, tenant, agent, gw.clock(), gw.settings.token_ttl_seconds
+        )
     except (SchemaError, ValueError, KeyError, TypeError) as exc:
-        return _error(400, "invalid_login", f"send {{\"agent\": ..., \"tenant\"?: ...}}: {exc}")
+        return _error(400, "invalid_login", f'send {{"agent": ..., "tenant"?: ...}}: {exc}')
     who = auth.verify(gw.settings.secret, token, gw.clock())
     log.info("desktop_dev_login", tenant=tenant, agent=agent)
-    return web.json_response({"token": token, "tenant": tenant, "agent": agent,
-                              "expires_at": who.expires_at})
+    return web.json_response(
+        {"token": token, "tenant": tenant, "agent": agent, "expires_at": who.expires_at}
+    )
 
 
 async def panel(_request: web.Request) -> web.FileResponse:
@@ -203,6 +264,7 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
     app.router.add_get("/v1/desktop/me", _guarded(me))
     app.router.add_get("/v1/desktop/stream", _guarded(stream))
     app.router.add_post("/v1/desktop/actions", _guarded(post_action))
+    app.router.add_post("/v1/desktop/session", _guarded(session))
     app.router.add_get("/v1/desktop/dev/agents", _guarded(dev_agents))
     app.router.add_post("/v1/desktop/dev/login", _guarded(dev_login))
     if gw.settings.dev:
@@ -289,6 +351,21 @@ OPERATIONS = (
         },
         query=m.TokenQuery,
         body=Body("The action", m.Action),
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "POST",
+        "/v1/desktop/session",
+        "Exchange an agent's identity-provider JWT (OIDC) for a desktop token of the same "
+        "tenant and agent, valid C360_GATEWAY_TOKEN_TTL_SECONDS (403 for API keys and for "
+        "a desktop token)",
+        _TAG,
+        {
+            200: Reply("The desktop token", m.DesktopSession),
+            400: Reply("The token came in the URL, not Authorization", m.GatewayError),
+            **_AUTH,
+        },
         security=("bearer",),
         scope=DESKTOP,
     ),

@@ -195,6 +195,7 @@ async def test_the_probe_covers_every_operation_of_the_served_document(served: S
         ("GET", "/v1/desktop/me"): "desktop",
         ("GET", "/v1/desktop/stream"): "desktop",
         ("POST", "/v1/desktop/actions"): "desktop",
+        ("POST", "/v1/desktop/session"): "desktop",
     }.items() <= scoped.items()
     public = {(m, p) for m, p, op in ops if "x-c360-scope" not in op}
     assert {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json")} <= public
@@ -266,7 +267,7 @@ async def test_every_scoped_route_refuses_every_bad_credential(served: Served) -
         status, _, text = await call(served, method, path, bearer(await served.key(A, lacking)))
         assert status == 403, (method, path, lacking, status, text)
     scoped = [op for _, _, op in operations(served.doc) if "x-c360-scope" in op]
-    assert probed == len(scoped) >= 9
+    assert probed == len(scoped) >= 10
 
 
 async def test_a_credential_reads_its_own_tenant_only(served: Served) -> None:
@@ -297,6 +298,22 @@ async def test_an_agent_jwt_reads_its_tenants_timeline_and_not_anothers(served: 
         "/v1/timeline", params={"identifier": CALLER, "tenant": A}, headers=token
     )
     assert resp.status == 403
+
+
+async def test_an_agent_jwt_is_exchanged_for_a_desktop_session(served: Served) -> None:
+    """SSO: the issuer's JWT (verified over HTTP) becomes a desktop token of its tenant and
+    agent that the gateway itself accepts; an API key with the desktop scope gets 403."""
+    resp = await served.http.post("/v1/desktop/session", headers=bearer(agent_jwt(B)))
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert (body["tenant"], body["agent"]) == (B, "agent-7")
+    me = await served.http.get("/v1/desktop/me", headers=bearer(body["token"]))
+    assert me.status == 200
+    assert (await me.json())["agent"] == "agent-7"
+    key = await served.key(A, ["desktop"])
+    resp = await served.http.post("/v1/desktop/session", headers=bearer(key))
+    assert resp.status == 403
+    assert (await resp.json())["message"] == "desktop sessions are for agents"
 
 
 async def test_a_key_over_its_tenants_rate_gets_429_and_other_keys_do_not(served: Served) -> None:
