@@ -55,6 +55,7 @@ def _faust_settings() -> dict[str, Any]:
         "stream_wait_empty": False,
         "producer_linger": 0.001,  # the no-op app produces nothing; kept for parity
         "consumer_group_instance_id": getattr(settings, "group_instance_id", "") or None,
+        "web_bind": getattr(settings, "worker_web_bind", "127.0.0.1"),
     }
 
 

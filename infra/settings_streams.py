@@ -102,6 +102,10 @@ class StreamSettings(KafkaSection, ModeSection, RedisSection, TimelineSection):
     group_instance_id: str = ""
     # How often the worker checks that its positions are inside the log (streams/offset_guard.py).
     offset_check_seconds: NonNegativeInt = 30
+    # Where the worker's Faust web server (/metrics, /c360/stats, /ready, /health: no
+    # credentials) listens: loopback by default; "0.0.0.0" only on a private network (a
+    # scraper or kubelet probes from outside the pod, docs/security.md).
+    worker_web_bind: str = "127.0.0.1"
 
     @field_validator("pepper")
     @classmethod

@@ -83,6 +83,9 @@ def create_app(settings: StreamSettings, deps: Deps) -> faust.App:
         consumer_auto_offset_reset="earliest",
         autodiscover=False,
         web_enabled=True,
+        # The ops pages answer without credentials: loopback unless C360_WORKER_WEB_BIND
+        # says otherwise (`faust worker --web-bind` still overrides it).
+        web_bind=settings.worker_web_bind,
     )
     topics = {
         # Raw bytes: decoding happens in our code, where a bad record can be dead-lettered.
