@@ -33,6 +33,7 @@ from c360.bench_stack import (
     worker_ids,
 )
 from core.policies import pop_target
+from infra.kafka_config import client_config, endpoint_of
 from schemas import codec
 from schemas.records import (
     InteractionAccepted,
@@ -201,11 +202,9 @@ LOAD_LINGER_MS = 5
 def _latency_producer(bootstrap: str, linger_ms: int = LOAD_LINGER_MS) -> Producer:
     return Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_config(endpoint_of(bootstrap), "c360-bench-load"),
             "acks": "all",
             "linger.ms": linger_ms,
-            "broker.address.family": "v4",
-            "client.id": "c360-bench-load",
         }
     )
 
@@ -225,10 +224,9 @@ class Tail(threading.Thread):
         super().__init__(daemon=True)
         self.consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **client_config(endpoint_of(bootstrap), "c360-bench-tail"),
                 "group.id": f"c360-bench-tail-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
-                "broker.address.family": "v4",
                 "fetch.wait.max.ms": fetch_wait_ms,
                 "fetch.min.bytes": 1,
             }
@@ -275,9 +273,8 @@ def end_offsets(bootstrap: str, topic: str, partitions: int) -> list[tuple[str, 
     watermark can be low (FACTS M3), which only re-reads a few records."""
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_config(endpoint_of(bootstrap), "c360-bench-offsets"),
             "group.id": "c360-bench-offsets",
-            "broker.address.family": "v4",
         }
     )
     try:
@@ -295,10 +292,9 @@ class Committed:
     def __init__(self, bootstrap: str, group: str) -> None:
         self.consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **client_config(endpoint_of(bootstrap), "c360-bench-committed"),
                 "group.id": group,
                 "enable.auto.commit": False,
-                "broker.address.family": "v4",
             }
         )
 

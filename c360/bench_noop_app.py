@@ -30,6 +30,7 @@ def _faust_settings() -> dict[str, Any]:
     hosts = BOOTSTRAP.split(",")
     try:
         from streams import transport  # noqa: PLC0415 - optional: the newer worker's driver
+        from streams.kafka_credentials import broker_credentials  # noqa: PLC0415
         from streams.settings import StreamSettings  # noqa: PLC0415
     except ImportError:
         return {
@@ -46,6 +47,7 @@ def _faust_settings() -> dict[str, Any]:
     return {
         **common,
         "broker": [f"{transport.SCHEME}://{h}" for h in hosts],
+        "broker_credentials": broker_credentials(settings),
         "broker_commit_interval": 0.5,
         "broker_max_poll_records": getattr(settings, "batch_max_events", 500),
         "broker_session_timeout": session,
@@ -53,6 +55,7 @@ def _faust_settings() -> dict[str, Any]:
         "stream_wait_empty": False,
         "producer_linger": 0.001,  # the no-op app produces nothing; kept for parity
         "consumer_group_instance_id": getattr(settings, "group_instance_id", "") or None,
+        "web_bind": getattr(settings, "worker_web_bind", "127.0.0.1"),
     }
 
 

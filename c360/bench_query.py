@@ -21,9 +21,13 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from c360.bench_readmodel import TENANT, typical_call
+from c360.keys import new_key
 from c360.procs import Child, free_port, spawn, wait_until
+from core.access import TIMELINE_READ
+from core.api_keys import ApiKey
 from core.timeline import Retention, to_ms
 from projections.keys import Keys, interaction_of_field
+from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
 from schemas.records import CHANNELS, InteractionEvent, InteractionOffered
@@ -142,7 +146,9 @@ async def _open_loop(send: Any, rate: float, seconds: float) -> Load:
     return Load(n, tuple(latencies), dict(errors), tuple(lags))
 
 
-async def _drive_http(url: str, params: dict[str, str], rate: float, seconds: float) -> Load:
+async def _drive_http(
+    url: str, params: dict[str, str], headers: dict[str, str], rate: float, seconds: float
+) -> Load:
     import aiohttp  # noqa: PLC0415 - only the load generator process needs the client
 
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
@@ -150,7 +156,7 @@ async def _drive_http(url: str, params: dict[str, str], rate: float, seconds: fl
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 
         async def send() -> str | None:
-            async with http.get(url, params=params) as resp:
+            async with http.get(url, params=params, headers=headers) as resp:
                 body = await resp.read()
                 if resp.status == 200:
                     return None
@@ -162,6 +168,14 @@ async def _drive_http(url: str, params: dict[str, str], rate: float, seconds: fl
 
         await _open_loop(send, rate, min(seconds, WARMUP_SECONDS))
         return await _open_loop(send, rate, seconds)
+
+
+async def _store_key(redis_url: str, keys: Keys, record: ApiKey) -> None:
+    client = redis_client(redis_url)
+    try:
+        await RedisApiKeys(client, keys).put(record)
+    finally:
+        await client.aclose()
 
 
 async def _drive_redis(
@@ -294,6 +308,9 @@ def run(
         "C360_HTTP_HOST": "127.0.0.1",
         "C360_HTTP_PORT": str(free_port()),
         "C360_DEFAULT_TENANT": TENANT,
+        # One key drives the whole load: its budget must not be what is measured (the
+        # rate-limit check itself, one Redis call per request, is part of the figure).
+        "C360_RATE_LIMITS": f"{TENANT}:100000/s:100000",
         "C360_LOG_FORMAT": "json",
         "PYTHONUNBUFFERED": "1",
     }
@@ -301,13 +318,17 @@ def run(
     token = party_for_identifier(TENANT, CALLER, settings).token
     now_ms = to_ms(datetime.now(tz=UTC))
     stored = asyncio.run(_seed(redis_url, Keys(namespace), token, now_ms))
+    # The read API needs a credential: a key of the bench's tenant in its own namespace.
+    record, key = new_key(TENANT, [TIMELINE_READ], "bench_query", 86_400_000, "c360.bench_query")
+    asyncio.run(_store_key(redis_url, Keys(namespace), record))
     logs = Path(tempfile.mkdtemp(prefix="c360-bench-query-"))
     child, base = _start_web(env, logs, web_root or ROOT)
     try:
         direct = _in_other_process("redis", redis_url, namespace, token, now_ms, rate, seconds)
         params = {"identifier": CALLER, "tenant": TENANT}
         cpu_before = _cpu_seconds(child.pid)
-        web = _in_other_process("http", base + "/v1/timeline", params, rate, seconds)
+        auth = {"Authorization": f"Bearer {key}"}
+        web = _in_other_process("http", base + "/v1/timeline", params, auth, rate, seconds)
         cpu_after = _cpu_seconds(child.pid)
     finally:
         child.stop(10)

@@ -17,6 +17,7 @@ from c360.bench_replay_data import fresh_topic, party_records, publish
 from c360.replay import Target, replay_parallel
 from c360.replay_offsets import partitions_of
 from core.timeline import InteractionEntry, Retention, entry_of, merge
+from infra.kafka_config import client_config, endpoint_of
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_timeline import RedisTimelineStore
@@ -64,8 +65,8 @@ async def per_event(
     - sink "pipelined": fold it into the pending entry of its interaction, and flush the
       pending entries through store.merge_many every 500 records or 50 ms.
     Stops after `expected` records or `budget_s` seconds, whichever is first."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "c360-bench-per-event",
-                         "enable.auto.commit": False, "broker.address.family": "v4",
+    consumer = Consumer({**client_config(endpoint_of(bootstrap), "c360-bench-per-event"),
+                         "group.id": "c360-bench-per-event", "enable.auto.commit": False,
                          "fetch.wait.max.ms": 20})
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
                      for p in partitions_of(bootstrap, topic)])

@@ -11,6 +11,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from c360.kafka_admin import create_topics
 from c360.replay_offsets import partitions_of
+from infra.kafka_config import Brokers, client_config, endpoint_of
 from schemas import codec
 from schemas.records import (
     CrmRecordHint,
@@ -166,15 +167,14 @@ def party_records(n: int, *, calls_per_party: int = 8) -> Iterator[tuple[bytes, 
         call += 1
 
 
-def publish(bootstrap: str, topic: str, records: Iterator[tuple[bytes, bytes]]) -> int:
+def publish(brokers: Brokers, topic: str, records: Iterator[tuple[bytes, bytes]]) -> int:
     """Produce every record (acks=all, batched) and wait for the broker; the count sent."""
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_config(endpoint_of(brokers), "c360-bench-publish"),
             "acks": "all",
             "linger.ms": 20,
             "batch.size": 1_000_000,
-            "broker.address.family": "v4",
             "queue.buffering.max.messages": 1_000_000,
         }
     )
@@ -214,8 +214,8 @@ def fresh_topic(bootstrap: str, topic_prefix: str = "") -> str:
 
 
 def _records_in(bootstrap: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "c360-bench-probe",
-                         "broker.address.family": "v4"})
+    consumer = Consumer({**client_config(endpoint_of(bootstrap), "c360-bench-probe"),
+                         "group.id": "c360-bench-probe"})
     try:
         parts = partitions_of(bootstrap, topic)
         marks = [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)

@@ -19,7 +19,7 @@ from c360.devspecs import FAUST_READY, FAUST_WORKER, StackContext, log_contains,
 from c360.kafka_admin import admin, create_topics, wait_broker
 from c360.localstack import redis_answers, start_redis, start_tansu, tansu_bootstrap
 from c360.procs import Child, free_port, spawn, wait_until
-from infra.kafka_config import KafkaEndpoint, producer_config
+from infra.kafka_config import client_config, endpoint_of, producer_config
 from schemas.topics import CATALOGUE, TopicSpec, topic_names
 
 WORKER_READY_TIMEOUT = 120.0
@@ -296,10 +296,9 @@ def committed(bootstrap: str, group: str, topic: str, partitions: int) -> list[i
     """The group's committed offset per partition (-1 for none yet)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_config(endpoint_of(bootstrap), "c360-bench-committed"),
             "group.id": group,
             "enable.auto.commit": False,
-            "broker.address.family": "v4",
         }
     )
     try:
@@ -319,9 +318,7 @@ def publish(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) 
     from the delivery reports rather than watermarks (Tansu's are wrong, FACTS M3)."""
     # The tools' producer settings, on a bare client: the delivery reports carry offsets.
     producer = Producer(
-        producer_config(
-            KafkaEndpoint(bootstrap), "c360-bench", linger_ms=5, delivery_timeout_s=120.0
-        )
+        producer_config(endpoint_of(bootstrap), "c360-bench", linger_ms=5, delivery_timeout_s=120.0)
     )
     ends: dict[int, int] = {}
     errors: list[str] = []

@@ -19,6 +19,8 @@ TOOLS: dict[tuple[str, ...], tuple[str, str]] = {
     ("dlq",): ("c360.dlq", "inspect and re-drive dead-lettered events"),
     ("replay",): ("c360.replay", "rebuild a projection from the retained topics"),
     ("forget",): ("c360.forget", "erase a customer's identifiers (GDPR)"),
+    ("keys",): ("c360.keys", "create, list and revoke service API keys"),
+    ("audit",): ("c360.audit_log", "print the audit trail of privileged actions"),
     ("bench", "readmodel"): ("c360.bench_readmodel", "read-model memory and read latency"),
     ("bench",): ("c360.bench", "live, pops, replay, query, memory, soak vs same-run baselines"),
     ("demo",): ("c360.demo", "publish demo history or a live demo call"),
@@ -89,18 +91,20 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_topics(args: argparse.Namespace) -> int:
     """`c360 topics create|list` against C360_KAFKA_BOOTSTRAP_SERVERS."""
     from c360.kafka_admin import create_topics, list_topics  # noqa: PLC0415
+    from infra.kafka_config import KafkaEndpoint  # noqa: PLC0415
+    from infra.settings_streams import ToolSettings  # noqa: PLC0415
     from schemas.topics import CATALOGUE  # noqa: PLC0415
 
+    # SASL/TLS from C360_KAFKA_*; --bootstrap overrides the servers only.
+    kafka = KafkaEndpoint.from_settings(ToolSettings.from_env(), args.bootstrap)
     if args.action == "create":
-        created, existing = create_topics(
-            args.bootstrap, args.prefix, replication=args.replication
-        )
+        created, existing = create_topics(kafka, args.prefix, replication=args.replication)
         for name in created:
             print(f"created  {name}")
         for name in existing:
             print(f"exists   {name}")
         return 0
-    topics = list_topics(args.bootstrap)
+    topics = list_topics(kafka)
     declared = {args.prefix + spec.name for spec in CATALOGUE}
     for name in sorted(topics):
         mark = "catalogue" if name in declared else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import secrets
 import sys
 import time
@@ -22,17 +23,21 @@ from c360.contacts_csv import (
     validate_row,
 )
 from c360.contacts_report import Report, write_report
+from core.audit import audit_record, looks_identifying
 from core.profile_schema import (
     UNIQUE_PHONE,
     ProfileConfig,
     ProfileSchemaError,
     config_from_json,
 )
+from infra.audit_kafka import BlockingAuditTrail, cli_audit_trail, operator
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import PublishFailed
 from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_profiles import RedisProfileDirectory
+from schemas.records import AuditRecorded
 from schemas.topics import CONTACTS
 from streams.settings import ConfigError, StreamSettings
 
@@ -42,11 +47,11 @@ BATCH = 2000
 class _Publisher:
     """The confluent-kafka producer, created only when something is published."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, kafka: KafkaEndpoint, topic: str) -> None:
         from infra.kafka_producer import make_producer  # noqa: PLC0415 - no client for --dry-run
 
         self.topic = topic
-        self.producer = make_producer(bootstrap, "c360-contacts-import")
+        self.producer = make_producer(kafka, "c360-contacts-import")
 
     def send(self, rows: list[Row]) -> int:
         from infra.kafka_producer import produce_all  # noqa: PLC0415
@@ -120,8 +125,11 @@ async def _phone_moves(
             owners_in_file[phone.token] = (row.line, pid)
 
 
-def run_import(args: argparse.Namespace, settings: StreamSettings) -> Report:
-    """Stream the file, validate, decide, publish in batches; returns the report.
+def run_import(
+    args: argparse.Namespace, settings: StreamSettings, report: Report | None = None
+) -> Report:
+    """Stream the file, validate, decide, publish in batches; returns the report (`report`,
+    when given, is filled as it goes: its counts stand when publishing fails halfway).
 
     The file loop is synchronous; directory calls run on one private event loop per import.
     """
@@ -134,14 +142,14 @@ def run_import(args: argparse.Namespace, settings: StreamSettings) -> Report:
     ctx = ImportContext(
         tenant, settings, schema.for_tenant(tenant), started, secrets.randbits(64), args.source
     )
-    report = Report(str(args.file), tenant, rows=[] if args.report.suffix == ".csv" else None)
+    report = report or new_report(args, tenant)
     state: dict[str, Any] = {"seen": {}, "phones": {}}
     with asyncio.Runner() as loop:
         client = redis_client(settings.redis_url)
         directory = RedisProfileDirectory(client, Keys(settings.key_namespace), schema.policy_for)
         publisher = None
         if not args.dry_run:
-            publisher = _Publisher(settings.kafka_bootstrap_servers, settings.topic(CONTACTS))
+            publisher = _Publisher(KafkaEndpoint.from_settings(settings), settings.topic(CONTACTS))
         try:
             for batch in _batches(Path(args.file), ctx, report):
                 loop.run(_flush(batch, ctx, directory, state, report, publisher))
@@ -150,6 +158,54 @@ def run_import(args: argparse.Namespace, settings: StreamSettings) -> Report:
         finally:
             loop.run(client.aclose())
     return report
+
+
+def new_report(args: argparse.Namespace, tenant: str) -> Report:
+    """An empty report of this import (per-row lines only for a .csv report)."""
+    return Report(str(args.file), tenant, rows=[] if args.report.suffix == ".csv" else None)
+
+
+def file_sha256(path: Path) -> str:
+    """The audit target of an import: what was imported, without naming anyone in it."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def audit_event(
+    args: argparse.Namespace, report: Report, actor: str, error: BaseException | None = None
+) -> AuditRecorded:
+    """The AuditRecorded of one import (never of a dry run): the file's sha256 and the
+    counts; a failed one (the broker stopped taking rows) names the error's type."""
+    summary = report.summary()
+    details = {
+        k: str(summary[k])
+        for k in ("rows", "created", "updated", "deleted", "rejected", "published")
+    }
+    # The source label is free text: kept only when it cannot be an identifier.
+    details["source"] = "withheld" if looks_identifying(args.source) else args.source
+    if report.applied is not None:
+        details["applied"] = str(report.applied)
+    if error is not None:
+        details["error"] = type(error).__name__
+    return audit_record(
+        tenant=report.tenant,
+        actor_kind="operator",
+        actor=actor,
+        action="contacts_import",
+        target=file_sha256(Path(args.file)),
+        outcome="failed" if error else "ok",
+        at=datetime.now(tz=UTC),
+        details=details,
+    )
+
+
+def _record(trail: BlockingAuditTrail, event: AuditRecorded) -> bool:
+    try:
+        trail.record_blocking(event)
+    except PublishFailed as exc:
+        print(f"c360 contacts import: the audit record was not published: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _batches(path: Path, ctx: ImportContext, report: Report) -> Iterator[list[Row]]:
@@ -234,20 +290,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, trail: BlockingAuditTrail | None = None) -> int:
     """0: all rows imported; 1: some rows rejected (see the report); 2: nothing imported
-    (bad header, schema, settings or file); 3: the broker did not take every record."""
+    (bad header, schema, settings or file); 3: the broker did not take every record, or
+    the import's audit record (one per real import on the audit topic; tests pass `trail`)."""
     args = _parser().parse_args(argv)
     args.report = args.report or args.file.with_name(args.file.name + ".report.json")
     began = time.monotonic()
     try:
         settings = StreamSettings.from_env()
-        report = run_import(args, settings)
+        report = new_report(args, args.tenant or settings.default_tenant)
+        # A dry run publishes nothing and is not audited.
+        trail = (
+            None
+            if args.dry_run
+            else trail
+            or cli_audit_trail(
+                settings.kafka_bootstrap_servers, settings.topic_prefix, "c360-contacts-import"
+            )
+        )
+        run_import(args, settings, report)
     except (ConfigError, ProfileSchemaError, HeaderError, OSError) as exc:
         print(f"c360 contacts import: {exc}", file=sys.stderr)
         return 2
     except PublishFailed as exc:
         print(f"c360 contacts import: publishing failed: {exc}", file=sys.stderr)
+        if trail is not None and report.published:
+            # Some rows went out: that import happened, partly, and goes on record.
+            _record(trail, audit_event(args, report, operator(), exc))
         return 3
     write_report(report, args.report)
     summary = report.summary()
@@ -261,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  line {item['line']}: {'; '.join(item['reasons'])}", file=sys.stderr)
     if report.rejected > 10:
         print(f"  ... {report.rejected - 10} more in the report", file=sys.stderr)
+    if trail is not None and not _record(trail, audit_event(args, report, operator())):
+        return 3
     return 1 if report.rejected else 0
 
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from infra.kafka_config import Brokers, KafkaEndpoint
 from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
 from schemas import codec
@@ -255,10 +256,10 @@ def profiles(now: datetime) -> list[ProfileUpserted]:
     ]
 
 
-def publish_demo(bootstrap: str, topic_prefix: str = "", *, now: datetime | None = None) -> int:
+def publish_demo(brokers: Brokers, topic_prefix: str = "", *, now: datetime | None = None) -> int:
     """Publish the demo profiles, history and one live call; returns the number of records."""
     now = now or datetime.now(tz=UTC)
-    producer = make_producer(bootstrap)
+    producer = make_producer(brokers)
     sent = produce_all(
         producer,
         topic_prefix + CONTACTS,
@@ -293,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(tz=UTC)
     events = list(history(now)) if args.what == "history" else live_call(now, args.who, args.agent)
     batch = [(e.interaction_id.encode(), codec.encode(e)) for e in events]
-    sent = produce_all(make_producer(args.bootstrap), args.prefix + INTERACTIONS, batch)
+    kafka = KafkaEndpoint.from_settings(defaults, args.bootstrap)  # --bootstrap: servers only
+    sent = produce_all(make_producer(kafka), args.prefix + INTERACTIONS, batch)
     print(f"published {sent} demo event(s)")
     return 0
 

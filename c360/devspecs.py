@@ -25,6 +25,9 @@ class StackContext:
     log_dir: Path
     topic_prefix: str = ""
     http_host: str = "127.0.0.1"
+    # The stack's own Tansu speaks PLAINTEXT: the user's C360_KAFKA_SASL_*/SSL_* settings
+    # (meant for an external broker) must not reach the children then.
+    own_broker: bool = False
 
     @property
     def http_url(self) -> str:
@@ -78,6 +81,8 @@ class ProcSpec:
 SpecsFactory = Callable[[StackContext], list[ProcSpec]]
 
 
+KAFKA_SECURITY_VARIABLES = ("C360_KAFKA_SECURITY_", "C360_KAFKA_SASL_", "C360_KAFKA_SSL_")
+
 # The demo tenant's numbers are British: national forms ("020 7946 0123") read as GB.
 DEV_TENANT_REGIONS = "demo=GB"
 
@@ -85,6 +90,9 @@ DEV_TENANT_REGIONS = "demo=GB"
 def stack_env(ctx: StackContext, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The children's environment: the user's (C360_* pass through) plus the stack's wiring."""
     env = dict(os.environ if environ is None else environ)
+    if ctx.own_broker:
+        for name in [n for n in env if n.startswith(KAFKA_SECURITY_VARIABLES)]:
+            del env[name]
     env.setdefault("C360_TENANT_REGIONS", DEV_TENANT_REGIONS)
     env.update(
         {

@@ -34,6 +34,8 @@ from c360.procs import (
     spawn,
     wait_until,
 )
+from infra.kafka_config import KafkaEndpoint
+from infra.settings_streams import ToolSettings
 
 Say = Callable[[str], None]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -92,6 +94,7 @@ class DevStack:
         self.children: list[Child] = []
         self.stop_signal: int | None = None
         self.state: dict[str, Any] = {}
+        self.kafka = KafkaEndpoint("")  # set by _kafka() when the stack comes up
         self.restart = restart
         # Workers (not Tansu or Redis: their data dies with them) are restarted when they die.
         self.workers: dict[str, tuple[ProcSpec, dict[str, str]]] = {}
@@ -150,12 +153,16 @@ class DevStack:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         self._save()
-        bootstrap = self._kafka()
+        self.kafka = kafka = self._kafka()
+        bootstrap = kafka.bootstrap
         redis_url = self._redis()
         prefix = os.environ.get("C360_TOPIC_PREFIX", "")
-        created, existing = create_topics(bootstrap, prefix)
+        created, existing = create_topics(kafka, prefix)
         self.say(f"topics: {len(created)} created, {len(existing)} already there")
-        ctx = StackContext(bootstrap, redis_url, port, self.data_dir, self.log_dir, prefix)
+        ctx = StackContext(
+            bootstrap, redis_url, port, self.data_dir, self.log_dir, prefix,
+            own_broker=not self.options.kafka_bootstrap,
+        )
         self.state.update(
             bootstrap=bootstrap, redis_url=redis_url, http_url=ctx.http_url, topic_prefix=prefix
         )
@@ -167,14 +174,19 @@ class DevStack:
         self._save()
         return ctx
 
-    def _kafka(self) -> str:
+    def _kafka(self) -> KafkaEndpoint:
         if self.options.kafka_bootstrap:
-            wait_broker(self.options.kafka_bootstrap, 30)
-            return self.options.kafka_bootstrap
+            # An external broker: its SASL/TLS settings come from C360_KAFKA_* as for any
+            # process; --kafka-bootstrap overrides the servers only.
+            kafka = KafkaEndpoint.from_settings(
+                ToolSettings.from_env(), self.options.kafka_bootstrap
+            )
+            wait_broker(kafka, 30)
+            return kafka
         self.say("starting Tansu (Kafka-compatible broker, in-memory) ...")
         child = start_tansu(self.log_dir / "tansu.log", cancel=self._cancelled)
         self._track(child)
-        return tansu_bootstrap(child)
+        return KafkaEndpoint(tansu_bootstrap(child))  # our own Tansu: PLAINTEXT
 
     def _redis(self) -> str:
         url = os.environ.get("C360_REDIS_URL")
@@ -306,7 +318,9 @@ class DevStack:
                     "",
                     "c360 dev stack is ready",
                     f"  agent panel    {url}/",
-                    f"  timeline API   {url}/v1/timeline?identifier=%2B442079460123  (demo: alice)",
+                    f"  timeline API   {url}/v1/timeline?identifier=%2B442079460123  (demo: alice;",
+                    "                 Authorization: Bearer <the panel's token, or a key of",
+                    "                 `c360 keys create --tenant demo --scope timeline:read`>)",
                     f"  OpenAPI        {url}/openapi.json",
                     f"  health/ready   {url}/health  {url}/ready",
                     f"  Kafka          {ctx.bootstrap}   (C360_KAFKA_BOOTSTRAP_SERVERS)",
@@ -326,7 +340,7 @@ class DevStack:
             return
         demo = importlib.import_module("c360.demo")
         try:
-            count = demo.publish_demo(ctx.bootstrap, ctx.topic_prefix)
+            count = demo.publish_demo(self.kafka, ctx.topic_prefix)
         except Exception as exc:  # the stack stays useful without demo data
             self.say(f"WARNING demo data was not published: {exc}")
             return

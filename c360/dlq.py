@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from confluent_kafka import Consumer, KafkaException
 
 from c360.replay_offsets import DEFAULT_LIMITS, EOF, Limits, assign
-from infra.kafka_config import KafkaEndpoint, reader_config
+from infra.kafka_config import Brokers, KafkaEndpoint, endpoint_of, reader_config
 from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
 from schemas import codec
@@ -20,14 +20,14 @@ from schemas.topics import DLQ
 
 
 def read_dead_letters(
-    bootstrap: str, topic: str, timeout: float = 10.0, limits: Limits = DEFAULT_LIMITS
+    brokers: Brokers, topic: str, timeout: float = 10.0, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, DeadLetter | None, bytes]]:
     """Every record of the DLQ topic from its start to its end (offset, letter, raw). The
     end is replay's rule (c360.replay_offsets): the high watermark alone stops short of a
     batch's later records on Tansu (FACTS M3)."""
     # A short max wait: Tansu holds every fetch until it (FACTS M1).
     config = reader_config(
-        KafkaEndpoint(bootstrap), "c360-dlq", fetch_wait_max_ms=100, partition_eof=True
+        endpoint_of(brokers), "c360-dlq", fetch_wait_max_ms=100, partition_eof=True
     )
     consumer = Consumer(config)
     try:
@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
     parser.add_argument("--prefix", default=defaults.topic_prefix)
     args = parser.parse_args(argv)
+    kafka = KafkaEndpoint.from_settings(defaults, args.bootstrap)  # --bootstrap: servers only
     selected: list[DeadLetter] = []
-    for offset, letter, raw in read_dead_letters(args.bootstrap, args.prefix + DLQ):
+    for offset, letter, raw in read_dead_letters(kafka, args.prefix + DLQ):
         if letter is None:
             print(json.dumps({"offset": offset, "undecodable_bytes": len(raw)}))
             continue
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 by_topic.setdefault(letter.topic, []).append(
                     (letter.original_key, letter.original_value)
                 )
-        producer = make_producer(args.bootstrap)
+        producer = make_producer(kafka)
         for topic, batch in by_topic.items():
             produce_all(producer, topic, batch)
             print(f"re-drove {len(batch)} record(s) to {topic}")

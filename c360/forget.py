@@ -17,12 +17,16 @@ from typing import Any
 import redis.asyncio as aioredis
 from confluent_kafka import KafkaException
 
+from core.audit import audit_record
 from core.errors import InvalidIdentifier
 from core.ports import Party
+from infra.audit_kafka import BlockingAuditTrail, cli_audit_trail, operator
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import PublishFailed, make_producer, produce_all
 from projections.keys import Keys, interaction_of_field
 from projections.redis_client import redis_client
 from projections.redis_timeline import META_FIELD
+from schemas.records import AuditRecorded
 from schemas.topics import ERASURE
 from streams.handlers import party_for_identifier
 from streams.settings import ConfigError, StreamSettings
@@ -184,6 +188,29 @@ async def erase_party(
     report.remaining_after += len([k for k in await _party_keys(client, tag) if k != marker])
 
 
+def audit_event(tenant: str, report: PartyReport, actor: str, at: datetime,
+                error: BaseException | None) -> AuditRecorded:
+    """The AuditRecorded of forgetting one party: the token, counts and the erasure event id
+    (its cause, so a retried record keeps its id); never the identifier or the reason text."""
+    failed = error is not None or report.remaining_after > 0
+    details = {
+        "party_kind": report.kind,
+        "erasure_event_id": str(report.erasure_event_id),
+        "keys_removed": str(sum(report.removed.values())),
+        "interactions": str(report.interactions),
+        "profiles_listing_identifier": str(len(report.profiles_listing_identifier)),
+        "remaining_after": str(report.remaining_after),
+        **{f"removed:{kind}": str(n) for kind, n in report.removed.items()},
+    }
+    if error is not None:
+        details["error"] = type(error).__name__
+    return audit_record(
+        tenant=tenant, actor_kind="operator", actor=actor, action="forget",
+        target=report.party_token, outcome="failed" if failed else "ok", at=at,
+        details=details, cause=report.erasure_event_id,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c360 forget", description=__doc__)
     parser.add_argument("--tenant", required=True)
@@ -220,9 +247,12 @@ async def _erase_all(settings: StreamSettings, namespaces: Sequence[str],
         await client.aclose()
 
 
-def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Publish one erasure request per identifier, then delete its Redis keys; print a JSON
-    report. Exit 0 done, 1 keys re-appeared (rerun), 2 bad input/config, 3 broker failed."""
+def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None,
+         trail: BlockingAuditTrail | None = None) -> int:
+    """Publish one erasure request per identifier, then delete its Redis keys, then record
+    one audit record per identifier on the audit topic (`trail`: tests pass the twin); print
+    a JSON report. Exit 0 done, 1 keys re-appeared (rerun), 2 bad input/config, 3 broker
+    failed (the erasure request: nothing erased; the audit record: erased, not on record)."""
     args = _parser().parse_args(argv)
     try:
         settings = StreamSettings.from_env(env)
@@ -244,14 +274,32 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
             report.erasure_event_id, value = erasure_request(party, by, args.reason, now)
             batch.append((f"{party.tenant_id}:{party.token}".encode(), value))
         try:
-            produce_all(make_producer(settings.kafka_bootstrap_servers, "c360-forget"),
+            produce_all(make_producer(KafkaEndpoint.from_settings(settings), "c360-forget"),
                         settings.topic(ERASURE), batch)
         except (PublishFailed, KafkaException) as exc:
             print(f"c360 forget: erasure request not published, nothing erased: {exc}",
                   file=sys.stderr)
             return 3
     namespaces = args.namespace or [settings.key_namespace]
-    asyncio.run(_erase_all(settings, namespaces, reports, args.tenant, args.dry_run))
+    failure: BaseException | None = None
+    try:
+        asyncio.run(_erase_all(settings, namespaces, reports, args.tenant, args.dry_run))
+    except Exception as exc:  # recorded as a failed forget, then raised as before
+        failure = exc
+    unaudited = None
+    if not args.dry_run:
+        # A dry run changes nothing and is not audited; a broker that refused the erasure
+        # request above refused the trail too (nothing was erased: exit 3 said so).
+        trail = trail or cli_audit_trail(settings.kafka_bootstrap_servers,
+                                         settings.topic_prefix, "c360-forget")
+        actor, at = operator(env), datetime.now(tz=UTC)
+        try:
+            for report in reports:
+                trail.record_blocking(audit_event(args.tenant, report, actor, at, failure))
+        except PublishFailed as exc:
+            unaudited = exc
+    if failure is not None:
+        raise failure
     print(json.dumps({
         "tenant": args.tenant,
         "dry_run": args.dry_run,
@@ -259,6 +307,10 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         "parties": [r.as_json() for r in reports],
         "not_erased": list(NOT_ERASED),
     }, indent=2))
+    if unaudited is not None:
+        print(f"c360 forget: erased, but the audit record was not published: {unaudited}",
+              file=sys.stderr)
+        return 3
     return 1 if any(r.remaining_after for r in reports) else 0
 
 

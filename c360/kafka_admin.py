@@ -10,45 +10,48 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from c360.procs import port_open
+from infra.kafka_config import Brokers, admin_config, endpoint_of
 from schemas.topics import CATALOGUE, TopicSpec
 
 
-def admin(bootstrap: str) -> AdminClient:
-    """An AdminClient that never tries IPv6 for loopback brokers (FACTS T9)."""
-    return AdminClient({"bootstrap.servers": bootstrap, "broker.address.family": "v4"})
+def admin(brokers: Brokers) -> AdminClient:
+    """An AdminClient with the endpoint's security settings (IPv4 only, FACTS T9)."""
+    return AdminClient(admin_config(endpoint_of(brokers), "c360-admin"))
 
 
-def broker_ready(bootstrap: str, timeout: float = 2.0) -> bool:
+def broker_ready(brokers: Brokers, timeout: float = 2.0) -> bool:
     """True when a metadata request answers with at least one broker."""
+    bootstrap = endpoint_of(brokers).bootstrap
     host, _, port = bootstrap.split(",", 1)[0].strip().rpartition(":")
     if port.isdigit() and not port_open(host.strip("[]") or "127.0.0.1", int(port), timeout):
         # No listener yet: skip librdkafka, which would print a connect error per attempt.
         return False
     try:
-        meta = admin(bootstrap).list_topics(timeout=timeout)
+        meta = admin(brokers).list_topics(timeout=timeout)
     except KafkaException:
         return False
     return bool(meta.brokers)
 
 
-def wait_broker(bootstrap: str, timeout: float = 30.0) -> None:
+def wait_broker(brokers: Brokers, timeout: float = 30.0) -> None:
     """Block until the broker answers metadata requests; TimeoutError otherwise."""
     deadline = time.monotonic() + timeout
-    while not broker_ready(bootstrap):
+    while not broker_ready(brokers):
         if time.monotonic() >= deadline:
-            msg = f"Kafka broker at {bootstrap} did not answer metadata within {timeout:.0f}s"
+            where = endpoint_of(brokers).bootstrap
+            msg = f"Kafka broker at {where} did not answer metadata within {timeout:.0f}s"
             raise TimeoutError(msg)
         time.sleep(0.2)
 
 
-def list_topics(bootstrap: str, timeout: float = 10.0) -> dict[str, int]:
+def list_topics(brokers: Brokers, timeout: float = 10.0) -> dict[str, int]:
     """Topic name -> partition count, internal topics included."""
-    meta = admin(bootstrap).list_topics(timeout=timeout)
+    meta = admin(brokers).list_topics(timeout=timeout)
     return {name: len(topic.partitions) for name, topic in meta.topics.items()}
 
 
 def create_topics(
-    bootstrap: str,
+    brokers: Brokers,
     prefix: str = "",
     specs: Iterable[TopicSpec] = CATALOGUE,
     replication: int = 1,
@@ -60,7 +63,7 @@ def create_topics(
     Compacted topics ask for cleanup.policy=compact; Tansu ignores it (FACTS T4), real
     Kafka honours it.
     """
-    client = admin(bootstrap)
+    client = admin(brokers)
     new = [
         NewTopic(
             prefix + spec.name,

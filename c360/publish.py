@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
 from schemas import canonical_json, codec, json_limits
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems), file=sys.stderr)
         print(f"{len(problems)} invalid record(s); nothing was published", file=sys.stderr)
         return 2
-    sent = produce_all(make_producer(args.bootstrap), args.prefix + args.topic, batch)
+    kafka = KafkaEndpoint.from_settings(defaults, args.bootstrap)  # --bootstrap: servers only
+    sent = produce_all(make_producer(kafka), args.prefix + args.topic, batch)
     print(f"published {sent} record(s) to {args.prefix + args.topic}")
     return 0
 

@@ -31,6 +31,7 @@ from c360.replay_offsets import (
     sizes_of,
 )
 from core.timeline import InteractionEntry, Retention, entry_of, from_ms, merge
+from infra.kafka_config import Brokers, KafkaEndpoint, endpoint_of
 from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_client import redis_client
@@ -122,7 +123,7 @@ def _fold(
 
 
 async def replay(
-    bootstrap: str,
+    brokers: Brokers,
     topic: str,
     store: Store,
     *,
@@ -134,14 +135,14 @@ async def replay(
     holds for each; returns counts. `now_ms` fixes the store's clock (a reproducible
     rebuild; default: the wall clock per batch). Raises KafkaException on a fatal consumer
     error and whatever the store raises (StoreUnavailable)."""
-    kafka = replay_consumer(bootstrap)
+    kafka = replay_consumer(brokers)
     decode = party_decoder()
     stats = {"records": 0, "writes": 0, "undecodable": 0, "implausible": 0}
     plausible = Plausible(max_ahead=timedelta(seconds=limits.max_future_s))
     pending: asyncio.Task[None] | None = None
     try:
         if partitions is None:
-            partitions = partitions_of(bootstrap, topic)
+            partitions = partitions_of(brokers, topic)
         ends = assign(kafka, topic, partitions)
         while ends.todo:
             started = time.monotonic()
@@ -187,7 +188,7 @@ async def _write(store: Store, items: list[Item], now_ms: int, limits: Limits) -
 
 
 def _worker(
-    bootstrap: str,
+    brokers: Brokers,
     topic: str,
     target: Target,
     partitions: list[int],
@@ -199,7 +200,7 @@ def _worker(
         store = RedisTimelineStore(client, Keys(target.namespace), target.retention)
         try:
             return await replay(
-                bootstrap, topic, store, partitions=partitions, limits=limits, now_ms=now_ms
+                brokers, topic, store, partitions=partitions, limits=limits, now_ms=now_ms
             )
         finally:
             await client.aclose()
@@ -208,7 +209,7 @@ def _worker(
 
 
 def _spawn(
-    bootstrap: str,
+    kafka: KafkaEndpoint,
     topic: str,
     target: Target,
     partitions: list[int],
@@ -216,27 +217,35 @@ def _spawn(
     now_ms: int | None,
 ) -> subprocess.Popen[str]:
     # A fresh interpreter per group (not multiprocessing): nothing of the caller's main
-    # module, event loop or librdkafka threads is inherited or re-imported.
+    # module, event loop or librdkafka threads is inherited or re-imported. The spec goes
+    # through stdin, not argv: it holds the SASL password, and argv is visible to `ps`.
     spec = {
-        "bootstrap": bootstrap,
+        "bootstrap": kafka.bootstrap,
+        "security": [list(pair) for pair in kafka.security],
         "topic": topic,
         "target": {**asdict(target), "retention": asdict(target.retention)},
         "partitions": partitions,
         "limits": asdict(limits),
         "now_ms": now_ms,
     }
-    argv = [sys.executable, "-m", "c360.replay", "--worker", json.dumps(spec)]
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    argv = [sys.executable, "-m", "c360.replay", "--worker", "-"]
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    assert child.stdin is not None
+    child.stdin.write(json.dumps(spec))
+    child.stdin.close()
+    child.stdin = None  # communicate() later must not flush the closed pipe
+    return child
 
 
 def _run_spec(raw: str) -> dict[str, int]:
     spec = json.loads(raw)
     target = Target(**{**spec["target"], "retention": Retention(**spec["target"]["retention"])})
     limits = Limits(**spec["limits"])
+    kafka = KafkaEndpoint(spec["bootstrap"], tuple((k, v) for k, v in spec["security"]))
     return _worker(
-        spec["bootstrap"], spec["topic"], target, spec["partitions"], limits, spec["now_ms"]
+        kafka, spec["topic"], target, spec["partitions"], limits, spec["now_ms"]
     )
 
 
@@ -249,7 +258,7 @@ def _joined(child: subprocess.Popen[str]) -> dict[str, int]:
 
 
 def replay_parallel(
-    bootstrap: str,
+    brokers: Brokers,
     topic: str,
     target: Target,
     *,
@@ -260,11 +269,12 @@ def replay_parallel(
     """`replay` over partition groups in `workers` processes (this one included); the
     summed counts. Blocks; call it from a thread when an event loop is running here.
     Raises RuntimeError when a worker process fails, KafkaException as `replay`."""
-    sizes = sizes_of(bootstrap, topic)
+    kafka = endpoint_of(brokers)
+    sizes = sizes_of(kafka, topic)
     groups = plan_groups(sizes, workers, limits.per_process)
-    children = [_spawn(bootstrap, topic, target, g, limits, now_ms) for g in groups[1:]]
+    children = [_spawn(kafka, topic, target, g, limits, now_ms) for g in groups[1:]]
     try:
-        results = [_worker(bootstrap, topic, target, groups[0], limits, now_ms)]
+        results = [_worker(kafka, topic, target, groups[0], limits, now_ms)]
         results += [_joined(child) for child in children]
     finally:
         for child in children:
@@ -319,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one partition group (internal)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(_run_spec(args.worker)))
+        raw = sys.stdin.read() if args.worker == "-" else args.worker
+        print(json.dumps(_run_spec(raw)))
         return 0
     if not args.namespace:
         parser.error("--namespace is required")
@@ -334,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     topic = args.topic or args.prefix + INTERACTIONS_BY_PARTY
     limits = Limits(max_future_s=args.max_future_seconds)
-    stats = replay_parallel(args.bootstrap, topic, target, workers=args.workers, limits=limits)
+    kafka = KafkaEndpoint.from_settings(defaults, args.bootstrap)  # --bootstrap: servers only
+    stats = replay_parallel(kafka, topic, target, workers=args.workers, limits=limits)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {
         **stats,

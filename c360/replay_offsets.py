@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from infra.kafka_config import KafkaEndpoint, reader_config
+from infra.kafka_config import Brokers, endpoint_of, reader_config
 
 # When a partition is done (Tansu 0.6 reports the last batch's base offset + 1 as its high
 # watermark, FACTS.md M3, so the watermark alone can stop short of the last batch): a
@@ -39,11 +39,11 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def replay_consumer(bootstrap: str) -> Consumer:
+def replay_consumer(brokers: Brokers) -> Consumer:
     """A consumer for assigned partitions (no group join, nothing committed)."""
     return Consumer(
         reader_config(
-            KafkaEndpoint(bootstrap),
+            endpoint_of(brokers),
             "c360-replay",
             partition_eof=True,
             # Tansu answers a fetch only at its max wait (FACTS M1): keep it short.
@@ -54,9 +54,9 @@ def replay_consumer(bootstrap: str) -> Consumer:
     )
 
 
-def partitions_of(bootstrap: str, topic: str) -> list[int]:
+def partitions_of(brokers: Brokers, topic: str) -> list[int]:
     """The topic's partition ids; KafkaException when it does not exist."""
-    consumer = replay_consumer(bootstrap)
+    consumer = replay_consumer(brokers)
     try:
         meta = consumer.list_topics(topic, timeout=10).topics[topic]
         if meta.error is not None:
@@ -66,11 +66,11 @@ def partitions_of(bootstrap: str, topic: str) -> list[int]:
         consumer.close()
 
 
-def sizes_of(bootstrap: str, topic: str) -> dict[int, int]:
+def sizes_of(brokers: Brokers, topic: str) -> dict[int, int]:
     """Partition -> records by its watermarks (approximate on Tansu: the last batch's
     records beyond its base are not counted)."""
-    parts = partitions_of(bootstrap, topic)
-    consumer = replay_consumer(bootstrap)
+    parts = partitions_of(brokers, topic)
+    consumer = replay_consumer(brokers)
     try:
         marks = {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in parts

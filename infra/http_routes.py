@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.access import Principal
 
 JSON = "application/json"
+# Where the access check (web.access) leaves the verified principal of a request, for the
+# handlers of every layer (read routes, ingest, gateway) to read.
+PRINCIPAL = web.RequestKey("c360_principal", Principal)
 
 
 class Described(BaseModel):
@@ -62,8 +68,48 @@ class Operation:
     # Accepted security schemes, as alternatives; "" = no credentials is also accepted.
     security: tuple[str, ...] = ()
     description: str = ""
+    # The scope a credential needs (core.access); None = public (health, readiness, the
+    # OpenAPI document, static assets, dev-only sign-in). `{name}` is filled from the path
+    # (ingest:{source}). web.access enforces it before the handler runs.
+    scope: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         """(METHOD, path template): what the router serves."""
         return self.method.upper(), self.path
+
+
+class AccessError(Described):
+    """What the access check answers (web.access): 401, 403, 429 and its 503."""
+
+    error: str = Field(examples=["unauthorized", "forbidden", "rate_limited", "store_unavailable"])
+    message: str = Field(description="Why, without quoting the credential.")
+
+
+# The answers of the access check every route with a scope may give, before its handler
+# runs; web.openapi adds them to each such operation (an operation's own 503 stays).
+ACCESS_REPLIES: Mapping[int, Reply] = {
+    401: Reply(
+        "unauthorized: no credential, or one that does not verify (unknown, malformed, "
+        "expired, revoked, forged); the WWW-Authenticate header carries the Bearer challenge",
+        AccessError,
+        headers=("WWW-Authenticate",),
+    ),
+    403: Reply(
+        "forbidden: the credential lacks this route's scope, or the request names another "
+        "tenant than the credential's",
+        AccessError,
+    ),
+    429: Reply(
+        "rate_limited: this credential is over its tenant's rate (C360_RATE_LIMITS); retry "
+        "after the Retry-After header's seconds",
+        AccessError,
+        headers=("Retry-After",),
+    ),
+    503: Reply(
+        "store_unavailable: credentials cannot be checked now (Redis, or the OIDC issuer's "
+        "JWKS, does not answer): retry after Retry-After",
+        AccessError,
+        headers=("Retry-After",),
+    ),
+}

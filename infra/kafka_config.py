@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 # Pure: no confluent_kafka import, so any layer may build a config (the client itself is
@@ -11,6 +12,65 @@ from typing import Any, Literal, Protocol
 
 Isolation = Literal["read_committed", "read_uncommitted"]
 OffsetReset = Literal["earliest", "latest", "error"]
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+Mechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSecurity:
+    """How a client authenticates to the brokers and checks them (C360_KAFKA_SECURITY_*,
+    C360_KAFKA_SASL_*, C360_KAFKA_SSL_*; validated in infra.settings_kafka). Secrets are
+    plain strings here, for the client libraries only: never in repr."""
+
+    protocol: SecurityProtocol = "PLAINTEXT"
+    mechanism: Mechanism | None = None
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    key_password: str = field(default="", repr=False)
+
+    @property
+    def sasl(self) -> bool:
+        """Whether the client authenticates with a SASL mechanism."""
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def tls(self) -> bool:
+        """Whether the connection is TLS."""
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    def librdkafka(self) -> tuple[tuple[str, str], ...]:
+        """The librdkafka settings (confluent-kafka), only those that apply."""
+        pairs: list[tuple[str, str]] = [("security.protocol", self.protocol)]
+        if self.sasl and self.mechanism:
+            pairs += [
+                ("sasl.mechanisms", self.mechanism),
+                ("sasl.username", self.username),
+                ("sasl.password", self.password),
+            ]
+        if self.tls:
+            optional = [
+                ("ssl.ca.location", self.ca_file),
+                ("ssl.certificate.location", self.cert_file),
+                ("ssl.key.location", self.key_file),
+                ("ssl.key.password", self.key_password),
+            ]
+            pairs += [(key, value) for key, value in optional if value]
+        return tuple(pairs)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of Python clients (aiokafka under Faust): the CA file (else the
+        system's trust store), the client certificate when one is given; None without TLS."""
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(cafile=self.ca_file or None)
+        if self.cert_file:
+            context.load_cert_chain(
+                self.cert_file, self.key_file or None, self.key_password or None
+            )
+        return context
 
 
 class KafkaSettings(Protocol):
@@ -21,24 +81,46 @@ class KafkaSettings(Protocol):
         """host:port[,host:port...]."""
         ...
 
+    def kafka_security(self) -> KafkaSecurity:
+        """How to authenticate to them and check them."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class KafkaEndpoint:
     """Where the brokers are and how to reach them. `security` holds the librdkafka
     security settings (security.protocol, sasl.*, ssl.*) merged into every client's
-    config: `from_settings` is where issue 9 fills it; nothing here ever logs it."""
+    config, from `from_settings`; nothing here ever logs it."""
 
     bootstrap: str
     security: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: KafkaSettings) -> KafkaEndpoint:
-        """The endpoint of a settings object (worker, service, or a duck-typed one)."""
-        return cls(str(settings.kafka_bootstrap_servers))
+    def from_settings(cls, settings: KafkaSettings, bootstrap: str | None = None) -> KafkaEndpoint:
+        """The endpoint of a settings object (every process's and tool's): its servers, or
+        `bootstrap` (a tool's --bootstrap overrides the servers only), and its security."""
+        servers = bootstrap or str(settings.kafka_bootstrap_servers)
+        return cls(servers, settings.kafka_security().librdkafka())
 
     def __repr__(self) -> str:
         # Never print secrets (sasl.password) in a traceback or a log line.
         return f"KafkaEndpoint({self.bootstrap!r}, security={len(self.security)} setting(s))"
+
+
+# What the tools' functions accept: an endpoint, or a bare "host:port" string meaning a
+# PLAINTEXT endpoint (tests and the dev stack's own Tansu). Production entry points build
+# the endpoint from settings (tests/unit/security/test_kafka_security.py checks the tools do).
+Brokers = KafkaEndpoint | str
+
+
+def endpoint_of(brokers: Brokers) -> KafkaEndpoint:
+    """An endpoint from `Brokers`."""
+    return brokers if isinstance(brokers, KafkaEndpoint) else KafkaEndpoint(brokers)
+
+
+def admin_config(endpoint: KafkaEndpoint, client_id: str) -> dict[str, Any]:
+    """An AdminClient's config (topics, metadata)."""
+    return client_config(endpoint, client_id)
 
 
 def client_config(endpoint: KafkaEndpoint, client_id: str) -> dict[str, Any]:

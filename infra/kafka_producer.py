@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from infra.kafka_config import KafkaEndpoint, producer_config
+from infra.kafka_config import Brokers, KafkaEndpoint, endpoint_of, producer_config
 from schemas.errors import C360Error
 
 log = structlog.get_logger("c360.kafka.producer")
@@ -75,6 +75,10 @@ class KafkaProducer:
         self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
         self._fatal: str | None = None
+        # The broker's last complaint (a wrong security.protocol, a refused SASL login),
+        # named in PublishFailed: a delivery timeout alone does not say why. librdkafka's
+        # error strings never include the SASL password.
+        self._last_error: str | None = None
         self._lock = threading.Lock()
 
     async def publish(self, messages: Sequence[Message]) -> None:
@@ -109,7 +113,7 @@ class KafkaProducer:
         if failed:
             too_large = any(isinstance(e, PublishFailed) and e.too_large for e in failed)
             raise PublishFailed(
-                f"{len(failed)} of {len(messages)} not acknowledged: {failed[0]}",
+                f"{len(failed)} of {len(messages)} not acknowledged: {failed[0]}{self._why()}",
                 too_large=too_large,
             )
 
@@ -139,7 +143,9 @@ class KafkaProducer:
             producer.poll(0)
         remaining = producer.flush(self._timeout + 5)
         if remaining or errors:
-            raise PublishFailed(f"{remaining} undelivered, {len(errors)} failed: {errors[:3]}")
+            raise PublishFailed(
+                f"{remaining} undelivered, {len(errors)} failed: {errors[:3]}{self._why()}"
+            )
         return count
 
     def _ensure(self, *, poll_thread: bool) -> Producer:
@@ -162,9 +168,13 @@ class KafkaProducer:
                 self._thread.start()
             return self._producer
 
+    def _why(self) -> str:
+        return f" (last broker error: {self._last_error})" if self._last_error else ""
+
     def _on_error(self, err: KafkaError) -> None:
         # Runs in whichever thread polls. Transient errors (all brokers down) are
         # librdkafka's to retry; a fatal one needs a new producer.
+        self._last_error = err.str()
         if err.fatal():
             self._fatal = err.str()
             log.error("kafka_producer_fatal", error=err.str())
@@ -195,9 +205,9 @@ class KafkaProducer:
             log.warning("kafka_producer_closed_with_undelivered", count=remaining)
 
 
-def make_producer(bootstrap: str, client_id: str = "c360-cli") -> KafkaProducer:
+def make_producer(brokers: Brokers, client_id: str = "c360-cli") -> KafkaProducer:
     """The CLI tools' producer: batches for 5 ms (bulk files), a minute per delivery."""
-    return KafkaProducer(KafkaEndpoint(bootstrap), client_id, delivery_timeout_s=60.0, linger_ms=5)
+    return KafkaProducer(endpoint_of(brokers), client_id, delivery_timeout_s=60.0, linger_ms=5)
 
 
 def produce_all(

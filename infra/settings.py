@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from infra.settings_access import AccessSettings
 from infra.settings_base import ConfigError, Section
 from infra.settings_connectors import GatewaySettings, IngestSection, WorkerSettings
 from infra.settings_crm import CrmSettingsSet
@@ -27,6 +28,7 @@ class Settings(Section):
     ingest: IngestSection
     worker: WorkerSettings
     crm: CrmSettingsSet
+    access: AccessSettings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +43,7 @@ class Settings(Section):
             "ingest": IngestSection.from_env,
             "worker": WorkerSettings.from_env,
             "crm": CrmSettingsSet.from_env,
+            "access": AccessSettings.from_env,
         }
         sections: dict[str, object] = {}
         problems: list[str] = []

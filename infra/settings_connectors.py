@@ -182,9 +182,10 @@ def _pairs(raw: str) -> list[tuple[str, str]]:
 class IngestSection(Section):
     """Credentials and limits of POST /v1/ingest/{source} (docs/ingest.md).
 
-    `bearer_tokens` maps (tenant, source or "*") to the bearer tokens accepted for it
-    (several, so a token can be rotated without downtime); `twilio_tokens` maps tenant to
-    the Twilio account auth token used to check X-Twilio-Signature.
+    `bearer_tokens` maps (tenant, source or "*") to the legacy bearer tokens accepted for
+    it and `signing` to the secrets of X-C360-Signature (several each, so one can be rotated
+    without downtime); `twilio_tokens` maps tenant to the Twilio account auth token used to
+    check X-Twilio-Signature. A credential always stands for exactly one tenant.
     """
 
     config_error = IngestConfigError
@@ -202,6 +203,12 @@ class IngestSection(Section):
         repr=False,
         exclude=True,
     )
+    signing: dict[tuple[str, str], tuple[SecretStr, ...]] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("C360_INGEST_SIGNING_SECRETS", "signing_secrets"),
+        repr=False,
+        exclude=True,
+    )
     dev: bool = Field(default=False, validation_alias=AliasChoices("C360_ENV", "dev"))
     public_base_url: str | None = Field(default=None, validation_alias="C360_INGEST_PUBLIC_URL")
     ack_timeout_ms: PositiveInt = Field(
@@ -213,7 +220,7 @@ class IngestSection(Section):
     def _dev(cls, value: object) -> object:
         return _is_dev(value)
 
-    @field_validator("bearer_tokens", mode="before")
+    @field_validator("bearer_tokens", "signing", mode="before")
     @classmethod
     def _tokens(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -224,6 +231,38 @@ class IngestSection(Section):
             key = (tenant, source or ANY_SOURCE)
             tokens[key] = (*tokens.get(key, ()), secret)
         return tokens
+
+    @field_validator("bearer_tokens")
+    @classmethod
+    def _one_tenant_per_token(
+        cls, value: dict[tuple[str, str], tuple[SecretStr, ...]]
+    ) -> dict[tuple[str, str], tuple[SecretStr, ...]]:
+        # The tenant of an ingested event is the token's: a token shared by two tenants
+        # would leave that undecided.
+        owner: dict[str, str] = {}
+        for (tenant, _source), secrets in value.items():
+            for secret in secrets:
+                first = owner.setdefault(secret.get_secret_value(), tenant)
+                if first != tenant:
+                    raise ValueError(f"one token is configured for both {first} and {tenant}")
+        return value
+
+    @field_validator("signing")
+    @classmethod
+    def _long_enough(
+        cls, value: dict[tuple[str, str], tuple[SecretStr, ...]]
+    ) -> dict[tuple[str, str], tuple[SecretStr, ...]]:
+        short = sorted(
+            f"{tenant}/{source}"
+            for (tenant, source), secrets in value.items()
+            for secret in secrets
+            if len(secret.get_secret_value()) < MIN_SECRET
+        )
+        if short:
+            raise ValueError(
+                f"secrets must be at least {MIN_SECRET} characters: {', '.join(short)}"
+            )
+        return value
 
     @field_validator("twilio_tokens", mode="before")
     @classmethod
@@ -242,6 +281,11 @@ class IngestSection(Section):
     def tokens(self) -> dict[tuple[str, str], tuple[str, ...]]:
         """Bearer tokens by (tenant, source or "*"), revealed for comparison."""
         return {k: tuple(s.get_secret_value() for s in v) for k, v in self.bearer_tokens.items()}
+
+    @cached_property
+    def signing_secrets(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """X-C360-Signature secrets by (tenant, source or "*"), revealed for verification."""
+        return {k: tuple(s.get_secret_value() for s in v) for k, v in self.signing.items()}
 
     @cached_property
     def twilio_auth_tokens(self) -> dict[str, str]:

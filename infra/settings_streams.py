@@ -7,14 +7,16 @@ from functools import cached_property
 from pydantic import Field, NonNegativeInt, SecretStr, ValidationInfo, field_validator
 
 from infra.settings_base import Section
+from infra.settings_kafka import KafkaSecuritySection
 
 # A fixed development pepper keeps `c360 dev up` zero-config; outside C360_ENV=dev a real
 # secret is required, because tokens made with a published pepper are reversible.
 DEV_PEPPER = "c360-dev-pepper-not-secret"
 
 
-class KafkaSection(Section):
-    """Where the broker is and the deployment's topic prefix (C360_KAFKA_*, C360_TOPIC_PREFIX)."""
+class KafkaSection(KafkaSecuritySection):
+    """Where the broker is, how to reach it (infra.settings_kafka) and the deployment's topic
+    prefix (C360_KAFKA_*, C360_TOPIC_PREFIX)."""
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = ""
@@ -100,6 +102,10 @@ class StreamSettings(KafkaSection, ModeSection, RedisSection, TimelineSection):
     group_instance_id: str = ""
     # How often the worker checks that its positions are inside the log (streams/offset_guard.py).
     offset_check_seconds: NonNegativeInt = 30
+    # Where the worker's Faust web server (/metrics, /c360/stats, /ready, /health: no
+    # credentials) listens: loopback by default; "0.0.0.0" only on a private network (a
+    # scraper or kubelet probes from outside the pod, docs/security.md).
+    worker_web_bind: str = "127.0.0.1"
 
     @field_validator("pepper")
     @classmethod

@@ -36,6 +36,18 @@ class Keys:
         """Sorted set: entry fields holding a tombstone, scored by when it may go (ms)."""
         return f"{self.party_tag(tenant_id, token)}:tb"
 
+    def api_key(self, key_id: str) -> str:
+        """String: one API key record (JSON; the secret's hash, never the secret)."""
+        return f"{self.namespace}:{{keys}}:key:{key_id}"
+
+    def api_key_index(self) -> str:
+        """Set: every API key id (one slot with the records, for `c360 keys list`)."""
+        return f"{self.namespace}:{{keys}}:index"
+
+    def rate_bucket(self, credential: str) -> str:
+        """String: the theoretical arrival time of one credential's rate limit (GCRA)."""
+        return f"{self.namespace}:{{rl:{credential}}}:tat"
+
     def interaction_tag(self, tenant_id: str, interaction_id: str) -> str:
         """The hash-tagged prefix of per-interaction keys."""
         return f"{self.namespace}:{{ix:{tenant_id}:{interaction_id}}}"

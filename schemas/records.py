@@ -369,6 +369,22 @@ class ErasureRequested:
     schema_version: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class AuditRecorded:
+    """A privileged action was taken (forget, relink, import, key creation or revocation)."""
+
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    actor_kind: str
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    details: dict[str, str] = field(default_factory=dict)
+    schema_version: int = 1
+
+
 ALL_RECORD_TYPES: tuple[type, ...] = (
     CrmRecordHint,
     *INTERACTION_EVENT_TYPES,
@@ -381,4 +397,5 @@ ALL_RECORD_TYPES: tuple[type, ...] = (
     DesktopActionTaken,
     DeadLetter,
     ErasureRequested,
+    AuditRecorded,
 )

@@ -29,6 +29,7 @@ ACTIVITIES_RESULTS = "c360.activities.results.v1"
 DESKTOP = "c360.desktop.v1"
 DLQ = "c360.dlq.v1"
 ERASURE = "c360.erasure.v1"
+AUDIT = "c360.audit.v1"
 
 DEFAULT_PARTITIONS = 4
 
@@ -49,6 +50,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(DESKTOP, DEFAULT_PARTITIONS, "interaction id", "DesktopActionTaken"),
     TopicSpec(DLQ, 1, "original key", "DeadLetter"),
     TopicSpec(ERASURE, 1, "tenant + party token", "erasure requests"),
+    # One partition: the trail of privileged actions is read in the order they were taken.
+    TopicSpec(AUDIT, 1, "tenant", "AuditRecorded"),
 )
 
 

@@ -22,6 +22,7 @@ from schemas.topics import (
 )
 from streams.agents import batch_agent, message_agent, routes
 from streams.handlers import Deps
+from streams.kafka_credentials import aiokafka_auth, broker_credentials
 from streams.offset_guard import OffsetGuard, Probe
 from streams.processing import BatchSender, OutputUnavailable, StatsBook
 from streams.runner import Runner
@@ -65,6 +66,7 @@ def create_app(settings: StreamSettings, deps: Deps) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=[f"{SCHEME}://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(settings),  # C360_KAFKA_SASL_*/SSL_*
         store="memory://",
         processing_guarantee="at_least_once",
         broker_commit_interval=0.5,
@@ -81,6 +83,9 @@ def create_app(settings: StreamSettings, deps: Deps) -> faust.App:
         consumer_auto_offset_reset="earliest",
         autodiscover=False,
         web_enabled=True,
+        # The ops pages answer without credentials: loopback unless C360_WORKER_WEB_BIND
+        # says otherwise (`faust worker --web-bind` still overrides it).
+        web_bind=settings.worker_web_bind,
     )
     topics = {
         # Raw bytes: decoding happens in our code, where a bad record can be dead-lettered.
@@ -195,8 +200,12 @@ async def _broker_problem(app: faust.App, settings: StreamSettings) -> str | Non
 
 
 def _prober(settings: StreamSettings) -> Probe:
+    auth = aiokafka_auth(settings)  # the same SASL/TLS settings as the Faust consumer
+
     async def probe(tp: Any, offset: int) -> bool:
-        return await record_exists(settings.kafka_bootstrap_servers, tp.topic, tp.partition, offset)
+        return await record_exists(
+            settings.kafka_bootstrap_servers, tp.topic, tp.partition, offset, auth
+        )
 
     return probe
 

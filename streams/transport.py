@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
@@ -50,8 +51,11 @@ def register() -> None:
     TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")
 
 
-async def record_exists(bootstrap: str, topic: str, partition: int, offset: int) -> bool:
-    """Whether the partition still holds the record at `offset` (one short-lived fetch)."""
+async def record_exists(
+    bootstrap: str, topic: str, partition: int, offset: int, auth: Mapping[str, Any] | None = None
+) -> bool:
+    """Whether the partition still holds the record at `offset` (one short-lived fetch);
+    `auth`: the security keywords (streams.kafka_credentials.aiokafka_auth)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: PLC0415 - rare probe
 
     consumer = AIOKafkaConsumer(
@@ -59,6 +63,7 @@ async def record_exists(bootstrap: str, topic: str, partition: int, offset: int)
         enable_auto_commit=False,
         auto_offset_reset="none",
         fetch_max_wait_ms=200,
+        **(auth or {}),
     )
     await consumer.start()
     try:

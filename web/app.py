@@ -14,11 +14,13 @@ from connectors.gateway import web as gateway_routes
 from connectors.gateway.web import Gateway
 from connectors.sources import ingest_web as ingest_routes
 from connectors.sources.ingest_web import Ingest
+from core.access import METRICS
 from infra.http_routes import Described, Operation, Reply
 from infra.metrics import mount as mount_metrics
 from infra.metrics import new_registry
 from streams.settings import StreamSettings
 from web import openapi, read_routes
+from web.access import Access, access_middleware
 from web.read_routes import QueryApi
 
 
@@ -38,6 +40,8 @@ class WebDeps:
     store: Pingable
     gateway: Gateway
     ingest: Ingest
+    # Who may call which route (web.access): credentials, scopes, rate limits.
+    access: Access
     # What the composition root opened and the route modules do not own (Redis clients,
     # the ingest producer): closed, in order, when the app cleans up.
     closers: tuple[Callable[[], Awaitable[object]], ...]
@@ -73,6 +77,8 @@ OPERATIONS = (
         "Prometheus metrics of this process (text 0.0.4, or OpenMetrics on Accept)",
         "operations",
         {200: Reply("The exposition", media="text/plain")},
+        security=("bearer",),
+        scope=METRICS,
     ),
 )
 # Every route the service serves, one table per route module; the OpenAPI document is
@@ -105,7 +111,11 @@ def add_routes(app: web.Application, store: Pingable) -> None:
 
 def create_app(settings: StreamSettings, deps: WebDeps) -> web.Application:
     """The aiohttp application with every route mounted (no connection is opened here)."""
-    app = web.Application(client_max_size=settings.max_payload_bytes)
+    # Every request passes the access check first: a route's declared scope decides.
+    app = web.Application(
+        client_max_size=settings.max_payload_bytes,
+        middlewares=[access_middleware(deps.access, ALL_OPERATIONS)],
+    )
     add_routes(app, deps.store)
     mount_metrics(app, new_registry())  # one registry per application: this process's
     read_routes.add_routes(app, deps.query)

@@ -14,6 +14,7 @@ from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog
 from connectors.gateway.pops import Decoder
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.web import Gateway
+from connectors.sources.ingest_auth import ingest_verifiers
 from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.ingest_web import Ingest, IngestConfig, ingest_producer
 from core.errors import InvalidIdentifier
@@ -21,14 +22,18 @@ from core.ports import Party
 from core.timeline import Retention
 from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import KafkaProducer
+from infra.oidc import JwksVerifier, aiohttp_fetch
+from infra.settings_access import AccessSettings
 from infra.settings_web import QuerySettings
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel
+from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
+from projections.redis_rate_limiter import RedisRateLimiter
 from projections.redis_timeline_reads import CachedRedisTimeline
 from projections.topic_config import TopicConfig
 from schemas import codec
@@ -36,7 +41,9 @@ from schemas.topics import DESKTOP, DLQ, INTERACTIONS, SCREENPOPS
 from streams.bootstrap import wall_clock_ms
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
+from web.access import Access, BearerVerifier, RequestVerifier
 from web.app import WebDeps
+from web.credentials import ApiKeyVerifier, DesktopTokenVerifier, OidcVerifier
 from web.read_api import ReadApi
 from web.read_routes import Gate, QueryApi
 
@@ -44,6 +51,7 @@ from web.read_routes import Gate, QueryApi
 # few callers again and again, and normalizing + hashing is a noticeable part of a read.
 RESOLVED_CACHE = 4096
 Closer = Callable[[], Awaitable[object]]
+ACCESS_TIMEOUT_SECONDS = 2.0
 log = structlog.get_logger("web.bootstrap")
 
 
@@ -140,6 +148,46 @@ def build_ingest(settings: StreamSettings, env: Mapping[str, str]) -> tuple[Inge
     return Ingest(config, publisher), publisher.close
 
 
+# --- Ingest credentials (issue 9, ingest part) ---------------------------------------------
+# web.access.Access is built with these: bearers=(<API keys>, <agent JWTs>, *ingest[0]),
+# signed=(*ingest[1],), where ingest = ingest_credentials(settings, env).
+def ingest_credentials(
+    settings: StreamSettings, env: Mapping[str, str]
+) -> tuple[tuple[BearerVerifier, ...], tuple[RequestVerifier, ...]]:
+    """The ingest sources' verifiers: legacy C360_INGEST_TOKENS (bearer), X-C360-Signature
+    and X-Twilio-Signature (per tenant), and the open dev stack (dev with none configured)."""
+    return ingest_verifiers(IngestSettings.from_env(env), settings.default_tenant)
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def build_access(
+    settings: StreamSettings,
+    access: AccessSettings,
+    gateway: Gateway,
+    ingest: tuple[tuple[BearerVerifier, ...], tuple[RequestVerifier, ...]] = ((), ()),
+) -> tuple[Access, Closer]:
+    """The access check on Redis (key records, shared rate budgets; a client of its own, so
+    a burst of reads never delays a credential check) with every bearer verifier; and how
+    to close that client."""
+    # A short timeout: a paused Redis must give 503 quickly, like a read past its deadline.
+    client = redis_client(settings.redis_url, timeout_seconds=ACCESS_TIMEOUT_SECONDS)
+    keys = Keys(settings.key_namespace)
+    oidc = access.oidc
+    verifiers = (
+        ApiKeyVerifier(RedisApiKeys(client, keys)),
+        DesktopTokenVerifier(gateway.settings.secret, gateway.clock),
+        OidcVerifier(None if oidc is None else JwksVerifier(oidc, aiohttp_fetch())),
+    )
+    if oidc is None:
+        log.info("oidc_not_configured", reason="agent JWTs of an external issuer are refused")
+    # The ingest sources' own credentials (legacy tokens; signatures) follow the service's.
+    bearers: tuple[BearerVerifier, ...] = (*verifiers, *ingest[0])
+    limiter = RedisRateLimiter(client, keys)
+    return Access(bearers, ingest[1], limiter, access.limits), client.aclose
+
+
 def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = None) -> WebDeps:
     """Everything the web process serves with, from its settings and `env` (default: the
     environment) for the parts still configured there (read limits, gateway, ingest)."""
@@ -149,10 +197,15 @@ def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = Non
     # waits behind a burst of reads for one of their connections.
     probe = redis_client(settings.redis_url)
     ingest, close_ingest = build_ingest(settings, env)
+    gateway = build_gateway(settings, env)
+    access, close_access = build_access(
+        settings, AccessSettings.from_env(env), gateway, ingest_credentials(settings, env)
+    )
     return WebDeps(
         query=query,
         store=probe,
-        gateway=build_gateway(settings, env),
+        gateway=gateway,
         ingest=ingest,
-        closers=(close_query, probe.aclose, close_ingest),
+        access=access,
+        closers=(close_query, probe.aclose, close_ingest, close_access),
     )

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from infra.http_routes import JSON, Operation, Reply
+from infra.http_routes import ACCESS_REPLIES, JSON, Operation, Reply
 
 INFO = {
     "title": "c360",
@@ -19,7 +19,18 @@ INFO = {
     "description": "Customer 360 for contact centres: timelines and insights (docs/api.md), "
     "ingest webhook (docs/ingest.md), agent desktop (docs/desktop.md), probes.",
 }
-SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"}}
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (`c360k_...`, `c360 keys create`), a desktop token "
+        "(HS256, the gateway's), or an agent JWT of the configured OIDC issuer (RS/ES/PS). "
+        "Each operation's `x-c360-scope` names the scope it needs (docs/api.md).",
+    },
+    # The ingest sources' request signatures (docs/ingest.md).
+    "c360Signature": {"type": "apiKey", "in": "header", "name": "X-C360-Signature"},
+    "twilioSignature": {"type": "apiKey", "in": "header", "name": "X-Twilio-Signature"},
+}
 _REF = "#/components/schemas/{model}"
 
 
@@ -28,7 +39,8 @@ def _models(operations: Sequence[Operation]) -> list[tuple[type[BaseModel], Json
     request bodies as accepted)."""
     found: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
     for op in operations:
-        for reply in op.responses.values():
+        replies = [*op.responses.values(), *(ACCESS_REPLIES.values() if op.scope else ())]
+        for reply in replies:
             if reply.model is not None:
                 found[(reply.model, "serialization")] = None
         if op.body is not None and op.body.model is not None:
@@ -88,14 +100,28 @@ def _reply(reply: Reply, refs: dict[Any, Any]) -> dict[str, Any]:
     if reply.media is not None:
         out["content"] = _content(reply.media, reply.model, refs, "serialization")
     if reply.headers:
-        out["headers"] = {h: {"schema": {"type": "integer"}} for h in reply.headers}
+        out["headers"] = {
+            h: {"schema": {"type": "integer" if h == "Retry-After" else "string"}}
+            for h in reply.headers
+        }
     return out
 
 
 def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
-    if op.description:
-        out["description"] = op.description
+    description = op.description
+    responses = dict(op.responses)
+    security = op.security
+    if op.scope is not None:
+        # Every scoped route is behind the one access check: its credential, its answers.
+        need = f"Needs a credential carrying the `{op.scope}` scope (docs/api.md)."
+        description = f"{description}\n\n{need}" if description else need
+        responses = {**responses, **{s: r for s, r in ACCESS_REPLIES.items() if s != 503}}
+        responses.setdefault(503, ACCESS_REPLIES[503])
+        security = security or ("bearer",)
+        out["x-c360-scope"] = op.scope
+    if description:
+        out["description"] = description
     out["parameters"] = _parameters(op)
     if op.body is not None:
         out["requestBody"] = {
@@ -103,9 +129,9 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
             "description": op.body.description,
             "content": _content(op.body.media, op.body.model, refs, "validation"),
         }
-    out["responses"] = {str(s): _reply(r, refs) for s, r in sorted(op.responses.items())}
-    if op.security:
-        out["security"] = [{name: []} if name else {} for name in op.security]
+    out["responses"] = {str(s): _reply(r, refs) for s, r in sorted(responses.items())}
+    if security:
+        out["security"] = [{name: []} if name else {} for name in security]
     return out
 
 

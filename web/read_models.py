@@ -21,11 +21,12 @@ _STAMP: dict[str, Any] = {"format": "date-time"}
 
 # ---- parameters -------------------------------------------------------------------------
 class TenantQuery(Parameters):
-    """Every read takes the tenant."""
+    """Every read is of the credential's tenant; naming it is optional."""
 
     tenant: str | None = Field(
         None,
-        description="Tenant id (else header X-C360-Tenant, else the default).",
+        description="Optional: the credential's tenant (also as header X-C360-Tenant). Reads "
+        "are always of the credential's tenant; naming another one is refused with 403.",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
     )
 

@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from core import insights
+from core.access import TIMELINE_READ
 from core.errors import CorruptEntry, StoreUnavailable
 from core.query import (
     MAX_LIMIT,
@@ -37,6 +38,7 @@ from projections.reads import (
 )
 from projections.redis_errors import UNAVAILABLE, pool_exhausted
 from web import read_models as m
+from web.access import principal_of
 from web.read_api import ReadApi
 
 # Tenants, profile ids and interaction ids end up inside Redis keys and hash tags; braces
@@ -165,10 +167,11 @@ def _errors(handler: Callable[[web.Request, QueryApi], Awaitable[Answer]]) -> Ha
     return wrapped
 
 
-def _tenant(request: web.Request, api: QueryApi) -> str:
-    tenant = request.query.get("tenant") or request.headers.get("X-C360-Tenant")
-    tenant = tenant or api.base.default_tenant
-    if not _TENANT.match(tenant):
+def _tenant(request: web.Request, _api: QueryApi) -> str:
+    """The credential's tenant, and only it: a request naming another one (`tenant=`,
+    X-C360-Tenant) was refused 403 by the access check before reaching here."""
+    tenant = principal_of(request).tenant
+    if not _TENANT.match(tenant):  # keys and tokens are checked at issue: defence in depth
         raise ApiError(400, "bad_tenant", "tenant must be 1-64 of A-Z a-z 0-9 _ . -")
     return tenant
 
@@ -306,6 +309,7 @@ OPERATIONS = (
         _TAG,
         {200: Reply("A page of the timeline", m.Timeline), **_ERRORS},
         query=m.TimelineQuery,
+        scope=TIMELINE_READ,
     ),
     Operation(
         "GET",
@@ -315,6 +319,7 @@ OPERATIONS = (
         {200: Reply("A page of the timeline", m.Timeline), **_ERRORS},
         query=m.ProfileTimelineQuery,
         path_params=m.ProfilePath,
+        scope=TIMELINE_READ,
     ),
     Operation(
         "GET",
@@ -323,6 +328,7 @@ OPERATIONS = (
         _TAG,
         {200: Reply("Insights", m.Insights), **_ERRORS},
         query=m.InsightsQuery,
+        scope=TIMELINE_READ,
     ),
     Operation(
         "GET",
@@ -331,6 +337,7 @@ OPERATIONS = (
         _TAG,
         {200: Reply("Journey", m.Journey), **_ERRORS},
         query=m.JourneyQuery,
+        scope=TIMELINE_READ,
     ),
     Operation(
         "GET",
@@ -340,5 +347,6 @@ OPERATIONS = (
         {200: Reply("The interaction", m.Interaction), **_ERRORS},
         query=m.ScopeQuery,
         path_params=m.InteractionPath,
+        scope=TIMELINE_READ,
     ),
 )

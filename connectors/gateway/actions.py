@@ -1,15 +1,21 @@
-"""POST /v1/desktop/actions: an agent's action -> DesktopActionTaken on c360.desktop.v1."""
+"""POST /v1/desktop/actions: an agent's action -> DesktopActionTaken on c360.desktop.v1 (and
+the privileged ones an AuditRecorded on c360.audit.v1)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas import json_limits
+from core.audit import audit_record, looks_identifying
+from infra.audit_kafka import audit_message
+from infra.kafka_producer import Message
+from schemas import codec, json_limits
 from schemas.errors import C360Error, SchemaError
-from schemas.records import DesktopActionTaken
+from schemas.records import AuditRecorded, DesktopActionTaken
+from schemas.topics import AUDIT, DESKTOP
 
 # What each action needs besides the interaction (streams/relink.py, streams/activities.py
 # and core/related.py read them): profile actions a profile, record actions a record
@@ -24,6 +30,9 @@ NEEDS: dict[str, str | None] = {
     "link_record": "record_id",
     "unlink_record": "record_id",
 }
+# Actions that change which customer an interaction belongs to or what is shown of one:
+# on the audit trail (docs/operations.md "Audit trail"); notes and tasks are not.
+AUDITED = ("open_profile", "relink", "link_record", "unlink_record")
 MAX_TEXT = 10_000
 MAX_ID = 256
 MAX_BODY = 64 * 1024
@@ -107,3 +116,46 @@ def parse_action(body: bytes, ctx: ActionContext) -> DesktopActionTaken:
         text=fields["text"],
     )
 
+
+def audit_of(record: DesktopActionTaken) -> AuditRecorded | None:
+    """The audit record of a privileged action (None for the others): the agent, the
+    interaction, the profile or record it names and the action's event id, which is also its
+    cause, so a retried click (same event id) records the same audit id. A value that could
+    be a phone number or an email is withheld (the desktop event still holds it); an agent
+    id that could be one (an OIDC subject that is an email) is recorded as its sha256."""
+    if record.action not in AUDITED:
+        return None
+    details = {"action_event_id": record.event_id}
+    for name, value in (("profile_id", record.profile_id), ("record_id", record.record_id)):
+        if value is not None:
+            details[name] = _withheld(value)
+    actor = record.agent_id
+    if looks_identifying(actor):
+        actor = hashlib.sha256(actor.encode()).hexdigest()[:32]
+        details["actor_hashed"] = "sha256"
+    return audit_record(
+        tenant=record.tenant_id,
+        actor_kind="agent",
+        actor=actor,
+        action=record.action,
+        target=_withheld(record.interaction_id),
+        outcome="ok",
+        at=record.occurred_at,
+        details=details,
+        cause=record.event_id,
+    )
+
+
+def action_messages(record: DesktopActionTaken, desktop_topic: str) -> list[Message]:
+    """What one action publishes, in one batch (acknowledged together before the 202): the
+    DesktopActionTaken keyed by interaction, and for a privileged action its audit record on
+    the audit topic of the same deployment (the desktop topic's prefix)."""
+    messages = [Message(desktop_topic, record.interaction_id.encode(), codec.encode(record))]
+    audit = audit_of(record)
+    if audit is not None:
+        messages.append(audit_message(audit, desktop_topic.removesuffix(DESKTOP) + AUDIT))
+    return messages
+
+
+def _withheld(value: str) -> str:
+    return "withheld" if looks_identifying(value) else value

@@ -15,14 +15,21 @@ from aiohttp import web
 
 from connectors.gateway import auth
 from connectors.gateway import web_models as m
-from connectors.gateway.actions import MAX_BODY, ActionContext, InvalidAction, parse_action
+from connectors.gateway.actions import (
+    MAX_BODY,
+    ActionContext,
+    InvalidAction,
+    action_messages,
+    parse_action,
+)
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import PopFeed, PopLog
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
-from infra.http_routes import Body, Operation, Reply
-from infra.kafka_producer import Message, Publisher, PublishFailed
-from schemas import codec, json_limits
+from core.access import DESKTOP
+from infra.http_routes import PRINCIPAL, Body, Operation, Reply
+from infra.kafka_producer import Publisher, PublishFailed
+from schemas import json_limits
 from schemas.errors import SchemaError
 
 log = structlog.get_logger("c360.gateway")
@@ -48,8 +55,13 @@ GATEWAY = web.AppKey("c360_gateway", Gateway)
 
 
 def _error(status: int, error: str, detail: str) -> web.Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="c360-desktop"'} if status == 401 else None
-    return web.json_response({"error": error, "detail": detail}, status=status, headers=headers)
+    return web.json_response({"error": error, "detail": detail}, status=status)
+
+
+def _denied(status: int, error: str, message: str) -> web.Response:
+    """401/403 in the shape of the service's access check (infra.http_routes.AccessError)."""
+    headers = {"WWW-Authenticate": 'Bearer realm="c360"'} if status == 401 else None
+    return web.json_response({"error": error, "message": message}, status=status, headers=headers)
 
 
 class _Denied(Exception):
@@ -68,14 +80,17 @@ def _token(request: web.Request) -> str | None:
 def identify(request: web.Request, gw: Gateway) -> auth.AgentIdentity:
     """The agent the request's token speaks for: 401 without a valid token; 403 when the
     request names (?tenant= / ?agent=) someone else than the token does."""
+    # The service's access check (web.access) already verified the credential, its
+    # `desktop` scope, tenant and rate; the gateway still reads the agent from its own token
+    # and refuses a request naming another agent or tenant (agent-1 never gets agent-2's).
     try:
         who = auth.verify(gw.settings.secret, _token(request), gw.clock())
     except auth.InvalidToken as exc:
-        raise _Denied(_error(401, "unauthorized", str(exc))) from exc
+        raise _Denied(_denied(401, "unauthorized", f"desktop token: {exc}")) from exc
     for name, mine in (("tenant", who.tenant), ("agent", who.agent)):
         asked = request.query.get(name)
         if asked is not None and asked != mine:
-            raise _Denied(_error(403, "forbidden", f"this token is not valid for that {name}"))
+            raise _Denied(_denied(403, "forbidden", f"this token is not valid for that {name}"))
     return who
 
 
@@ -97,21 +112,35 @@ async def me(request: web.Request, gw: Gateway) -> web.Response:
     who = identify(request, gw)
     # fresh_seconds: the panel applies the stream's freshness window to what it shows
     # (a pop kept across a reload), so an earlier call is never presented as ringing.
-    return web.json_response({"tenant": who.tenant, "agent": who.agent,
-                              "expires_at": who.expires_at, "dev": gw.settings.dev,
-                              "fresh_seconds": gw.settings.fresh_seconds})
+    return web.json_response(
+        {
+            "tenant": who.tenant,
+            "agent": who.agent,
+            "expires_at": who.expires_at,
+            "dev": gw.settings.dev,
+            "fresh_seconds": gw.settings.fresh_seconds,
+        }
+    )
 
 
 async def stream(request: web.Request, gw: Gateway) -> web.StreamResponse:
     """The agent's pops as SSE (docs/desktop.md)."""
     who = identify(request, gw)
-    return await serve_stream(request, who, gw.hub, gw.pop_log,
-                              gw.settings.heartbeat_seconds, gw.settings.ready_timeout_seconds,
-                              gw.clock, gw.settings.fresh_seconds)
+    return await serve_stream(
+        request,
+        who,
+        gw.hub,
+        gw.pop_log,
+        gw.settings.heartbeat_seconds,
+        gw.settings.ready_timeout_seconds,
+        gw.clock,
+        gw.settings.fresh_seconds,
+    )
 
 
 async def post_action(request: web.Request, gw: Gateway) -> web.Response:
-    """Validate, scope to the token's agent, publish DesktopActionTaken; 202 once acked."""
+    """Validate, scope to the token's agent, publish DesktopActionTaken (and the audit record
+    of a privileged action, in the same batch); 202 once both are acked."""
     who = identify(request, gw)
     if (request.content_length or 0) > MAX_BODY:
         return _error(413, "payload_too_large", f"the limit is {MAX_BODY} bytes")
@@ -126,26 +155,70 @@ async def post_action(request: web.Request, gw: Gateway) -> web.Response:
             {"error": "invalid_action", "detail": str(exc), "problems": exc.problems},
             status=400,
         )
-    message = Message(gw.config.desktop_topic, record.interaction_id.encode(),
-                      codec.encode(record))
     try:
-        await gw.publisher.publish([message])
+        await gw.publisher.publish(action_messages(record, gw.config.desktop_topic))
     except PublishFailed as exc:
         log.warning("desktop_action_unpublished", action=record.action, error=str(exc))
-        return web.json_response({"error": "unavailable", "detail": "broker unavailable"},
-                                 status=503, headers={"Retry-After": "2"})
-    log.info("desktop_action", tenant=who.tenant, agent=who.agent, action=record.action,
-             event_id=record.event_id)
-    return web.json_response({"event_id": record.event_id, "action": record.action},
-                             status=202)
+        return web.json_response(
+            {"error": "unavailable", "detail": "broker unavailable"},
+            status=503,
+            headers={"Retry-After": "2"},
+        )
+    log.info(
+        "desktop_action",
+        tenant=who.tenant,
+        agent=who.agent,
+        action=record.action,
+        event_id=record.event_id,
+    )
+    return web.json_response({"event_id": record.event_id, "action": record.action}, status=202)
+
+
+async def session(request: web.Request, gw: Gateway) -> web.Response:
+    """Exchange an agent's verified identity-provider token (OIDC JWT) for a desktop token of
+    the same tenant and agent, with the gateway's TTL: the stream needs the gateway's own
+    token (its `exp` ends the stream, on this clock)."""
+    principal = request.get(PRINCIPAL)
+    if principal is None:  # mounted without the access check: nothing verified the caller
+        raise _Denied(_denied(401, "unauthorized", "a credential is required"))
+    if principal.kind != "agent":
+        raise _Denied(_denied(403, "forbidden", "desktop sessions are for agents"))
+    if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+        # The access check takes ?token= on desktop routes (for EventSource); an identity
+        # provider's token in a URL would end up in proxy logs, so not here.
+        return _error(400, "invalid_request", "send the token in Authorization: Bearer")
+    presented = _token(request)
+    try:
+        auth.verify(gw.settings.secret, presented, gw.clock())
+    except auth.InvalidToken:
+        pass  # not the gateway's own token: the identity provider's, as expected
+    else:
+        # Exchanging a desktop token for a fresh one would let a token renew itself forever.
+        raise _Denied(_denied(403, "forbidden", "this is already a desktop token"))
+    try:
+        token = auth.issue(
+            gw.settings.secret,
+            principal.tenant,
+            principal.subject,
+            gw.clock(),
+            gw.settings.token_ttl_seconds,
+        )
+    except ValueError as exc:  # an IdP subject outside the agent id alphabet
+        raise _Denied(_denied(403, "forbidden", f"no desktop token for this agent: {exc}")) from exc
+    who = auth.verify(gw.settings.secret, token, gw.clock())
+    log.info("desktop_session", tenant=who.tenant, agent=who.agent)
+    return web.json_response(
+        {"token": token, "tenant": who.tenant, "agent": who.agent, "expires_at": who.expires_at}
+    )
 
 
 async def dev_agents(_request: web.Request, gw: Gateway) -> web.Response:
     """Dev mode only: the demo agents the login page offers."""
     if not gw.settings.dev:
         raise web.HTTPNotFound()
-    return web.json_response({"tenant": gw.config.default_tenant,
-                              "agents": list(gw.settings.dev_agents)})
+    return web.json_response(
+        {"tenant": gw.config.default_tenant, "agents": list(gw.settings.dev_agents)}
+    )
 
 
 async def dev_login(request: web.Request, gw: Gateway) -> web.Response:
@@ -156,14 +229,16 @@ async def dev_login(request: web.Request, gw: Gateway) -> web.Response:
         doc = json_limits.loads(await request.read())
         agent = str(doc["agent"]).strip()
         tenant = str(doc.get("tenant") or gw.config.default_tenant).strip()
-        token = auth.issue(gw.settings.secret, tenant, agent, gw.clock(),
-                           gw.settings.token_ttl_seconds)
+        token = auth.issue(
+            gw.settings.secret, tenant, agent, gw.clock(), gw.settings.token_ttl_seconds
+        )
     except (SchemaError, ValueError, KeyError, TypeError) as exc:
-        return _error(400, "invalid_login", f"send {{\"agent\": ..., \"tenant\"?: ...}}: {exc}")
+        return _error(400, "invalid_login", f'send {{"agent": ..., "tenant"?: ...}}: {exc}')
     who = auth.verify(gw.settings.secret, token, gw.clock())
     log.info("desktop_dev_login", tenant=tenant, agent=agent)
-    return web.json_response({"token": token, "tenant": tenant, "agent": agent,
-                              "expires_at": who.expires_at})
+    return web.json_response(
+        {"token": token, "tenant": tenant, "agent": agent, "expires_at": who.expires_at}
+    )
 
 
 async def panel(_request: web.Request) -> web.FileResponse:
@@ -189,6 +264,7 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
     app.router.add_get("/v1/desktop/me", _guarded(me))
     app.router.add_get("/v1/desktop/stream", _guarded(stream))
     app.router.add_post("/v1/desktop/actions", _guarded(post_action))
+    app.router.add_post("/v1/desktop/session", _guarded(session))
     app.router.add_get("/v1/desktop/dev/agents", _guarded(dev_agents))
     app.router.add_post("/v1/desktop/dev/login", _guarded(dev_login))
     if gw.settings.dev:
@@ -210,10 +286,10 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
 
 
 _TAG = "desktop"
-_AUTH = {
-    401: Reply("No, malformed or expired token", m.GatewayError),
-    403: Reply("Token of another tenant or agent", m.GatewayError),
-}
+# 401/403/429 come from the access check (web.openapi adds them to every scoped route); the
+# gateway's own 401 (a credential that is not a desktop token) and 403 (another agent
+# named) have the same shape.
+_AUTH: dict[int, Reply] = {}
 _PANEL = {200: Reply("The panel page", media="text/html")}
 _NOT_DEV = {404: Reply("Not in dev mode (C360_ENV=dev)", media=None)}
 OPERATIONS = (
@@ -243,6 +319,7 @@ OPERATIONS = (
         {200: Reply("The token's agent", m.Me), **_AUTH},
         query=m.TokenQuery,
         security=("bearer",),
+        scope=DESKTOP,
     ),
     Operation(
         "GET",
@@ -257,6 +334,7 @@ OPERATIONS = (
         query=m.StreamQuery,
         headers=m.StreamHeaders,
         security=("bearer",),
+        scope=DESKTOP,
     ),
     Operation(
         "POST",
@@ -274,6 +352,22 @@ OPERATIONS = (
         query=m.TokenQuery,
         body=Body("The action", m.Action),
         security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "POST",
+        "/v1/desktop/session",
+        "Exchange an agent's identity-provider JWT (OIDC) for a desktop token of the same "
+        "tenant and agent, valid C360_GATEWAY_TOKEN_TTL_SECONDS (403 for API keys and for "
+        "a desktop token)",
+        _TAG,
+        {
+            200: Reply("The desktop token", m.DesktopSession),
+            400: Reply("The token came in the URL, not Authorization", m.GatewayError),
+            **_AUTH,
+        },
+        security=("bearer",),
+        scope=DESKTOP,
     ),
     Operation(
         "GET",

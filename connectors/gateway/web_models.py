@@ -130,3 +130,8 @@ class DevToken(Described):
     tenant: str
     agent: str
     expires_at: int = Field(description="Epoch seconds.")
+
+
+class DesktopSession(DevToken):
+    """A desktop token exchanged for an agent's identity-provider token (same body as the
+    dev sign-in's)."""

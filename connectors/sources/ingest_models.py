@@ -20,17 +20,29 @@ class SourcePath(Parameters):
 
 
 class IngestQuery(Parameters):
-    """The tenant, for platforms that cannot set a header."""
+    """The tenant, for platforms that cannot set a header (Twilio)."""
 
     tenant: str | None = Field(
-        None, description="Tenant (header X-C360-Tenant wins; else the default)."
+        None,
+        description="The tenant the request claims: it must be the credential's (else 403); "
+        "for signatures, the tenant whose secret is checked.",
     )
 
 
 class IngestHeaders(Parameters):
-    """Tenant and Twilio's signature."""
+    """Tenant and the request signatures."""
 
-    tenant: str | None = Field(None, alias="X-C360-Tenant", description="Tenant.")
+    tenant: str | None = Field(
+        None,
+        alias="X-C360-Tenant",
+        description="The tenant the request claims: it must be the credential's (else 403).",
+    )
+    signature: str | None = Field(
+        None,
+        alias="X-C360-Signature",
+        description="t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + body)> with the "
+        "tenant's signing secret; 300 s window; several v1 during a rotation.",
+    )
     twilio_signature: str | None = Field(
         None,
         alias="X-Twilio-Signature",
@@ -43,6 +55,14 @@ class Accepted(Described):
 
     accepted: int
     event_ids: list[str]
+
+
+class Denied(Described):
+    """401/403/429 from the access check (`message`) or the handler (`detail`)."""
+
+    error: str = Field(examples=["unauthorized", "forbidden", "rate_limited"])
+    message: str | Absent = Field(None, description="Why (the access check).")
+    detail: str | Absent = Field(None, description="Why (a record of another tenant).")
 
 
 class IngestError(Described):

@@ -7,24 +7,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
-from urllib.parse import parse_qsl
 
 import structlog
 from aiohttp import web
 
 from connectors.sources.errors import SourcePayloadError
+from connectors.sources.ingest_auth import ON_ACCEPTED, dev_principal
 from connectors.sources.ingest_models import (
     Accepted,
+    Denied,
     IngestError,
     IngestHeaders,
     IngestQuery,
     SourcePath,
 )
-from connectors.sources.ingest_settings import TENANT_RE, IngestSettings
+from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.registry import TRANSLATORS, Translator
-from connectors.sources.signatures import validate_twilio
+from core.access import Principal
 from infra.dlq import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_for_request
-from infra.http_routes import Body, Operation, Reply
+from infra.http_routes import PRINCIPAL, Body, Operation, Reply
 from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import KafkaProducer, Message, Publisher, PublishFailed
 from schemas import codec, json_limits
@@ -45,7 +46,8 @@ _HEADROOM = 64 * 1024
 
 
 class TenantMismatch(SchemaError):
-    """A canonical record names another tenant than the one the request is authorized for."""
+    """A canonical record names another tenant than the credential's (403, not dead-lettered:
+    the sender is told, and nothing of another tenant's is stored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,21 +119,30 @@ def ingest_producer(
     """The webhook's producer: a bounded delivery time so a request answers 503 instead of
     hanging, and room for a whole payload. It connects on first use."""
     return KafkaProducer(
-        KafkaEndpoint.from_settings(settings), "c360-ingest",
+        KafkaEndpoint.from_settings(settings),
+        "c360-ingest",
         delivery_timeout_s=ack_timeout_seconds,
         max_message_bytes=message_limit(max_payload_bytes),
     )
 
 
 def dead_letter(
-    source: str, tenant: str, body: bytes, error: BaseException, received_at: datetime,
+    source: str,
+    tenant: str,
+    body: bytes,
+    error: BaseException,
+    received_at: datetime,
     max_payload_bytes: int = 0,
 ) -> DeadLetter:
     """The DeadLetter of a rejected request (infra.dlq's builder); its id is stable per
     (source, tenant, bytes), so a vendor retrying the same bad payload dead-letters one id.
     The bytes are kept whole up to what the producer accepts (`message_limit`)."""
     return dead_letter_for_request(
-        source=source, tenant_id=tenant, body=body, error=error, received_at=received_at,
+        source=source,
+        tenant_id=tenant,
+        body=body,
+        error=error,
+        received_at=received_at,
         max_message_bytes=message_limit(max_payload_bytes),
     )
 
@@ -167,8 +178,13 @@ class Ingest:
         """Authenticate, translate, publish, answer; see docs/ingest.md for every status."""
         source = request.match_info["source"]
         if source != CANONICAL and source not in self._translators:
-            return _error(404, "unknown_source", f"no translator for {source!r}",
-                          sources=self.sources)
+            return _error(
+                404, "unknown_source", f"no translator for {source!r}", sources=self.sources
+            )
+        principal = self._principal(request)
+        if principal is None:
+            log.warning("ingest_unauthorized", source=source, status=401)
+            return _error(401, "unauthorized", "a credential is required")
         limit = self._config.max_payload_bytes
         too_big = _error(413, "payload_too_large", f"the limit is {limit} bytes")
         if (request.content_length or 0) > limit:
@@ -179,27 +195,30 @@ class Ingest:
             return too_big
         if len(body) > limit:
             return too_big
-        tenant = (request.headers.get("X-C360-Tenant") or request.query.get("tenant")
-                  or self._config.default_tenant)
-        if not TENANT_RE.match(tenant):
-            return _error(400, "invalid_tenant", "tenant must match " + TENANT_RE.pattern)
-        bound = log.bind(source=source, tenant=tenant, bytes=len(body))
-        decision = self._config.auth.authorize(
-            tenant, source, _bearer(request), self._twilio_ok(request, body, tenant, source)
+        # The tenant is the credential's, never the request's: web.access already refused a
+        # request naming another one (403) before anything was translated or published.
+        tenant = principal.tenant
+        bound = log.bind(
+            source=source,
+            tenant=tenant,
+            bytes=len(body),
+            kind=principal.kind,
+            subject=principal.subject,
         )
-        if not decision.allowed:
-            bound.warning("ingest_unauthorized", status=decision.status)
-            error = "unauthorized" if decision.status == 401 else "forbidden"
-            return _error(decision.status, error, decision.reason)
         received_at = self._clock()
         try:
             events = self._translate(source, body, tenant, received_at)
             refused = implausible(events, self._config.limits)
-            messages = [] if refused else [
-                Message(self._config.interactions_topic, e.interaction_id.encode(),
-                        codec.encode(e))
-                for e in events
-            ]
+            messages = (
+                []
+                if refused
+                else [
+                    Message(
+                        self._config.interactions_topic, e.interaction_id.encode(), codec.encode(e)
+                    )
+                    for e in events
+                ]
+            )
         except TenantMismatch as exc:
             bound.warning("ingest_tenant_mismatch")
             return _error(403, "forbidden", str(exc))
@@ -213,14 +232,27 @@ class Ingest:
         if refused:
             n, why = refused
             named = ImplausibleValue(f"record {n}: {why.field}", why.problem)
-            return await self._dead_letter(source, tenant, body, named, received_at, 400, bound,
-                                           kind="implausible_value", field=why.field, record=n)
+            return await self._dead_letter(
+                source,
+                tenant,
+                body,
+                named,
+                received_at,
+                400,
+                bound,
+                kind="implausible_value",
+                field=why.field,
+                record=n,
+            )
         try:
             await self._publisher.publish(messages)
         except PublishFailed as exc:
             bound.warning("ingest_broker_unavailable", error=str(exc), events=len(messages))
             return _unavailable(exc)
         ids = [e.event_id for e in events]
+        accepted = request.get(ON_ACCEPTED)
+        if accepted is not None:
+            accepted()  # the signed request now counts as used (replay check)
         bound.info("ingest_accepted", events=len(ids))
         return web.json_response({"accepted": len(ids), "event_ids": ids}, status=202)
 
@@ -232,11 +264,18 @@ class Ingest:
         return self._translators[source](body, tenant, received_at)
 
     async def _dead_letter(
-        self, source: str, tenant: str, body: bytes, exc: BaseException,
-        received_at: datetime, status: int, bound: Any, kind: str = "", **extra: Any,
+        self,
+        source: str,
+        tenant: str,
+        body: bytes,
+        exc: BaseException,
+        received_at: datetime,
+        status: int,
+        bound: Any,
+        kind: str = "",
+        **extra: Any,
     ) -> web.Response:
-        letter = dead_letter(source, tenant, body, exc, received_at,
-                             self._config.max_payload_bytes)
+        letter = dead_letter(source, tenant, body, exc, received_at, self._config.max_payload_bytes)
         try:
             await self._publisher.publish(
                 [Message(self._config.dlq_topic, None, codec.encode(letter))]
@@ -245,46 +284,19 @@ class Ingest:
             # The bytes are not stored anywhere: the sender must keep them and retry.
             bound.warning("ingest_dead_letter_failed", error=str(failed))
             return _unavailable(failed)
-        bound.warning("ingest_dead_lettered", error_type=letter.error_type,
-                      dead_letter_id=letter.event_id)
-        kind = kind or ("malformed_payload" if status == 400 else "translator_error")
-        return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id,
-                      **extra)
-
-    def _twilio_ok(
-        self, request: web.Request, body: bytes, tenant: str, source: str
-    ) -> bool | None:
-        token = self._config.auth.twilio_auth_tokens.get(tenant)
-        signature = request.headers.get("X-Twilio-Signature")
-        if source != "twilio" or token is None or signature is None:
-            return None
-        form = request.content_type == "application/x-www-form-urlencoded"
-        try:
-            params = parse_qsl(body.decode(), keep_blank_values=True) if form else None
-        except UnicodeDecodeError:
-            return False
-        return any(
-            validate_twilio(token, url, signature, params, body=None if form else body)
-            for url in self._urls(request)
+        bound.warning(
+            "ingest_dead_lettered", error_type=letter.error_type, dead_letter_id=letter.event_id
         )
+        kind = kind or ("malformed_payload" if status == 400 else "translator_error")
+        return _error(status, kind, letter.error_message, dead_letter_id=letter.event_id, **extra)
 
-    def _urls(self, request: web.Request) -> list[str]:
-        # Twilio signs the URL it called; behind a proxy that is the public URL, not ours.
-        # Trusting forwarded headers is safe here: the HMAC still needs the auth token.
-        public = self._config.auth.public_base_url
-        if public:
-            return [public + request.raw_path]
-        urls = [str(request.url)]
-        proto = request.headers.get("X-Forwarded-Proto")
-        host = request.headers.get("X-Forwarded-Host") or request.host
-        if proto:
-            urls.append(f"{proto.split(',')[0].strip()}://{host}{request.raw_path}")
-        return urls
-
-
-def _bearer(request: web.Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return (value.strip() or None) if scheme.lower() == "bearer" else None
+    def _principal(self, request: web.Request) -> Principal | None:
+        principal = request.get(PRINCIPAL)
+        if isinstance(principal, Principal):
+            return principal
+        # No access check ran (the route mounted without web.access): only the open dev
+        # stack may proceed, as the default tenant; anything else fails closed.
+        return dev_principal(self._config.default_tenant) if self._config.auth.open else None
 
 
 def _unavailable(exc: PublishFailed) -> web.Response:
@@ -313,11 +325,23 @@ OPERATIONS = (
         "ingest",
         {
             202: Reply("Accepted", Accepted),
-            400: _e("invalid_tenant, malformed_payload or implausible_value (dead-lettered)"),
-            401: _e("unauthorized: no/unknown bearer token or a bad Twilio signature"),
-            403: _e("forbidden: token of another tenant/source, or a record's tenant differs"),
+            400: _e("malformed_payload or implausible_value (dead-lettered)"),
+            401: Reply(
+                "unauthorized: no credential, an unknown/expired/revoked key or token, a bad or "
+                "stale X-C360-Signature or X-Twilio-Signature, or a replayed signed request "
+                "(WWW-Authenticate)",
+                Denied,
+            ),
+            403: Reply(
+                "forbidden: the request names another tenant than the credential's, the "
+                "credential lacks ingest:<source>, or a canonical record's tenant differs",
+                Denied,
+            ),
             404: _e("unknown_source"),
             413: _e("payload_too_large"),
+            429: Reply(
+                "rate_limited: over the credential's rate", Denied, headers=("Retry-After",)
+            ),
             500: _e("translator_error (dead-lettered)"),
             503: _e("broker_unavailable: retry (Retry-After)", "Retry-After"),
         },
@@ -329,6 +353,13 @@ OPERATIONS = (
             "`canonical` one canonical JSON record or an array of them.",
             media="*/*",
         ),
-        security=("bearer", ""),
+        security=("bearer", "c360Signature", "twilioSignature"),
+        description=(
+            "The tenant is the credential's: an API key with `ingest:<source>` or `ingest:*`, "
+            "a legacy C360_INGEST_TOKENS token, an X-C360-Signature (HMAC-SHA256 over "
+            "`<t>.<body>`, 300 s window) made with the tenant's signing secret, or Twilio's "
+            "X-Twilio-Signature with the tenant's auth token (docs/ingest.md)."
+        ),
+        scope="ingest:{source}",
     ),
 )

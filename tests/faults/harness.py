@@ -24,6 +24,7 @@ from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.records import InteractionWrappedUp
 from schemas.topics import INTERACTIONS
+from tests.credentials import bearer, desktop_token
 from tests.factories import eid, voice_call
 from tests.integration.stack import ROOT, create_topics, wait_http
 
@@ -220,13 +221,22 @@ class Stack:
     def timeline(self, identifier: str, tenant: str) -> tuple[int, dict[str, Any]]:
         query = urllib.parse.urlencode({"identifier": identifier, "tenant": tenant,
                                         "channel": "voice", "limit": 200})
-        return get_json(f"http://127.0.0.1:{self.http_port}/v1/timeline?{query}", timeout=10)
+        return get_json(f"http://127.0.0.1:{self.http_port}/v1/timeline?{query}", timeout=10,
+                        headers=reader(tenant))
 
 
-def get_json(url: str, timeout: float) -> tuple[int, dict[str, Any]]:
+def reader(tenant: str) -> dict[str, str]:
+    """A credential to read `tenant`'s timelines from the (dev-mode) web service: a desktop
+    token signed with its dev secret, so minting one never needs the Redis under test."""
+    return bearer(desktop_token(tenant))
+
+
+def get_json(url: str, timeout: float,
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """(status, JSON body) of a GET; (0, {}) when nothing answers in time."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as exc:
         try:

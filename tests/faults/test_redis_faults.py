@@ -28,17 +28,20 @@ from tests.faults.harness import (
     figure,
     publish,
 )
+from tests.faults.harness import reader as read_credential
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 PHASE = 60  # calls published per phase (x ~5.25 events)
 
 
-def _read_with_headers(url: str, timeout: float) -> tuple[int, str | None, float]:
+def _read_with_headers(url: str, timeout: float,
+                       headers: dict[str, str] | None = None) -> tuple[int, str | None, float]:
     """(status, Retry-After, seconds taken) of one GET; status 0 when nothing answered."""
     began = time.monotonic()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status, resp.headers.get("Retry-After"), time.monotonic() - began
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers.get("Retry-After"), time.monotonic() - began
@@ -122,7 +125,7 @@ def redis_run(kafka_bootstrap, tmp_path_factory) -> dict[str, Any]:
             with ThreadPoolExecutor(2) as pool:
                 read = pool.submit(_read_with_headers,
                                    f"{stack.env_url('http')}/v1/timeline?{query}",
-                                   PROBE_SECONDS)
+                                   PROBE_SECONDS, read_credential(calls.tenant))
                 ready = pool.submit(_read_with_headers, f"{stack.env_url('worker')}/ready",
                                     PROBE_SECONDS)
                 seen["pause_read"] = read.result()

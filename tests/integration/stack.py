@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from c360.procs import free_port
 from schemas.topics import CATALOGUE
+from tests.credentials import redis_key_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 90.0  # liveness bound for a pipeline hop, not a performance assertion
@@ -104,6 +105,8 @@ def running_stack(
             "worker": f"http://127.0.0.1:{worker_port}",
             "bootstrap": bootstrap,
             "logs": logs,
+            "redis_url": redis_url,
+            "namespace": env["C360_KEY_NAMESPACE"],
         }
     finally:
         for proc in procs:
@@ -114,6 +117,18 @@ def running_stack(
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def stack_bearer(
+    stack: dict[str, str | Path], tenant: str, scopes: tuple[str, ...] = ("timeline:read",)
+) -> dict[str, str]:
+    """An Authorization header with a new API key of `tenant` in the stack's Redis namespace
+    (as `c360 keys create` makes one), for requests to the stack's web service."""
+    made: dict = stack.setdefault("keys", {})  # type: ignore[assignment]
+    if (tenant, scopes) not in made:  # one key per tenant and scopes, reused by polls
+        url, namespace = str(stack["redis_url"]), str(stack["namespace"])
+        made[(tenant, scopes)] = redis_key_sync(url, namespace, tenant, scopes)
+    return {"Authorization": f"Bearer {made[(tenant, scopes)]}"}
 
 
 def worker_env(bootstrap: str, redis_url: str, prefix: str, name: str, **extra: str) -> dict:

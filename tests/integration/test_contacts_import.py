@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -16,7 +17,9 @@ from core.profiles import Profile
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_profiles import RedisProfileDirectory
-from schemas.topics import CONTACTS
+from schemas import codec
+from schemas.records import AuditRecorded
+from schemas.topics import AUDIT, CONTACTS
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +125,33 @@ def test_header_problems_import_nothing(env, tmp_path, consume_until):
     path.write_text("profile_id,name,favourite_colour\np-1,Alice,blue\n")
     assert contacts_import.main([str(path), "--tenant", TENANT]) == 2
     assert consume_until(env["prefix"] + CONTACTS, timeout=3) == []
+
+
+def test_an_import_is_audited_once_and_a_dry_run_not_at_all(
+    env, tmp_path, consume_until, monkeypatch
+):
+    """One AuditRecorded per real import on c360.audit.v1: the operator, the file's sha256,
+    the counts; none of the file's phone numbers or emails in its bytes. --dry-run: none."""
+    path = tmp_path / "few.csv"
+    rows = [["p-1", "Ann", "+44 20 7946 0123", "ann@example.com", "gold", "", "", "", ""],
+            ["p-2", "Bob", "020 7946 0456", "bob@example.org", "", "", "", "", ""],
+            ["p-3", "Bad", "12", "", "", "", "", "", ""]]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows([HEADER, *rows])
+    assert contacts_import.main([str(path), "--tenant", TENANT, "--dry-run"]) == 1
+    assert consume_until(env["prefix"] + AUDIT, timeout=3) == []
+    monkeypatch.setenv("C360_OPERATOR", "sam")
+    assert contacts_import.main([str(path), "--tenant", TENANT]) == 1
+    got = consume_until(env["prefix"] + AUDIT, lambda rs: len(rs) > 1, 5)
+    [received] = got
+    record = codec.decode(received.value)
+    assert isinstance(record, AuditRecorded) and received.key == TENANT.encode()
+    assert (record.actor_kind, record.actor, record.action, record.outcome) == (
+        "operator", "ops:sam", "contacts_import", "ok")
+    assert record.target == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert {k: record.details[k] for k in ("created", "updated", "rejected", "published")} == {
+        "created": "2", "updated": "0", "rejected": "1", "published": "2"}
+    raw = received.value + (received.key or b"")
+    for value in ("+44 20 7946 0123", "+442079460123", "2079460123", "020 7946 0456",
+                  "2079460456", "ann@example.com", "bob@example.org", "example"):
+        assert value.encode() not in raw

@@ -23,6 +23,7 @@ from c360.procs import free_port, group_alive, pid_alive, wait_until
 from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.topics import INTERACTIONS, topic_names
+from tests.credentials import bearer, desktop_token
 
 pytestmark = pytest.mark.integration
 
@@ -289,7 +290,11 @@ def test_real_stack_survives_kill_9_of_the_streams_worker(
     query = urllib.parse.urlencode(
         {"identifier": "+442079460123", "tenant": "demo", "channel": "voice"}
     )
-    url = f"{state['http_url']}/v1/timeline?{query}"
+    # The read API needs a credential: a desktop token of the dev stack (its published
+    # dev-only secret), as the panel's signed-in agent has.
+    url = urllib.request.Request(
+        f"{state['http_url']}/v1/timeline?{query}", headers=bearer(desktop_token("demo"))
+    )
 
     def arrived() -> bool:
         with urllib.request.urlopen(url, timeout=5) as resp:

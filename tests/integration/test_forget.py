@@ -13,25 +13,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from c360 import forget
+from connectors.sources.signatures import twilio_signature
 from core.links import LinkAction
 from core.profiles import Profile, ProfileIdentifier
 from core.timeline import Retention
+from infra.audit_kafka import InMemoryAuditTrail
+from infra.kafka_producer import PublishFailed
 from projections.keys import Keys
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_timeline import RedisTimelineStore
-from schemas.topics import ERASURE
+from schemas import codec
+from schemas.records import AuditRecorded
+from schemas.topics import AUDIT, ERASURE
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
+from tests.contract.net import closed_port
 from tests.factories import CALLER, T0, voice_call
-from tests.integration.stack import DEADLINE, running_stack
+from tests.integration.stack import DEADLINE, running_stack, stack_bearer
 from tests.unit.sources.samples import http_request
 
 OTHER_CALLER = "+442079460777"
+TWILIO_AUTH = "forget-test-twilio-auth-token"
 CHANNELS = ("voice", "chat", "sms", "email", "whatsapp")
 NOW_MS = int(T0.timestamp() * 1000) + 3_600_000
 
@@ -48,6 +56,7 @@ def env(redis_url: str, redis_namespace: str, kafka_bootstrap: str,
         "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "C360_TOPIC_PREFIX": topic_prefix,
         "C360_DEFAULT_REGION": "GB",
+        "C360_OPERATOR": "jane",
     }
 
 
@@ -156,11 +165,68 @@ async def test_forget_erases_the_party_and_publishes_the_request(
     assert CALLER not in record.value.decode() and CALLER[1:] not in record.value.decode()
 
 
+def spellings(identifier: str) -> list[bytes]:
+    """Byte forms of an identifier an audit record must never hold."""
+    digits = "".join(c for c in identifier if c.isdigit())
+    return [identifier.encode(), digits.encode(), digits[-9:].encode()]
+
+
 @pytest.mark.integration
-async def test_dry_run_reports_and_touches_nothing(
+async def test_forget_is_audited_once_without_the_identifier(
+    env: dict[str, str], topic_prefix: str, consume_until: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One AuditRecorded per forgotten identifier on c360.audit.v1: the operator, the party
+    token, the counts and the erasure event id; no spelling of the number in its bytes."""
+    state = await project(env)
+    token = state[CALLER].token
+    argv = ["--tenant", "acme", "--identifier", "020 7946 0123", "--reason", "T-1"]
+    assert await asyncio.to_thread(forget.main, argv, env) == 0
+    [party] = json.loads(capsys.readouterr().out)["parties"]
+    [received] = await asyncio.to_thread(
+        consume_until, topic_prefix + AUDIT, lambda rs: len(rs) > 1, 5)
+    record = codec.decode(received.value or b"")
+    assert isinstance(record, AuditRecorded) and received.key == b"acme"
+    assert (record.actor_kind, record.actor, record.action, record.target, record.outcome) == (
+        "operator", "ops:jane", "forget", token, "ok")
+    assert record.details["erasure_event_id"] == party["erasure_event_id"]
+    assert record.details["keys_removed"] == str(sum(party["removed"].values())) == "9"
+    assert record.details["interactions"] == "2"
+    raw = (received.value or b"") + (received.key or b"")
+    for form in [*spellings(CALLER), *spellings("020 7946 0123"), b"T-1"]:
+        assert form not in raw
+
+
+@pytest.mark.integration
+async def test_a_failed_erasure_is_audited_failed_and_an_unpublished_trail_is_exit_3(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--dry-run counts what would go and leaves Redis as it was."""
+    """Redis down after the request was published: the record says failed (and the error's
+    type), then the error surfaces as before. The trail down: erased, exit 3, report kept."""
+    await project(env)
+    argv = ["--tenant", "acme", "--identifier", CALLER]
+    trail = InMemoryAuditTrail()
+    down = {**env, "C360_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"}
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await asyncio.to_thread(forget.main, argv, down, trail)
+    [record] = trail.records
+    assert record.outcome == "failed" and record.details["error"]
+    assert record.details["erasure_event_id"] != "None"
+
+    unpublished = InMemoryAuditTrail(fail=PublishFailed("broker down"))
+    assert await asyncio.to_thread(forget.main, argv, env, unpublished) == 3
+    out = capsys.readouterr()
+    assert "audit record was not published" in out.err
+    [party] = json.loads(out.out)["parties"]
+    assert party["removed"]["timeline_entries"] == 1
+
+
+@pytest.mark.integration
+async def test_dry_run_reports_and_touches_nothing(
+    env: dict[str, str], topic_prefix: str, consume_until: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--dry-run counts what would go, leaves Redis as it was and records no audit."""
     state = await project(env)
     code = await asyncio.to_thread(
         forget.main, ["--tenant", "acme", "--identifier", CALLER, "--dry-run"], env
@@ -170,6 +236,7 @@ async def test_dry_run_reports_and_touches_nothing(
     assert party["removed"]["timeline_entries"] == 1 and party["interactions"] == 2
     assert party["erasure_event_id"] is None
     assert len(await timeline(env, state[CALLER].token)) == 2
+    assert await asyncio.to_thread(consume_until, topic_prefix + AUDIT, timeout=3) == []
 
 
 @pytest.mark.integration
@@ -220,9 +287,11 @@ def test_erasure_request_carries_the_token_never_the_value() -> None:
     assert CALLER[1:] not in raw.decode()
 
 
-def _timeline_items(http: str, identifier: str) -> list[Any]:
+def _timeline_items(stack: dict[str, Any], identifier: str) -> list[Any]:
     query = urllib.parse.urlencode({"identifier": identifier, "tenant": "acme"})
-    with urllib.request.urlopen(f"{http}/v1/timeline?{query}", timeout=5) as resp:
+    url = f"{stack['http']}/v1/timeline?{query}"
+    request = urllib.request.Request(url, headers=stack_bearer(stack, "acme"))
+    with urllib.request.urlopen(request, timeout=5) as resp:
         return list(json.loads(resp.read())["items"])
 
 
@@ -233,21 +302,26 @@ def test_webhook_to_timeline_then_forget_end_to_end(
     """Twilio's captured webhook posted to the running service reaches the timeline API;
     after `c360 forget` of the caller (another spelling) the API shows nothing."""
     _, body = http_request("twilio_voice_incoming_pstn_webhook.http")
-    with running_stack(kafka_bootstrap, redis_url, tmp_path) as stack:
+    # Signed as Twilio signs it, with acme's auth token: the signature proves the tenant.
+    with running_stack(kafka_bootstrap, redis_url, tmp_path,
+                       C360_TWILIO_AUTH_TOKENS=f"acme:{TWILIO_AUTH}") as stack:
         http, prefix = str(stack["http"]), str(stack["prefix"])
+        url = f"{http}/v1/ingest/twilio?tenant=acme"
+        params = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)
         request = urllib.request.Request(
-            f"{http}/v1/ingest/twilio?tenant=acme", data=body, method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+            url, data=body, method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "X-Twilio-Signature": twilio_signature(TWILIO_AUTH, url, params)})
         with urllib.request.urlopen(request, timeout=30) as resp:
             assert resp.status == 202
         end = time.monotonic() + DEADLINE
-        while not _timeline_items(http, "+447381234567") and time.monotonic() < end:
+        while not _timeline_items(stack, "+447381234567") and time.monotonic() < end:
             time.sleep(0.3)
-        assert len(_timeline_items(http, "+447381234567")) == 1
+        assert len(_timeline_items(stack, "+447381234567")) == 1
         env = {**os.environ, "C360_ENV": "dev", "C360_REDIS_URL": redis_url,
                "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "C360_TOPIC_PREFIX": prefix,
                "C360_KEY_NAMESPACE": f"c360t{prefix[:-1]}", "C360_DEFAULT_REGION": "GB"}
         assert forget.main(["--tenant", "acme", "--identifier", "07381 234567"], env) == 0
         [party] = json.loads(capsys.readouterr().out)["parties"]
         assert party["removed"]["timeline_entries"] == 1 and party["interactions"] == 1
-        assert _timeline_items(http, "+447381234567") == []
+        assert _timeline_items(stack, "+447381234567") == []

@@ -19,8 +19,8 @@ from connectors.gateway.pops import Decoder
 from connectors.gateway.web import add_routes
 from infra.kafka_config import KafkaEndpoint
 from schemas import codec
-from schemas.records import DesktopActionTaken
-from schemas.topics import DESKTOP, SCREENPOPS
+from schemas.records import AuditRecorded, DesktopActionTaken
+from schemas.topics import AUDIT, DESKTOP, SCREENPOPS
 from streams.settings import StreamSettings
 from tests.gateway_helpers import pop, pop_key, read_events, wait_connected
 from tests.kafka_helpers import Received, produce_sync
@@ -100,6 +100,28 @@ async def test_pop_reaches_its_agent_only(
         assert int(partition) >= 0 and int(offset) >= 0
 
 
+async def test_an_agent_never_receives_another_agents_or_another_tenants_pops(
+    kafka_bootstrap: str, topic_prefix: str, publish: Callable[..., None]
+) -> None:
+    """agent-1 of demo gets its own pop only: not agent-2's, and not the pop of agent-1 of
+    tenant acme (same agent id, another tenant), which reaches that agent's stream."""
+    async with gateway(kafka_bootstrap, topic_prefix) as client:
+        mine = await open_stream(client, "agent-1")
+        resp = await client.get("/v1/desktop/stream", params={"token": token("agent-1", "acme")})
+        assert resp.status == 200
+        await wait_connected(resp)
+        publish("agent-2", iid="ix-agent-2")
+        publish("agent-1", tenant="acme", iid="ix-acme-agent-1")
+        publish("agent-1", iid="ix-demo-agent-1")
+        [theirs] = await read_events(resp, 1)
+        assert theirs.json()["interaction_id"] == "ix-acme-agent-1"
+        [got] = await read_events(mine, 1)
+        assert got.json()["interaction_id"] == "ix-demo-agent-1"
+        # Every pop was delivered by now (acme's reached its agent): nothing else comes.
+        with pytest.raises(TimeoutError):
+            await read_events(mine, 1, timeout=3.0)
+
+
 async def test_wrong_tokens(kafka_bootstrap: str, topic_prefix: str) -> None:
     """Another secret's or an expired token is 401; a token for another agent/tenant is 403."""
     foreign = auth.issue(b"some-other-secret-xyz", "demo", "agent-a", time.time(), 600)
@@ -177,6 +199,39 @@ async def test_action_lands_on_the_desktop_topic(
     assert (record.event_id, record.agent_id, record.tenant_id) == (event_id, "agent-a", "demo")
     assert (record.action, record.interaction_id, record.profile_id) == ("relink", "ix-9", "p-2")
     assert received.key == b"ix-9"
+
+
+async def test_a_relink_is_on_the_audit_trail_once_without_identifiers(
+    kafka_bootstrap: str, topic_prefix: str, consume_until: Callable[..., list[Received]]
+) -> None:
+    """A relink (retried with the same client_action_id) and a note: exactly one AuditRecorded
+    on c360.audit.v1, for the agent and interaction, same id as the retry; a profile id that
+    looks like a phone number is withheld from the trail's bytes."""
+    phone = "+44 20 7946 0123"
+    body = {"action": "relink", "interaction_id": "ix-9", "profile_id": phone,
+            "client_action_id": "click-1"}
+    headers = {"Authorization": "Bearer " + token("agent-a")}
+    async with gateway(kafka_bootstrap, topic_prefix) as client:
+        for _ in range(2):
+            resp = await client.post("/v1/desktop/actions", headers=headers, json=body)
+            assert resp.status == 202
+        event_id = (await resp.json())["event_id"]
+        note = {"action": "add_note", "interaction_id": "ix-9", "text": "hi"}
+        assert (await client.post("/v1/desktop/actions", headers=headers, json=note)).status == 202
+    assert len(consume_until(topic_prefix + DESKTOP, lambda rs: len(rs) >= 3)) == 3
+    got = consume_until(topic_prefix + AUDIT, lambda rs: len(rs) > 2, 5)
+    assert len(got) == 2  # the retried click, published again: one event id, deduplicated
+    records = [codec.decode(r.value or b"") for r in got]
+    assert all(isinstance(r, AuditRecorded) for r in records)
+    assert len({r.event_id for r in records}) == 1
+    record = records[0]
+    assert (record.tenant_id, record.actor_kind, record.actor, record.action, record.target,
+            record.outcome) == ("demo", "agent", "agent-a", "relink", "ix-9", "ok")
+    assert record.details == {"action_event_id": event_id, "profile_id": "withheld"}
+    for received in got:
+        raw = (received.value or b"") + (received.key or b"")
+        assert received.key == b"demo"
+        assert phone.encode() not in raw and b"2079460123" not in raw
 
 
 async def test_feed_failure_resumes_without_losing_the_pop(

@@ -1,4 +1,5 @@
-"""The ingest webhook on a real broker: vendor samples in, canonical events on the topic."""
+"""The ingest webhook behind web.access on a real broker: vendor samples in with their
+credentials, canonical events of the credential's tenant on the topic, nothing of others'."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,9 +17,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, ingest_producer
+from connectors.sources.ingest_web import (
+    OPERATIONS,
+    Ingest,
+    IngestConfig,
+    add_routes,
+    ingest_producer,
+)
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
+from core.rate_limits import RateLimits
+from projections.memory_api_keys import InMemoryApiKeys
+from projections.memory_rate_limiter import InMemoryRateLimiter
 from schemas import codec
 from schemas.canonical_json import to_json
 from schemas.records import DeadLetter
@@ -27,8 +36,10 @@ from schemas.topics import DLQ, INTERACTIONS
 from schemas.validation import Limits
 from streams.settings import StreamSettings
 from tests.factories import voice_call
+from tests.unit.ingest.twins import api_key, ingest_app, signed_headers
 from tests.unit.sources.samples import http_request, sample_json, sample_path
-from web.bootstrap import build_ingest
+from web.access import Access, access_middleware
+from web.bootstrap import build_ingest, ingest_credentials
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +48,12 @@ RECEIVED = datetime(2017, 12, 26, 13, 44, tzinfo=UTC)
 # tests.factories stamps events at tomorrow 09:00: up to 33 h ahead of the wall clock.
 AHEAD = Limits(max_ahead=timedelta(days=3))
 TWILIO_AUTH = "twilio-auth-token-for-tests"
-ENV = {"C360_INGEST_TOKENS": "acme:tok-acme", "C360_TWILIO_AUTH_TOKENS": f"acme:{TWILIO_AUTH}"}
+SIGNING = "acme-signing-secret-for-tests"
+ENV = {
+    "C360_INGEST_TOKENS": "acme:tok-acme,beta:tok-beta",
+    "C360_TWILIO_AUTH_TOKENS": f"acme:{TWILIO_AUTH}",
+    "C360_INGEST_SIGNING_SECRETS": f"acme:{SIGNING}",
+}
 # Every published sample the translators support as posted (the same list the translator
 # robustness tests use), plus Twilio's two captured voice webhooks.
 SAMPLES: list[tuple[str, str]] = [
@@ -81,23 +97,35 @@ async def _client(app: web.Application) -> Client:
 
 
 @pytest.fixture
-async def webhook(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Client]:
-    """The ingest route on a real KafkaProducer, clock fixed so translation is repeatable."""
+async def keys() -> InMemoryApiKeys:
+    """The API key store the webhook's access check reads."""
+    return InMemoryApiKeys()
+
+
+@pytest.fixture
+async def webhook(
+    kafka_bootstrap: str, topic_prefix: str, keys: InMemoryApiKeys
+) -> AsyncIterator[Client]:
+    """The ingest route behind web.access (API keys, legacy tokens, signatures) on a real
+    KafkaProducer, clock fixed so translation is repeatable."""
     auth = IngestSettings.from_env(ENV)
-    config = IngestConfig(topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo",
-                          auth, limits=AHEAD)
-    publisher = ingest_producer(SimpleNamespace(kafka_bootstrap_servers=kafka_bootstrap), 20,
-                                1_048_576)
-    app = web.Application(client_max_size=2_000_000)
-    add_routes(app, Ingest(config, publisher, clock=lambda: RECEIVED))
+    config = IngestConfig(
+        topic_prefix + INTERACTIONS, topic_prefix + DLQ, 1_048_576, "demo", auth, limits=AHEAD
+    )
+    publisher = ingest_producer(
+        _kafka(kafka_bootstrap), 20, 1_048_576
+    )
+    app = ingest_app(Ingest(config, publisher, clock=lambda: RECEIVED), auth, keys=keys)
     client = await _client(app)
     yield client
     await client.close()
     await publisher.close()
 
 
-async def post_sample(client: Client, source: str, name: str) -> Any:
-    """POST a sample the way its platform would, with the tenant's credentials."""
+async def post_sample(client: Client, source: str, name: str, credential: str = "bearer") -> Any:
+    """POST a sample the way its platform would, with the tenant's credentials: Twilio's
+    signed with the tenant's auth token, the others with `credential` (a bearer token or
+    an API key string, or "signed" for X-C360-Signature)."""
     body, ctype = sample_body(name)
     headers = {"Content-Type": ctype}
     path = f"/v1/ingest/{source}?tenant=acme"
@@ -109,8 +137,11 @@ async def post_sample(client: Client, source: str, name: str) -> Any:
             params = []
         url = str(client.make_url(path))
         headers["X-Twilio-Signature"] = twilio_signature(TWILIO_AUTH, url, params)
+    elif credential == "signed":
+        headers.update(signed_headers(SIGNING, body, "acme"))
     else:
-        headers["Authorization"] = "Bearer tok-acme"
+        token = "tok-acme" if credential == "bearer" else credential
+        headers["Authorization"] = f"Bearer {token}"
     return await client.post(path, data=body, headers=headers)
 
 
@@ -119,14 +150,22 @@ async def consume(consume_until: Callable[..., Any], topic: str, want: int) -> l
     return await asyncio.to_thread(consume_until, topic, lambda seen: len(seen) >= want, 30.0)
 
 
+@pytest.mark.parametrize("credential", ["bearer", "signed", "api_key"])
 async def test_every_vendor_sample_lands_as_canonical_events(
-    webhook: Client, topic_prefix: str, consume_until: Callable[..., Any]
+    webhook: Client,
+    topic_prefix: str,
+    consume_until: Callable[..., Any],
+    keys: InMemoryApiKeys,
+    credential: str,
 ) -> None:
-    """Each sample: 202 with its event ids; the topic holds exactly the translator's records,
-    keyed by interaction id."""
+    """Each sample, posted with a credential of acme (Twilio's always signed with acme's auth
+    token): 202 with its event ids; the topic holds exactly the translator's records for
+    acme, keyed by interaction id."""
+    if credential == "api_key":
+        credential = await api_key(keys, "0123456789abcdef", "acme", "ingest:*")
     expected: dict[str, Any] = {}
     for source, name in SAMPLES:
-        resp = await post_sample(webhook, source, name)
+        resp = await post_sample(webhook, source, name, credential)
         assert resp.status == 202, (name, await resp.text())
         doc = await resp.json()
         body, _ = sample_body(name)
@@ -142,6 +181,55 @@ async def test_every_vendor_sample_lands_as_canonical_events(
         decoded[event.event_id] = event
     assert decoded == expected
     assert {e.source for e in decoded.values()} == set(TRANSLATORS)
+    assert {e.tenant_id for e in decoded.values()} == {"acme"}
+
+
+async def test_no_credential_writes_into_another_tenant(
+    webhook: Client, topic_prefix: str, consume_until: Callable[..., Any], keys: InMemoryApiKeys
+) -> None:
+    """acme's key, token, signature and Twilio signature asking for beta, and beta's records
+    under acme's credential: 403/401 and nothing on the topic; then acme's own request is
+    the only thing there (the refused ones were never published)."""
+    key = await api_key(keys, "fedcba9876543210", "acme", "ingest:*")
+    beta = "[" + ",".join(to_json(e) for e in voice_call("ix-beta", tenant="beta")) + "]"
+    for auth in (f"Bearer {key}", "Bearer tok-acme"):
+        for path in ("/v1/ingest/canonical?tenant=beta", "/v1/ingest/canonical"):
+            resp = await webhook.post(path, data=beta, headers={"Authorization": auth})
+            assert resp.status == 403, (auth[:12], path)
+    signed = await webhook.post(
+        "/v1/ingest/canonical", data=beta, headers=signed_headers(SIGNING, beta.encode(), "beta")
+    )
+    assert signed.status == 401
+    body, _ = sample_body("twilio_voice_incoming_pstn_webhook.http")
+    path = "/v1/ingest/twilio?tenant=beta"
+    params = parse_qsl(body.decode(), keep_blank_values=True)
+    sig = twilio_signature(TWILIO_AUTH, str(webhook.make_url(path)), params)
+    twilio = await webhook.post(
+        path,
+        data=body,
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert twilio.status == 401
+    own = voice_call("ix-acme", tenant="acme")
+    ok = await webhook.post(
+        "/v1/ingest/canonical",
+        data="[" + ",".join(map(to_json, own)) + "]",
+        headers={"Authorization": "Bearer tok-acme", "X-C360-Tenant": "acme"},
+    )
+    assert ok.status == 202
+    # Read from offset 0: a refused request published before acme's would come first.
+    got = await consume(consume_until, topic_prefix + INTERACTIONS, len(own))
+    assert [codec.decode(r.value) for r in got] == own
+
+
+async def test_a_replayed_signed_request_is_refused(webhook: Client) -> None:
+    """X-C360-Signature: accepted once; the same signature and body again is 401."""
+    body = "[" + ",".join(to_json(e) for e in voice_call("ix-replay", tenant="acme")) + "]"
+    headers = signed_headers(SIGNING, body.encode(), "acme")
+    first = await webhook.post("/v1/ingest/canonical", data=body, headers=headers)
+    assert first.status == 202
+    again = await webhook.post("/v1/ingest/canonical", data=body, headers=headers)
+    assert again.status == 401
 
 
 async def test_redelivered_webhook_yields_the_same_event_ids(webhook: Client) -> None:
@@ -158,8 +246,11 @@ async def test_canonical_json_array(
     """Producers that cannot speak Avro post canonical JSON; the topic carries Avro."""
     events = voice_call("ix-canon", tenant="acme")
     body = "[" + ",".join(to_json(e) for e in events) + "]"
-    resp = await webhook.post("/v1/ingest/canonical", data=body, headers={
-        "Authorization": "Bearer tok-acme", "X-C360-Tenant": "acme"})
+    resp = await webhook.post(
+        "/v1/ingest/canonical",
+        data=body,
+        headers={"Authorization": "Bearer tok-acme", "X-C360-Tenant": "acme"},
+    )
     assert resp.status == 202
     got = await consume(consume_until, topic_prefix + INTERACTIONS, len(events))
     assert [codec.decode(r.value) for r in got] == events
@@ -175,12 +266,16 @@ async def test_canonical_json_array(
     ],
 )
 async def test_garbage_is_400_and_its_exact_bytes_reach_the_dlq(
-    webhook: Client, topic_prefix: str, consume_until: Callable[..., Any],
-    source: str, body: bytes,
+    webhook: Client,
+    topic_prefix: str,
+    consume_until: Callable[..., Any],
+    source: str,
+    body: bytes,
 ) -> None:
     """Malformed payloads are refused with a JSON error and kept, byte for byte, in the DLQ."""
-    resp = await webhook.post(f"/v1/ingest/{source}?tenant=acme", data=body,
-                              headers={"Authorization": "Bearer tok-acme"})
+    resp = await webhook.post(
+        f"/v1/ingest/{source}?tenant=acme", data=body, headers={"Authorization": "Bearer tok-acme"}
+    )
     assert resp.status == 400
     doc = await resp.json()
     assert doc["error"] == "malformed_payload" and doc["detail"]
@@ -199,10 +294,17 @@ async def test_bad_twilio_signature_is_401(webhook: Client) -> None:
     path = "/v1/ingest/twilio?tenant=acme"
     params = parse_qsl(body.decode(), keep_blank_values=True)
     bad = twilio_signature("not-the-token", str(webhook.make_url(path)), params)
-    resp = await webhook.post(path, data=body, headers={
-        "X-Twilio-Signature": bad, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await webhook.post(
+        path,
+        data=body,
+        headers={"X-Twilio-Signature": bad, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 401
     assert (await resp.json())["error"] == "unauthorized"
+
+
+def _kafka(bootstrap: str) -> StreamSettings:
+    return StreamSettings.from_env({"C360_ENV": "dev", "C360_KAFKA_BOOTSTRAP_SERVERS": bootstrap})
 
 
 def _closed_port() -> int:
@@ -216,15 +318,17 @@ async def test_unreachable_broker_is_503_never_202() -> None:
     auth = IngestSettings.from_env(ENV)
     config = IngestConfig("x." + INTERACTIONS, "x." + DLQ, 1_048_576, "demo", auth, limits=AHEAD)
     publisher = ingest_producer(
-        SimpleNamespace(kafka_bootstrap_servers=f"127.0.0.1:{_closed_port()}"), 1.0, 1_048_576
+        _kafka(f"127.0.0.1:{_closed_port()}"), 1.0, 1_048_576
     )
-    app = web.Application()
-    add_routes(app, Ingest(config, publisher))
+    app = ingest_app(Ingest(config, publisher), auth)
     client = await _client(app)
     try:
         body = "[" + ",".join(to_json(e) for e in voice_call("ix-down", tenant="acme")) + "]"
-        resp = await client.post("/v1/ingest/canonical?tenant=acme", data=body,
-                                 headers={"Authorization": "Bearer tok-acme"})
+        resp = await client.post(
+            "/v1/ingest/canonical?tenant=acme",
+            data=body,
+            headers={"Authorization": "Bearer tok-acme"},
+        )
         assert resp.status == 503
         assert resp.headers["Retry-After"]
         assert (await resp.json())["error"] == "broker_unavailable"
@@ -236,19 +340,28 @@ async def test_unreachable_broker_is_503_never_202() -> None:
 async def test_the_composition_root_builds_ingest_and_closes_the_producer(
     kafka_bootstrap: str, topic_prefix: str, consume_until: Callable[..., Any]
 ) -> None:
-    """build_ingest + add_routes as web.service wires them: dev mode without credentials is
-    open; the returned closer flushes and closes the producer."""
-    settings = StreamSettings.from_env({"C360_ENV": "dev",
-                                        "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-                                        "C360_TOPIC_PREFIX": topic_prefix})
+    """build_ingest + ingest_credentials + add_routes as web.service wires them: dev mode
+    without credentials is open for the default tenant; the closer flushes the producer."""
+    settings = StreamSettings.from_env(
+        {
+            "C360_ENV": "dev",
+            "C360_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "C360_TOPIC_PREFIX": topic_prefix,
+        }
+    )
     ingest, close = build_ingest(settings, {"C360_ENV": "dev"})
-    app = web.Application()
+    bearers, signed = ingest_credentials(settings, {"C360_ENV": "dev"})
+    access = Access(bearers, signed, InMemoryRateLimiter(), RateLimits())
+    middleware: Any = access_middleware(access, OPERATIONS)
+    app = web.Application(middlewares=[middleware])
     add_routes(app, ingest)
     client = await _client(app)
     try:
         event = voice_call("ix-setup", tenant="demo")[0]
         resp = await client.post("/v1/ingest/canonical", data=to_json(event))
         assert resp.status == 202
+        other = await client.post("/v1/ingest/canonical?tenant=acme", data=to_json(event))
+        assert other.status == 403  # the open dev stack is the default tenant's only
     finally:
         await client.close()
         await close()

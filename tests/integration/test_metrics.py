@@ -16,7 +16,7 @@ from infra.kafka_producer import make_producer, produce_all
 from schemas import codec
 from schemas.topics import INTERACTIONS
 from tests.factories import voice_call
-from tests.integration.stack import DEADLINE, running_stack
+from tests.integration.stack import DEADLINE, running_stack, stack_bearer
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +30,11 @@ def stack(kafka_bootstrap, redis_url, tmp_path_factory):
         yield s
 
 
-def _get(url: str, accept: str | None = None) -> tuple[str, str]:
-    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+def _get(
+    url: str, accept: str | None = None, auth: dict[str, str] | None = None
+) -> tuple[str, str]:
+    headers = {**({"Accept": accept} if accept else {}), **(auth or {})}
+    request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=5) as resp:
         return resp.headers["Content-Type"], resp.read().decode()
 
@@ -102,6 +105,12 @@ def test_openmetrics_when_the_scraper_asks_for_it(stack):
 
 def test_the_web_service_serves_its_own_metrics(stack):
     """The HTTP service has one /metrics too (its process's registry)."""
-    content_type, text = _get(stack["http"] + "/metrics")
+    # The web service's /metrics needs a credential with the `metrics` scope (a scraper's key).
+    anonymous = urllib.request.Request(stack["http"] + "/metrics")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(anonymous, timeout=5)
+    assert refused.value.code == 401
+    auth = stack_bearer(stack, "ops", ("metrics",))
+    content_type, text = _get(stack["http"] + "/metrics", auth=auth)
     assert content_type.startswith("text/plain; version=0.0.4")
     assert any(name.startswith("process_") for name, _ in _samples(text))

@@ -18,7 +18,7 @@ from schemas import canonical_json, codec
 from schemas.records import ActivityRequested, DeadLetter, ScreenPopRequested
 from schemas.topics import ACTIVITIES_REQUESTED, DLQ, INTERACTIONS, SCREENPOPS
 from tests.factories import voice_call
-from tests.integration.stack import DEADLINE, running_stack
+from tests.integration.stack import DEADLINE, running_stack, stack_bearer
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,10 @@ def _consume(stack, topic: str, predicate, deadline: float = DEADLINE) -> list:
 def _timeline(stack, identifier: str, tenant: str, channel: str = "voice") -> dict:
     query = urllib.parse.urlencode({"identifier": identifier, "tenant": tenant,
                                     "channel": channel})
-    with urllib.request.urlopen(f"{stack['http']}/v1/timeline?{query}", timeout=5) as resp:
+    request = urllib.request.Request(
+        f"{stack['http']}/v1/timeline?{query}", headers=stack_bearer(stack, tenant)
+    )
+    with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read())
 
 

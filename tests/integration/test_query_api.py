@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,12 +37,12 @@ from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, interaction_events, voice_call
 from tests.unit.readmodel.calls import conference_call
-from tests.web_twins import twin_deps
+from tests.web_twins import bearer, twin_deps
 from web import read_models
 from web.app import ALL_OPERATIONS, create_app
 from web.openapi import mounted_routes
 from web.read_api import ReadApi
-from web.read_routes import QueryApi, add_routes
+from web.read_routes import QueryApi
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))
@@ -160,8 +159,11 @@ async def world(redis_url, redis_namespace, tmp_path):
     clock = [NOW]
     # The whole service as create_app builds it: this read model, the other parts on twins.
     query = QueryApi(rm, ReadApi(resolve, lambda: clock[0], "acme"))
-    app = create_app(StreamSettings.from_env({"C360_ENV": "dev"}), twin_deps(query))
-    async with TestClient(TestServer(app)) as http:
+    deps = twin_deps(query)
+    app = create_app(StreamSettings.from_env({"C360_ENV": "dev"}), deps)
+    # Every request carries a timeline:read key of tenant acme (the access check's own
+    # answers are tested in test_access_probe.py).
+    async with TestClient(TestServer(app), headers=bearer(deps, "acme")) as http:
         yield http, seed, clock
     await client.aclose()
 
@@ -239,7 +241,6 @@ async def test_cursor_pages_cover_the_profile_timeline_once(world):
         ("/v1/timeline", {"identifier": CALLER, "period": "5"}, 400, "bad_period"),
         ("/v1/timeline", {"identifier": CALLER, "channel": "fax"}, 400, "bad_channel"),
         ("/v1/timeline", {"identifier": CALLER, "cursor": "zzz"}, 400, "bad_cursor"),
-        ("/v1/timeline", {"identifier": CALLER, "tenant": "a{b}"}, 400, "bad_tenant"),
         ("/v1/timeline", {"identifier": CALLER, "profile": "pat-1"}, 400, "ambiguous_scope"),
         ("/v1/profiles/nobody/timeline", {}, 404, "unknown_profile"),
         ("/v1/insights", {"profile": "nobody"}, 404, "unknown_profile"),
@@ -252,6 +253,23 @@ async def test_clear_errors(world, path, params, status, code):
     body = await _get(http, path, status, **params)
     assert body["error"]["code"] == code
     assert body["error"]["message"]
+
+
+async def test_a_read_is_of_the_credentials_tenant_only(world):
+    """Naming the key's own tenant is fine; naming any other one (even one that is not a
+    valid tenant id) is 403 before storage, never a read of that tenant."""
+    http, *_ = world
+    own = await _get(http, "/v1/timeline", identifier=CALLER, tenant="acme")
+    assert own["tenant"] == "acme"
+    assert own["items"]
+    for tenant in ("other", "a{b}"):
+        body = await _get(http, "/v1/timeline", 403, identifier=CALLER, tenant=tenant)
+        assert body["error"] == "forbidden"
+        assert "items" not in body
+    resp = await http.get(
+        "/v1/timeline", params={"identifier": CALLER}, headers={"X-C360-Tenant": "other"}
+    )
+    assert resp.status == 403
 
 
 async def test_insights_and_journey(world):
@@ -370,14 +388,14 @@ async def test_the_composition_root_builds_the_query_api(redis_url, redis_namesp
     )
     client = redis_client(redis_url)
     store = RedisTimelineStore(client, Keys(redis_namespace), Retention())
-    app = web.Application()
     api, close = build_query_api(settings, QuerySettings(), lambda: NOW)
-    add_routes(app, api)
+    deps = twin_deps(api)
+    app = create_app(settings, deps)
     token = make_resolver(settings)("demo", CALLER).token
     for n in range(3):
         for event in voice_call(f"c-{n}", tenant="demo", start=T0 - timedelta(days=n)):
             await store.apply("demo", token, event, NOW)
-    async with TestClient(TestServer(app)) as http:
+    async with TestClient(TestServer(app), headers=bearer(deps, "demo")) as http:
         body = await _get(http, "/v1/timeline", identifier=CALLER)
         # The configured timeline length (2) is the default page size.
         assert body["tenant"] == "demo"
@@ -390,19 +408,20 @@ async def test_the_composition_root_builds_the_query_api(redis_url, redis_namesp
     await client.aclose()
 
 
-def _app(url: str, namespace: str) -> tuple[web.Application, Any, Any]:
-    """A query API on `url`, with its timeline store and client."""
+def _app(url: str, namespace: str) -> tuple[TestClient, Any, Any]:
+    """A client of the service with a query API on `url` (each request with a key of
+    tenant acme), with its timeline store and Redis client."""
     client, rm = _read_model(url, namespace)
-    app = web.Application()
-    add_routes(app, QueryApi(rm, ReadApi(resolve, lambda: NOW, "acme")))
-    return app, rm.timeline, client
+    deps = twin_deps(QueryApi(rm, ReadApi(resolve, lambda: NOW, "acme")))
+    app = create_app(StreamSettings.from_env({"C360_ENV": "dev"}), deps)
+    return TestClient(TestServer(app), headers=bearer(deps, "acme")), rm.timeline, client
 
 
 async def test_late_legs_and_analytics_update_the_one_item_in_place(redis_url, redis_namespace):
     """IVR, queue and agent A first; then a conference with agent B, both leg ends and late
     analytics: still one item, both agents, overlapping legs counted once, the AI title; a
     duplicate delivery of everything changes nothing."""
-    app, store, client = _app(redis_url, redis_namespace)
+    served, store, client = _app(redis_url, redis_namespace)
     events = conference_call("conf-1")
     events.append(
         InteractionAnalyzed(
@@ -416,7 +435,7 @@ async def test_late_legs_and_analytics_update_the_one_item_in_place(redis_url, r
         )
     )
     token = resolve("acme", CALLER).token
-    async with TestClient(TestServer(app)) as http:
+    async with served as http:
         for event in events[:3]:
             await store.apply("acme", token, event, NOW)
         first = (await _get(http, "/v1/timeline", identifier=CALLER))["items"]
@@ -442,8 +461,8 @@ async def test_late_legs_and_analytics_update_the_one_item_in_place(redis_url, r
 
 async def test_an_unreachable_store_is_a_503_the_client_can_retry():
     """Redis not listening: every read route answers 503 store_unavailable, not a crash."""
-    app, _, client = _app("redis://127.0.0.1:1/0", "c360x")  # nothing listens on port 1
-    async with TestClient(TestServer(app)) as http:
+    served, _, client = _app("redis://127.0.0.1:1/0", "c360x")  # nothing listens on port 1
+    async with served as http:
         for path, params in [
             ("/v1/timeline", {"identifier": CALLER}),
             ("/v1/profiles/pat-1/timeline", {}),

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,9 +30,11 @@ from projections.redis_timeline_reads import CachedRedisTimeline
 from schemas.records import CHANNELS, InteractionAnalyzed, InteractionOffered
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, eid, interaction_events, voice_call
+from tests.web_twins import bearer, twin_deps
+from web.app import create_app
 from web.bootstrap import build_query_api, make_resolver
 from web.read_api import ReadApi
-from web.read_routes import QUERY_API, QueryApi, add_routes
+from web.read_routes import QUERY_API, QueryApi
 
 pytestmark = pytest.mark.integration
 NOW = to_ms(T0 + timedelta(hours=12))
@@ -85,11 +86,11 @@ async def served(redis_url: str, redis_namespace: str) -> AsyncIterator[tuple[An
     token = resolve("demo", CALLER).token
     for event in _tied_and_mixed():
         await store.apply("demo", token, event, NOW)
-    app = web.Application()
     clock = [NOW]
     api, close = build_query_api(settings, QuerySettings(), lambda: clock[0])
-    add_routes(app, api)
-    async with TestClient(TestServer(app)) as http:
+    deps = twin_deps(api)
+    app = create_app(settings, deps)
+    async with TestClient(TestServer(app), headers=bearer(deps, settings.default_tenant)) as http:
         yield http, app, store, token, clock
     await close()
     await client.aclose()
@@ -219,20 +220,21 @@ async def _silent_redis() -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-def _api_on(client: aioredis.Redis) -> web.Application:
+def _api_on(client: aioredis.Redis) -> TestClient:
+    """A client of the service reading through `client` (each request with a key of "d")."""
     keys = Keys("c360x")
     cached = CachedRedisTimeline(client, keys, Retention(), EntryCache())
-    app = web.Application()
-    resolve = make_resolver(StreamSettings.from_env({"C360_ENV": "dev"}))
-    add_routes(app, QueryApi(ReadModel(cached), ReadApi(resolve, lambda: NOW, "d")))
-    return app
+    settings = StreamSettings.from_env({"C360_ENV": "dev"})
+    resolve = make_resolver(settings)
+    deps = twin_deps(QueryApi(ReadModel(cached), ReadApi(resolve, lambda: NOW, "d")))
+    return TestClient(TestServer(create_app(settings, deps)), headers=bearer(deps, "d"))
 
 
 async def test_a_redis_timeout_is_store_unavailable_with_retry_after():
     """Redis accepts but never answers: 503 store_unavailable, Retry-After, not overloaded."""
     async with _silent_redis() as url:
         client = redis_client(url, timeout_seconds=0.3)
-        async with TestClient(TestServer(_api_on(client))) as http:
+        async with _api_on(client) as http:
             resp = await http.get("/v1/timeline", params={"identifier": CALLER})
             assert resp.status == 503
             assert resp.headers["Retry-After"] == "1"
@@ -246,7 +248,7 @@ async def test_running_out_of_redis_connections_is_overloaded_not_an_outage():
     store_unavailable."""
     async with _silent_redis() as url:
         client = aioredis.Redis.from_url(url, socket_timeout=1.0, max_connections=1)
-        async with TestClient(TestServer(_api_on(client))) as http:
+        async with _api_on(client) as http:
             params = {"identifier": CALLER}
             first = asyncio.create_task(http.get("/v1/timeline", params=params))
             await asyncio.sleep(0.3)

@@ -59,6 +59,15 @@ def test_deployments_probe_health_and_ready_and_read_config() -> None:
         assert "memory" in container["resources"]["limits"]
 
 
+def test_streams_probes_can_reach_the_faust_web_server() -> None:
+    """The worker's ops port binds to loopback by default; the kubelet probes it at the pod
+    IP, so the streams Deployment binds it to every interface."""
+    (streams,) = [d for d in _of_kind("Deployment") if d["metadata"]["name"] == "c360-streams"]
+    (container,) = streams["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    assert env["C360_WORKER_WEB_BIND"] == "0.0.0.0"
+
+
 def test_pepper_is_a_secret_never_config() -> None:
     """C360_PII_PEPPER comes from the generated Secret; the ConfigMap must not carry it."""
     (config,) = _of_kind("ConfigMap")

@@ -11,6 +11,7 @@ from connectors.crm.kafka_consumer import FETCH_WAIT_MAX_MS as CRM_FETCH_WAIT_MS
 from connectors.gateway.kafka_feed import consumer_config as gateway_config
 from infra.kafka_config import (
     KafkaEndpoint,
+    KafkaSecurity,
     client_config,
     group_consumer_config,
     producer_config,
@@ -73,11 +74,16 @@ def test_every_client_gets_the_endpoint_and_its_security_settings() -> None:
     assert "s3cret" not in repr(SECURE)
 
 
-def test_the_endpoint_comes_from_any_settings_with_bootstrap_servers() -> None:
+def test_the_endpoint_comes_from_any_settings_with_servers_and_security() -> None:
     class Settings:
         kafka_bootstrap_servers = "k1:9092,k2:9092"
 
-    assert KafkaEndpoint.from_settings(Settings()) == KafkaEndpoint("k1:9092,k2:9092")
+        def kafka_security(self) -> KafkaSecurity:
+            return KafkaSecurity()
+
+    plain = (("security.protocol", "PLAINTEXT"),)
+    assert KafkaEndpoint.from_settings(Settings()) == KafkaEndpoint("k1:9092,k2:9092", plain)
+    assert KafkaEndpoint.from_settings(Settings(), "k3:1") == KafkaEndpoint("k3:1", plain)
 
 
 async def test_the_twin_records_and_fails_as_scripted() -> None:

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from c360 import publish
 from connectors.sources.common import load_json, parse_json
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes
+from connectors.sources.ingest_web import Ingest, IngestConfig
 from infra.kafka_producer import InMemoryPublisher
 from schemas import codec, json_limits
 from schemas.canonical_json import from_json, to_json
@@ -25,6 +24,7 @@ from schemas.errors import PayloadTooLarge, SchemaError
 from schemas.json_limits import JsonTooDeep
 from schemas.records import DeadLetter, InteractionEnded
 from tests.factories import CALLER, voice_call
+from tests.unit.ingest.twins import ingest_app
 
 DEEP = 100_000
 DEEP_ARRAY = b"[" * DEEP + b"]" * DEEP
@@ -108,8 +108,9 @@ async def make() -> AsyncIterator[Make]:
         auth = IngestSettings.from_env({"C360_INGEST_TOKENS": "acme:tok-acme"})
         config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth)
         publisher = InMemoryPublisher()
-        app = web.Application(client_max_size=limit * 2)
-        add_routes(app, Ingest(config, publisher, clock=lambda: NOW))
+        app = ingest_app(
+            Ingest(config, publisher, clock=lambda: NOW), auth, client_max_size=limit * 2
+        )
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -199,14 +200,21 @@ async def test_implausible_records_are_400_naming_the_field(
 
 def _genesys_start(event_time_ms: int) -> bytes:
     cid = "2f7bf00a-0fc2-4d6a-9b56-92238191433e"
-    return json.dumps({
-        "detail-type": "v2.detail.events.conversation.{id}.customer.start",
-        "detail": {
-            "topicName": f"v2.detail.events.conversation.{cid}.customer.start",
-            "eventBody": {"eventTime": event_time_ms, "conversationId": cid,
-                          "participantId": "p1", "mediaType": "CHAT", "direction": "INBOUND"},
-        },
-    }).encode()
+    return json.dumps(
+        {
+            "detail-type": "v2.detail.events.conversation.{id}.customer.start",
+            "detail": {
+                "topicName": f"v2.detail.events.conversation.{cid}.customer.start",
+                "eventBody": {
+                    "eventTime": event_time_ms,
+                    "conversationId": cid,
+                    "participantId": "p1",
+                    "mediaType": "CHAT",
+                    "direction": "INBOUND",
+                },
+            },
+        }
+    ).encode()
 
 
 async def test_translated_vendor_records_are_validated_too(make: Make) -> None:
@@ -287,8 +295,7 @@ def test_publish_sends_plausible_records_and_earliest_is_configurable(
     tmp_path: Path, sent: list[Any]
 ) -> None:
     """Plausible records go out; --earliest admits an older backfill."""
-    old = dataclasses.replace(ENDED, occurred_at=datetime(1995, 3, 1, tzinfo=UTC),
-                              started_at=None)
+    old = dataclasses.replace(ENDED, occurred_at=datetime(1995, 3, 1, tzinfo=UTC), started_at=None)
     path = _file(tmp_path, ENDED, old)
     assert publish.main([str(path)]) == 2 and sent == []
     assert publish.main([str(path), "--earliest", "1990-01-01"]) == 0

@@ -1,4 +1,5 @@
-"""The ingest handler over an in-memory publisher: statuses, DLQ letters, Kafka keys, auth."""
+"""The ingest handler behind web.access over an in-memory publisher: statuses, DLQ letters,
+Kafka keys, credentials."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from connectors.sources.errors import SourcePayloadError
 from connectors.sources.ingest_settings import IngestSettings
-from connectors.sources.ingest_web import Ingest, IngestConfig, add_routes, dead_letter
+from connectors.sources.ingest_web import Ingest, IngestConfig, dead_letter
 from connectors.sources.registry import TRANSLATORS
 from connectors.sources.signatures import twilio_signature
 from infra.kafka_producer import InMemoryPublisher, PublishFailed
@@ -25,11 +25,18 @@ from schemas.canonical_json import to_json
 from schemas.records import DeadLetter, InteractionEvent, ProfileUpserted
 from schemas.validation import Limits
 from tests.factories import CALLER, voice_call
+from tests.unit.ingest.twins import ingest_app
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ENV = {"C360_INGEST_TOKENS": "acme:tok-acme,beta:tok-beta", "C360_TWILIO_AUTH_TOKENS": "acme:tw"}
-TWILIO_FORM = {"CallSid": "CA11", "CallStatus": "ringing", "Direction": "inbound",
-               "From": "+447700900123", "To": "+12025550100", "AccountSid": "AC1"}
+TWILIO_FORM = {
+    "CallSid": "CA11",
+    "CallStatus": "ringing",
+    "Direction": "inbound",
+    "From": "+447700900123",
+    "To": "+12025550100",
+    "AccountSid": "AC1",
+}
 
 Make = Callable[..., Any]
 # The factories' events start at T0 = tomorrow 09:00 UTC, up to 33 h ahead of the wall clock
@@ -42,14 +49,16 @@ async def make() -> AsyncIterator[Make]:
     """make(env=..., translators=..., limit=...) -> (client, publisher)."""
     clients: list[TestClient[Any, Any]] = []
 
-    async def build(env: dict[str, str] | None = None, translators: Any = TRANSLATORS,
-                    limit: int = 100_000) -> tuple[TestClient[Any, Any], InMemoryPublisher]:
+    async def build(
+        env: dict[str, str] | None = None, translators: Any = TRANSLATORS, limit: int = 100_000
+    ) -> tuple[TestClient[Any, Any], InMemoryPublisher]:
         auth = IngestSettings.from_env(ENV if env is None else env)
-        config = IngestConfig("p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth,
-                              FACTORY_LIMITS)
+        config = IngestConfig(
+            "p.c360.interactions.v1", "p.c360.dlq.v1", limit, "demo", auth, FACTORY_LIMITS
+        )
         publisher = InMemoryPublisher()
-        app = web.Application(client_max_size=limit * 2)
-        add_routes(app, Ingest(config, publisher, translators, clock=lambda: NOW))
+        ingest = Ingest(config, publisher, translators, clock=lambda: NOW)
+        app = ingest_app(ingest, auth, client_max_size=limit * 2)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -117,7 +126,7 @@ async def test_one_bad_record_rejects_the_whole_batch(make: Make) -> None:
     """All or nothing: a bad record in an array publishes none of the good ones."""
     client, pub = await make()
     good = to_json(voice_call("ix-3")[0])
-    body = f"[{good}, {{\"type\": \"InteractionEnded\"}}]".encode()
+    body = f'[{good}, {{"type": "InteractionEnded"}}]'.encode()
     resp = await client.post("/v1/ingest/canonical", data=body, headers=ACME)
     assert resp.status == 400 and "record 1" in (await resp.json())["detail"]
     assert [m.topic for m in pub.messages] == ["p.c360.dlq.v1"]
@@ -165,13 +174,17 @@ async def test_oversized_payload_is_413_and_not_dead_lettered(make: Make) -> Non
     assert pub.messages == []
 
 
-async def test_invalid_tenant_is_400(make: Make) -> None:
-    """Tenant ids are restricted to a key-safe alphabet."""
-    client, _ = await make()
-    resp = await client.post("/v1/ingest/canonical", data=b"{}",
-                             headers={"Authorization": "Bearer tok-acme",
-                                      "X-C360-Tenant": "a{b}"})
-    assert resp.status == 400 and (await resp.json())["error"] == "invalid_tenant"
+async def test_naming_a_tenant_that_is_not_the_credentials_is_403(make: Make) -> None:
+    """The tenant comes from the credential: naming any other one (even a malformed id) is
+    refused before anything is read or written."""
+    client, pub = await make()
+    resp = await client.post(
+        "/v1/ingest/canonical",
+        data=b"{}",
+        headers={"Authorization": "Bearer tok-acme", "X-C360-Tenant": "a{b}"},
+    )
+    assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
+    assert pub.messages == []
 
 
 @pytest.mark.parametrize(
@@ -193,14 +206,26 @@ async def test_bad_credentials(make: Make, headers: dict[str, str], status: int)
     assert pub.messages == []  # unauthenticated bytes never reach the DLQ
 
 
-async def test_tenant_from_query_and_default(make: Make) -> None:
-    """?tenant= works when the header is absent; neither falls back to the default tenant."""
+async def test_dev_without_credentials_is_open_for_the_default_tenant_only(make: Make) -> None:
+    """C360_ENV=dev with no ingest credential: no credential needed, the principal is the
+    default tenant's (naming it is fine, naming another one is 403)."""
     client, pub = await make(env={"C360_ENV": "dev"})
-    body = canonical_body(voice_call("ix-5", tenant="acme"))
-    assert (await client.post("/v1/ingest/canonical?tenant=acme", data=body)).status == 202
     demo = canonical_body(voice_call("ix-6", tenant="demo"))
     assert (await client.post("/v1/ingest/canonical", data=demo)).status == 202
+    assert (await client.post("/v1/ingest/canonical?tenant=demo", data=demo)).status == 202
+    acme = canonical_body(voice_call("ix-5", tenant="acme"))
+    assert (await client.post("/v1/ingest/canonical?tenant=acme", data=acme)).status == 403
+    assert (await client.post("/v1/ingest/canonical", data=acme)).status == 403  # mismatch
     assert len(pub.messages) == 10
+
+
+async def test_outside_dev_nothing_is_open(make: Make) -> None:
+    """Outside dev, no credential configured means nobody may ingest."""
+    client, pub = await make(env={})
+    demo = canonical_body(voice_call("ix-6", tenant="demo"))
+    resp = await client.post("/v1/ingest/canonical", data=demo)
+    assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert pub.messages == []
 
 
 async def test_broker_unavailable_is_503_never_202(make: Make) -> None:
@@ -253,8 +278,11 @@ async def test_twilio_form_with_a_valid_signature(make: Make) -> None:
     client, pub = await make()
     path = "/v1/ingest/twilio?tenant=acme"
     sig = _signed(client, path, TWILIO_FORM, "tw")
-    resp = await client.post(path, data=urlencode(TWILIO_FORM), headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        path,
+        data=urlencode(TWILIO_FORM),
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 202, await resp.text()
     [event] = [codec.decode(m.value) for m in pub.messages]
     assert event.interaction_id == "CA11" and event.tenant_id == "acme"
@@ -285,12 +313,16 @@ async def test_twilio_json_body_signed_with_body_sha256(make: Make) -> None:
     body = json.dumps({"sid": "WR1", "reservation_status": "pending"}).encode()
     path = f"/v1/ingest/twilio?tenant=acme&bodySHA256={hashlib.sha256(body).hexdigest()}"
     sig = _signed(client, path, {}, "tw")
-    resp = await client.post(path, data=body, headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/json"})
+    resp = await client.post(
+        path, data=body, headers={"X-Twilio-Signature": sig, "Content-Type": "application/json"}
+    )
     # The signature passed; the payload itself is no TaskRouter object: 400 + DLQ.
     assert resp.status == 400
-    tampered = await client.post(path, data=body + b" ", headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/json"})
+    tampered = await client.post(
+        path,
+        data=body + b" ",
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/json"},
+    )
     assert tampered.status == 401
 
 
@@ -300,9 +332,15 @@ async def test_twilio_behind_a_proxy_uses_forwarded_proto(make: Make) -> None:
     path = "/v1/ingest/twilio?tenant=acme"
     public = str(client.make_url(path)).replace("http://", "https://")
     sig = twilio_signature("tw", public, TWILIO_FORM)
-    resp = await client.post(path, data=urlencode(TWILIO_FORM), headers={
-        "X-Twilio-Signature": sig, "X-Forwarded-Proto": "https",
-        "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        path,
+        data=urlencode(TWILIO_FORM),
+        headers={
+            "X-Twilio-Signature": sig,
+            "X-Forwarded-Proto": "https",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert resp.status == 202
 
 
@@ -311,8 +349,11 @@ async def test_twilio_public_base_url(make: Make) -> None:
     client, _pub = await make(env={**ENV, "C360_INGEST_PUBLIC_URL": "https://hooks.example.com"})
     path = "/v1/ingest/twilio?tenant=acme"
     sig = twilio_signature("tw", "https://hooks.example.com" + path, TWILIO_FORM)
-    resp = await client.post(path, data=urlencode(TWILIO_FORM), headers={
-        "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        path,
+        data=urlencode(TWILIO_FORM),
+        headers={"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 202
 
 
@@ -320,12 +361,17 @@ async def test_logs_carry_no_identifiers_or_secrets(make: Make) -> None:
     """Caller numbers and tokens never appear in the handler's logs."""
     client, _ = await make()
     with capture_logs() as logs:
-        await client.post("/v1/ingest/canonical", data=canonical_body(voice_call("ix-8")),
-                          headers=ACME)
+        await client.post(
+            "/v1/ingest/canonical", data=canonical_body(voice_call("ix-8")), headers=ACME
+        )
         await client.post("/v1/ingest/canonical", data=f'{{"x": "{CALLER}"}}', headers=ACME)
-        await client.post("/v1/ingest/canonical", data=b"{}",
-                          headers={"Authorization": "Bearer tok-beta", "X-C360-Tenant": "acme"})
+        await client.post(
+            "/v1/ingest/canonical",
+            data=b"{}",
+            headers={"Authorization": "Bearer tok-beta", "X-C360-Tenant": "acme"},
+        )
     text = repr(logs)
-    assert {"ingest_accepted", "ingest_dead_lettered", "ingest_unauthorized"} <= {
-        entry["event"] for entry in logs}
+    assert {"ingest_accepted", "ingest_dead_lettered", "access_denied"} <= {
+        entry["event"] for entry in logs
+    }
     assert CALLER not in text and CALLER[1:] not in text and "tok-" not in text

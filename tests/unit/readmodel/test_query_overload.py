@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.errors import StoreUnavailable
@@ -16,9 +15,12 @@ from core.timeline import InteractionEntry, to_ms
 from infra.settings_web import QuerySettings, WebSettings
 from projections.memory import InMemoryTimelineStore
 from projections.reads import ReadModel
+from streams.settings import StreamSettings
 from tests.factories import T0, voice_call
+from tests.web_twins import bearer, twin_deps
+from web.app import create_app
 from web.read_api import ReadApi
-from web.read_routes import Gate, QueryApi, add_routes
+from web.read_routes import Gate, QueryApi
 
 NOW = to_ms(T0 + timedelta(hours=1))
 
@@ -58,10 +60,11 @@ async def held():
     store = HeldTimeline()
     for event in voice_call("ix-1"):
         await store.apply("acme", "tok-a", event, NOW)
-    app = web.Application()
     api = QueryApi(ReadModel(store), ReadApi(_resolve, lambda: NOW, "acme"), gate=Gate(1))
-    add_routes(app, api)
-    async with TestClient(TestServer(app)) as http:
+    deps = twin_deps(api)
+    app = create_app(StreamSettings.from_env({"C360_ENV": "dev"}), deps)
+    # Every read carries a key of tenant acme (the access check runs before the gate).
+    async with TestClient(TestServer(app), headers=bearer(deps, "acme")) as http:
         yield http, store, api
 
 

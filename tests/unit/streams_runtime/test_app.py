@@ -16,8 +16,8 @@ from tests.factories import T0
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _app():
-    settings = StreamSettings.from_env({"C360_ENV": "dev", "C360_TOPIC_PREFIX": "t."})
+def _app(**env: str):
+    settings = StreamSettings.from_env({"C360_ENV": "dev", "C360_TOPIC_PREFIX": "t.", **env})
     deps = build_deps(
         settings,
         timeline=InMemoryTimelineStore(),
@@ -37,6 +37,13 @@ def test_one_agent_per_input_topic():
         "project_related_records": "t.c360.activities.results.v1",
         "apply_contacts": "t.c360.contacts.v1",
     }
+
+
+def test_the_ops_web_server_binds_to_loopback_unless_told():
+    """/metrics, /c360/stats, /ready answer without credentials: loopback by default,
+    C360_WORKER_WEB_BIND for a scraper on a private network."""
+    assert _app().conf.web_bind == "127.0.0.1"
+    assert _app(C360_WORKER_WEB_BIND="0.0.0.0").conf.web_bind == "0.0.0.0"
 
 
 def test_two_apps_do_not_share_agents_or_counters():

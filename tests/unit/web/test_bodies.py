@@ -13,13 +13,14 @@ from pydantic import BaseModel
 from connectors.gateway import web_models as gw
 from connectors.sources import ingest_models as ingest
 from core.timeline import to_ms
+from infra.http_routes import AccessError
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from projections.memory_profiles import InMemoryInteractionLinks, InMemoryProfileDirectory
 from projections.reads import ReadModel
 from schemas.canonical_json import to_json
 from streams.settings import StreamSettings
 from tests.factories import CALLER, T0, voice_call
-from tests.web_twins import tokenize, twin_deps
+from tests.web_twins import TwinApiKeys, tokenize, twin_access, twin_deps
 from web import app as service
 from web import read_models as rm
 from web.app import create_app
@@ -28,6 +29,9 @@ from web.read_routes import QueryApi
 
 NOW = to_ms(T0 + timedelta(hours=1))
 Client = TestClient[web.Request, web.Application]
+KEYS = TwinApiKeys()
+READ = {"Authorization": "Bearer " + KEYS.mint("demo", ["timeline:read"])}
+INGEST = {"Authorization": "Bearer " + KEYS.mint("demo", ["ingest:*"])}
 
 
 @pytest.fixture
@@ -45,7 +49,9 @@ async def http() -> AsyncIterator[Client]:
     )
     query = QueryApi(read, ReadApi(tokenize, lambda: NOW, "demo"))
     settings = StreamSettings.from_env({"C360_ENV": "dev"})
-    async with TestClient(TestServer(create_app(settings, twin_deps(query)))) as client:
+    async with TestClient(
+        TestServer(create_app(settings, twin_deps(query, access=twin_access(KEYS))))
+    ) as client:
         yield client
 
 
@@ -59,23 +65,35 @@ async def _check(resp, status: int, model: type[BaseModel]) -> dict:
 async def test_read_answers_match_their_models(http: Client) -> None:
     """Timeline, insights, journey, one interaction and the error body."""
     page = await _check(
-        await http.get("/v1/timeline", params={"identifier": CALLER}), 200, rm.Timeline
-    )
-    assert [i["interaction_id"] for i in page["items"]] == ["call-1", "call-2"]
-    await _check(
-        await http.get("/v1/timeline", params={"identifier": CALLER, "limit": "1"}),
+        await http.get("/v1/timeline", params={"identifier": CALLER}, headers=READ),
         200,
         rm.Timeline,
     )
-    await _check(await http.get("/v1/insights", params={"identifier": CALLER}), 200, rm.Insights)
-    await _check(await http.get("/v1/journey", params={"identifier": CALLER}), 200, rm.Journey)
+    assert [i["interaction_id"] for i in page["items"]] == ["call-1", "call-2"]
     await _check(
-        await http.get("/v1/interactions/call-1", params={"identifier": CALLER}),
+        await http.get("/v1/timeline", params={"identifier": CALLER, "limit": "1"}, headers=READ),
+        200,
+        rm.Timeline,
+    )
+    await _check(
+        await http.get("/v1/insights", params={"identifier": CALLER}, headers=READ),
+        200,
+        rm.Insights,
+    )
+    await _check(
+        await http.get("/v1/journey", params={"identifier": CALLER}, headers=READ), 200, rm.Journey
+    )
+    await _check(
+        await http.get("/v1/interactions/call-1", params={"identifier": CALLER}, headers=READ),
         200,
         rm.Interaction,
     )
-    await _check(await http.get("/v1/timeline"), 400, rm.Error)
-    await _check(await http.get("/v1/profiles/nobody/timeline"), 404, rm.Error)
+    await _check(await http.get("/v1/timeline", headers=READ), 400, rm.Error)
+    await _check(await http.get("/v1/profiles/nobody/timeline", headers=READ), 404, rm.Error)
+    # The access check's answers: no credential, another tenant named.
+    await _check(await http.get("/v1/timeline", params={"identifier": CALLER}), 401, AccessError)
+    other = {"identifier": CALLER, "tenant": "acme"}
+    await _check(await http.get("/v1/timeline", params=other, headers=READ), 403, AccessError)
 
 
 async def test_probe_answers_match_their_models(http: Client) -> None:
@@ -101,13 +119,18 @@ async def test_desktop_answers_match_their_models(http: Client) -> None:
         400,
         gw.InvalidActionError,
     )
-    await _check(await http.get("/v1/desktop/me"), 401, gw.GatewayError)
+    await _check(await http.get("/v1/desktop/me"), 401, AccessError)
     await _check(await http.post("/v1/desktop/dev/login", json={"nobody": 1}), 400, gw.GatewayError)
 
 
 async def test_ingest_answers_match_their_models(http: Client) -> None:
     """Accepted, and the error bodies (unknown source, malformed payload)."""
     body = "[" + ",".join(to_json(e) for e in voice_call("ix-1", tenant="demo")) + "]"
-    await _check(await http.post("/v1/ingest/canonical", data=body), 202, ingest.Accepted)
-    await _check(await http.post("/v1/ingest/nope", data="{}"), 404, ingest.IngestError)
-    await _check(await http.post("/v1/ingest/canonical", data="[1]"), 400, ingest.IngestError)
+    post = http.post
+    await _check(
+        await post("/v1/ingest/canonical", data=body, headers=INGEST), 202, ingest.Accepted
+    )
+    await _check(await post("/v1/ingest/nope", data="{}", headers=INGEST), 404, ingest.IngestError)
+    await _check(
+        await post("/v1/ingest/canonical", data="[1]", headers=INGEST), 400, ingest.IngestError
+    )

@@ -76,7 +76,11 @@ def test_the_document_is_valid_openapi_3_1():
     params = {p["name"]: p for p in timeline["parameters"]}
     assert params["identifier"]["required"] is True
     assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
-    assert doc["paths"]["/v1/ingest/{source}"]["post"]["security"] == [{"bearer": []}, {}]
+    assert doc["paths"]["/v1/ingest/{source}"]["post"]["security"] == [
+        {"bearer": []},
+        {"c360Signature": []},
+        {"twilioSignature": []},
+    ]
 
 
 def test_docs_page_lists_every_operation_offline():

@@ -1,0 +1,124 @@
+"""`c360 audit`: print the audit trail (c360.audit.v1), one JSON object per action."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaException
+
+from c360.replay_offsets import DEFAULT_LIMITS, EOF, Limits, assign
+from core.audit import ACTIONS
+from infra.kafka_config import KafkaEndpoint, reader_config
+from infra.settings_streams import ToolSettings
+from schemas import codec
+from schemas.errors import SchemaError
+from schemas.records import AuditRecorded
+from schemas.topics import AUDIT
+
+
+def read_audit(
+    bootstrap: str, topic: str, timeout: float = 10.0, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[int, AuditRecorded | None]]:
+    """Every record of the audit topic from its start to its end: (offset, record or None
+    when undecodable). The end is replay's rule, as `c360 dlq` reads (FACTS M3)."""
+    config = reader_config(
+        # The deployment's Kafka security settings; `bootstrap` replaces the servers only.
+        KafkaEndpoint.from_settings(ToolSettings.from_env(), bootstrap),
+        "c360-audit",
+        fetch_wait_max_ms=100,
+        partition_eof=True,
+    )
+    consumer = Consumer(config)
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
+        if meta.error is not None:
+            raise KafkaException(meta.error)
+        ends = assign(consumer, topic, sorted(meta.partitions))
+        while ends.todo:
+            began = time.monotonic()
+            messages = consumer.consume(500, timeout=limits.poll_s)
+            waited = time.monotonic() - began
+            heard: set[int] = set()
+            for msg in messages:
+                partition, offset = msg.partition() or 0, msg.offset() or 0
+                error = msg.error()
+                if error is not None:
+                    if error.code() == EOF:
+                        ends.eof[partition] = offset
+                    continue
+                heard.add(partition)
+                ends.next[partition] = offset + 1
+                try:
+                    record = codec.decode(msg.value() or b"")
+                except SchemaError:
+                    record = None
+                yield offset, record if isinstance(record, AuditRecorded) else None
+            ends.polled(heard, waited, time.monotonic(), limits)
+    finally:
+        consumer.close()
+
+
+def _since(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the selected audit records, oldest first, each event id once (a retried
+    publish is the same action). Exit 0, or 1 when the topic cannot be read."""
+    defaults = ToolSettings.from_env()
+    parser = argparse.ArgumentParser(prog="c360 audit", description=__doc__)
+    parser.add_argument("--tenant", help="only this tenant's actions")
+    parser.add_argument("--action", choices=ACTIONS, help="only this kind of action")
+    parser.add_argument("--actor", help="only this actor (ops:<name>, an agent or key id)")
+    parser.add_argument("--since", type=_since, help="only from this ISO time (UTC if naive)")
+    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
+    parser.add_argument("--prefix", default=defaults.topic_prefix)
+    args = parser.parse_args(argv)
+    seen: set[str] = set()
+    try:
+        for offset, record in read_audit(args.bootstrap, args.prefix + AUDIT):
+            if record is None:
+                print(json.dumps({"offset": offset, "undecodable": True}))
+                continue
+            if record.event_id in seen or not _selected(args, record):
+                continue
+            seen.add(record.event_id)
+            print(json.dumps(_row(offset, record)))
+    except KafkaException as exc:
+        print(f"c360 audit: cannot read {args.prefix + AUDIT}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _selected(args: argparse.Namespace, r: AuditRecorded) -> bool:
+    return (
+        args.tenant in (None, r.tenant_id)
+        and args.action in (None, r.action)
+        and args.actor in (None, r.actor)
+        and (args.since is None or r.occurred_at >= args.since)
+    )
+
+
+def _row(offset: int, r: AuditRecorded) -> dict[str, object]:
+    return {
+        "offset": offset,
+        "occurred_at": r.occurred_at.isoformat(),
+        "tenant": r.tenant_id,
+        "actor_kind": r.actor_kind,
+        "actor": r.actor,
+        "action": r.action,
+        "target": r.target,
+        "outcome": r.outcome,
+        "details": r.details,
+        "event_id": r.event_id,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
