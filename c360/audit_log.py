@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaException
 
+from c360 import options, reach
 from c360.replay_offsets import DEFAULT_LIMITS, EOF, Limits, assign
 from core.audit import ACTIONS
 from infra.kafka_config import KafkaEndpoint, reader_config
@@ -68,19 +69,33 @@ def _since(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the selected audit records, oldest first, each event id once (a retried
-    publish is the same action). Exit 0, or 1 when the topic cannot be read."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 audit` options (also used by the `c360` command's tree)."""
     defaults = ToolSettings.from_env()
-    parser = argparse.ArgumentParser(prog="c360 audit", description=__doc__)
     parser.add_argument("--tenant", help="only this tenant's actions")
     parser.add_argument("--action", choices=ACTIONS, help="only this kind of action")
     parser.add_argument("--actor", help="only this actor (ops:<name>, an agent or key id)")
     parser.add_argument("--since", type=_since, help="only from this ISO time (UTC if naive)")
-    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
-    parser.add_argument("--prefix", default=defaults.topic_prefix)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--bootstrap", default=defaults.kafka_bootstrap_servers, help=options.BOOTSTRAP
+    )
+    parser.add_argument("--prefix", default=defaults.topic_prefix, help=options.PREFIX)
+    parser.set_defaults(run=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m c360.audit_log`: the same as `c360 audit`."""
+    parser = argparse.ArgumentParser(prog="c360 audit", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the selected audit records, oldest first, each event id once (a retried
+    publish is the same action). Exit 0, or 1 when the topic cannot be read."""
+    reach.require_kafka(KafkaEndpoint.from_settings(ToolSettings.from_env(), args.bootstrap))
     seen: set[str] = set()
+    count = 0
     try:
         for offset, record in read_audit(args.bootstrap, args.prefix + AUDIT):
             if record is None:
@@ -89,10 +104,13 @@ def main(argv: list[str] | None = None) -> int:
             if record.event_id in seen or not _selected(args, record):
                 continue
             seen.add(record.event_id)
+            count += 1
             print(json.dumps(_row(offset, record)))
     except KafkaException as exc:
         print(f"c360 audit: cannot read {args.prefix + AUDIT}: {exc}", file=sys.stderr)
         return 1
+    # On stderr: stdout stays one JSON object per line for scripts.
+    print(f"{count} audit record(s)." if count else "No audit records match.", file=sys.stderr)
     return 0
 
 

@@ -563,6 +563,12 @@ def _say(line: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """`c360 bench` arguments."""
     parser = argparse.ArgumentParser(prog="c360 bench", description=__doc__)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 bench` options (also used by the `c360` command's tree)."""
     parser.add_argument(
         "what",
         nargs="*",
@@ -614,7 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="where the stack's and workers' logs go (default: a temp dir)",
     )
-    return parser
+    parser.set_defaults(run=run)
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -623,13 +629,20 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run, print the table (and the JSON); 1 when a bench failed."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """`c360 bench` with parsed arguments (see main)."""
     known = ("all", *STACK_BENCHES, *MICRO_BENCHES)
     # Checked here: argparse (3.11) rejects an empty nargs="*" list that has choices.
     for name in args.what:
         if name not in known:
-            parser.error(f"unknown bench {name!r} (choose from {', '.join(known)})")
+            print(
+                f"c360 bench: unknown bench {name!r} (choose from {', '.join(known)})",
+                file=sys.stderr,
+            )
+            return 2
     names: list[str] = []
     for name in args.what or ["all"]:
         for n in STACK_BENCHES if name == "all" else (name,):

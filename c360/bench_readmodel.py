@@ -269,14 +269,44 @@ async def _profile_page(rm: ReadModel, now: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`python -m c360.bench_readmodel memory|latency [--redis URL]`: prints JSON figures."""
     parser = argparse.ArgumentParser(prog="c360 bench readmodel", description=__doc__)
-    parser.add_argument("what", choices=("memory", "latency"))
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--parties", type=int, default=40)
-    parser.add_argument("--per-party", type=int, default=50)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 bench readmodel` options (also used by the `c360` command's tree)."""
+    parser.add_argument(
+        "what",
+        choices=("memory", "latency"),
+        help="memory: bytes per party in Redis; latency: read times",
+    )
+    parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/0",
+        help="a Redis to fill and read (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--parties", type=int, default=40, help="customers to write (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--per-party",
+        type=int,
+        default=50,
+        help="timeline entries per customer (default: %(default)s)",
+    )
     parser.add_argument("--transcript", action="store_true", help="with a 1.5 kB transcript")
     parser.add_argument("--hex-ids", action="store_true", help="64-bit hex event ids")
-    parser.add_argument("--rounds", type=int, default=300)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=300,
+        help="latency: reads per measurement (default: %(default)s)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`c360 bench readmodel` with parsed arguments (see main)."""
     if args.what == "memory":
         out = asyncio.run(
             memory(args.redis, args.parties, args.per_party, args.transcript, args.hex_ids)

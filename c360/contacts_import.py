@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from c360 import reach
 from c360.contacts_csv import (
     Header,
     HeaderError,
@@ -261,11 +262,17 @@ async def _wait_applied(
 
 
 def _parser() -> argparse.ArgumentParser:
-    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser = argparse.ArgumentParser(
         prog="c360 contacts import",
         description="Import contact profiles from a CSV file into the profile directory.",
     )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 contacts import` options (also used by the `c360` command's tree)."""
+    defaults = ToolSettings.from_env()  # the C360_* defaults of the options
     parser.add_argument("file", type=Path, help="CSV with a header row (UTF-8)")
     parser.add_argument("--tenant", help="tenant id (default: C360_DEFAULT_TENANT)")
     parser.add_argument(
@@ -276,10 +283,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--report",
         type=Path,
-        help="report path, .json (summary) or .csv (every row); default FILE.report.json",
+        help="report path, .json (summary) or .csv (every row); default FILE.report.json "
+        "(a dry run: FILE.dry-run.report.json, so it never replaces a real import's report)",
     )
     parser.add_argument("--source", default="csv", help="source recorded on each profile")
-    parser.add_argument("--dry-run", action="store_true", help="validate and report only")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and report what would be created/updated; publish nothing",
+    )
     parser.add_argument(
         "--wait",
         type=float,
@@ -287,18 +299,30 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="after publishing, wait until the streams worker applied every row",
     )
-    return parser
+    parser.set_defaults(run=run)
+
+
+def default_report(file: Path, dry_run: bool) -> Path:
+    """FILE.report.json, or FILE.dry-run.report.json: a dry run never replaces a real report."""
+    return file.with_name(file.name + (".dry-run" if dry_run else "") + ".report.json")
 
 
 def main(argv: list[str] | None = None, trail: BlockingAuditTrail | None = None) -> int:
     """0: all rows imported; 1: some rows rejected (see the report); 2: nothing imported
     (bad header, schema, settings or file); 3: the broker did not take every record, or
     the import's audit record (one per real import on the audit topic; tests pass `trail`)."""
-    args = _parser().parse_args(argv)
-    args.report = args.report or args.file.with_name(args.file.name + ".report.json")
+    return run(_parser().parse_args(argv), trail)
+
+
+def run(args: argparse.Namespace, trail: BlockingAuditTrail | None = None) -> int:
+    """`c360 contacts import` with parsed arguments (see main)."""
+    args.report = args.report or default_report(args.file, args.dry_run)
     began = time.monotonic()
     try:
         settings = StreamSettings.from_env()
+        if not args.dry_run:
+            reach.require_kafka(KafkaEndpoint.from_settings(settings))
+        reach.require_redis(settings.redis_url)
         report = new_report(args, args.tenant or settings.default_tenant)
         # A dry run publishes nothing and is not audited.
         trail = (
@@ -321,12 +345,20 @@ def main(argv: list[str] | None = None, trail: BlockingAuditTrail | None = None)
         return 3
     write_report(report, args.report)
     summary = report.summary()
-    counts = ", ".join(
-        f"{summary[k]} {k}" for k in ("created", "updated", "deleted", "rejected", "published")
-    )
-    applied = "" if report.applied is None else f", {report.applied} applied"
     seconds = time.monotonic() - began
-    print(f"{summary['rows']} rows: {counts}{applied} in {seconds:.1f}s; report: {args.report}")
+    if args.dry_run:
+        counts = ", ".join(f"{summary[k]} would be {k}" for k in ("created", "updated", "deleted"))
+        print(
+            f"Dry run: nothing was published. {summary['rows']} rows checked: {counts}, "
+            f"{summary['rejected']} rejected, in {seconds:.1f}s; report: {args.report}. "
+            "Run again without --dry-run to import."
+        )
+    else:
+        counts = ", ".join(
+            f"{summary[k]} {k}" for k in ("created", "updated", "deleted", "rejected", "published")
+        )
+        applied = "" if report.applied is None else f", {report.applied} applied"
+        print(f"{summary['rows']} rows: {counts}{applied} in {seconds:.1f}s; report: {args.report}")
     for item in report.rejects[:10]:
         print(f"  line {item['line']}: {'; '.join(item['reasons'])}", file=sys.stderr)
     if report.rejected > 10:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from c360 import options, reach
 from infra.kafka_config import Brokers, KafkaEndpoint
 from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
@@ -281,22 +284,89 @@ def publish_demo(brokers: Brokers, topic_prefix: str = "", *, now: datetime | No
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`c360 demo [history|call] [--who alice] [--agent agent-1]`."""
+NAMES = {"alice": "Alice Martin", "bruno": "Bruno Costa", "chen": "Chen Wei"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 demo [call|history]` (also used by the `c360` command's tree)."""
     defaults = ToolSettings.from_env()  # the C360_* defaults of the options
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--bootstrap", default=defaults.kafka_bootstrap_servers, help=options.BOOTSTRAP
+    )
+    common.add_argument("--prefix", default=defaults.topic_prefix, help=options.PREFIX)
+    sub = parser.add_subparsers(dest="what", metavar="WHAT")
+    call = sub.add_parser(
+        "call",
+        parents=[common],
+        help="a live call that rings an agent (the default)",
+        description="Publish a call that is queued now and rings an agent: a screen pop.",
+    )
+    call.add_argument(
+        "--who",
+        choices=sorted(CUSTOMERS),
+        default="alice",
+        help="the demo customer who calls (default: %(default)s)",
+    )
+    call.add_argument(
+        "--agent", default="agent-1", help="the agent whose panel rings (default: %(default)s)"
+    )
+    sub.add_parser(
+        "history",
+        parents=[common],
+        help="past calls of the demo customers",
+        description="Publish finished, wrapped-up calls of the demo customers (their history).",
+    )
+    # `c360 demo` alone is `c360 demo call` with its defaults.
+    parser.set_defaults(
+        run=run,
+        what="call",
+        who="alice",
+        agent="agent-1",
+        bootstrap=defaults.kafka_bootstrap_servers,
+        prefix=defaults.topic_prefix,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m c360.demo`: the same as `c360 demo`."""
     parser = argparse.ArgumentParser(prog="c360 demo", description=__doc__)
-    parser.add_argument("what", choices=["history", "call"], nargs="?", default="call")
-    parser.add_argument("--who", choices=sorted(CUSTOMERS), default="alice")
-    parser.add_argument("--agent", default="agent-1")
-    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
-    parser.add_argument("--prefix", default=defaults.topic_prefix)
-    args = parser.parse_args(argv)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def panel_url(environ: Mapping[str, str] | None = None) -> str:
+    """The agent panel of the running dev stack, else of the default port."""
+    env = os.environ if environ is None else environ
+    from c360 import devstate  # noqa: PLC0415 - only this tool reads the stack's state
+
+    state = devstate.read_state(Path(env.get("C360_DATA_DIR", str(devstate.DEFAULT_DATA_DIR))))
+    url = str(
+        (state or {}).get("http_url") or f"http://127.0.0.1:{env.get('C360_HTTP_PORT', 8360)}"
+    )
+    return url + "/"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Publish the demo call or history and say what happened and where to look."""
+    defaults = ToolSettings.from_env()
     now = datetime.now(tz=UTC)
     events = list(history(now)) if args.what == "history" else live_call(now, args.who, args.agent)
     batch = [(e.interaction_id.encode(), codec.encode(e)) for e in events]
     kafka = KafkaEndpoint.from_settings(defaults, args.bootstrap)  # --bootstrap: servers only
+    reach.require_kafka(kafka)
     sent = produce_all(make_producer(kafka), args.prefix + INTERACTIONS, batch)
-    print(f"published {sent} demo event(s)")
+    if args.what == "history":
+        print(
+            f"Published {sent} past-call event(s) of {', '.join(NAMES.values())} "
+            f"(tenant {TENANT}); their timelines show them in the panel: {panel_url()}"
+        )
+    else:
+        print(
+            f"{NAMES[args.who]} ({args.who}) is calling {args.agent}: {sent} event(s) "
+            f"published. Open the panel signed in as {args.agent} to see the screen pop: "
+            f"{panel_url()}"
+        )
     return 0
 
 

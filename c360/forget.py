@@ -17,6 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from confluent_kafka import KafkaException
 
+from c360 import reach
 from core.audit import audit_record
 from core.errors import InvalidIdentifier
 from core.ports import Party
@@ -33,8 +34,13 @@ from streams.settings import ConfigError, StreamSettings
 
 RECORD_TYPE = "ErasureRequested"  # canonical JSON form; see docs/erasure.md
 # The suffix after the party tag names what a key holds (projections/keys.py builds them).
-_KINDS = {"tl": "timeline_index", "tx": "timeline_entries", "tb": "timeline_tombstones",
-          "claims": "identifier_claims", "owners": "ownership_log"}
+_KINDS = {
+    "tl": "timeline_index",
+    "tx": "timeline_entries",
+    "tb": "timeline_tombstones",
+    "claims": "identifier_claims",
+    "owners": "ownership_log",
+}
 _GLOB_SPECIAL = "\\*?[]"
 NOT_ERASED = (
     "Kafka topics keep the events (interactions, by-party, screen pops, activities, DLQ, "
@@ -75,8 +81,9 @@ class PartyReport:
         }
 
 
-def erasure_request(party: Party, requested_by: str, reason: str | None,
-                    now: datetime) -> tuple[str, bytes]:
+def erasure_request(
+    party: Party, requested_by: str, reason: str | None, now: datetime
+) -> tuple[str, bytes]:
     """(event id, canonical JSON of the erasure request): token, kind, never the value."""
     event_id = str(uuid.uuid4())
     moment = now.astimezone(UTC)
@@ -131,9 +138,11 @@ async def _interaction_keys(
         party_raw = await client.get(keys.interaction_party(tenant, iid))
         ours = party_raw is not None and json.loads(party_raw)[0] == token
         if ours:
-            out += [("interaction_party", keys.interaction_party(tenant, iid)),
-                    ("parked_events", keys.interaction_parked(tenant, iid)),
-                    ("screen_pop_cache", keys.screen_pop_cache(tenant, iid))]
+            out += [
+                ("interaction_party", keys.interaction_party(tenant, iid)),
+                ("parked_events", keys.interaction_parked(tenant, iid)),
+                ("screen_pop_cache", keys.screen_pop_cache(tenant, iid)),
+            ]
         link_token = await client.hget(keys.interaction_link(tenant, iid), "")
         if ours or (link_token is not None and _text(link_token) == token):
             out.append(("interaction_link", keys.interaction_link(tenant, iid)))
@@ -188,8 +197,9 @@ async def erase_party(
     report.remaining_after += len([k for k in await _party_keys(client, tag) if k != marker])
 
 
-def audit_event(tenant: str, report: PartyReport, actor: str, at: datetime,
-                error: BaseException | None) -> AuditRecorded:
+def audit_event(
+    tenant: str, report: PartyReport, actor: str, at: datetime, error: BaseException | None
+) -> AuditRecorded:
     """The AuditRecorded of forgetting one party: the token, counts and the erasure event id
     (its cause, so a retried record keeps its id); never the identifier or the reason text."""
     failed = error is not None or report.remaining_after > 0
@@ -205,24 +215,47 @@ def audit_event(tenant: str, report: PartyReport, actor: str, at: datetime,
     if error is not None:
         details["error"] = type(error).__name__
     return audit_record(
-        tenant=tenant, actor_kind="operator", actor=actor, action="forget",
-        target=report.party_token, outcome="failed" if failed else "ok", at=at,
-        details=details, cause=report.erasure_event_id,
+        tenant=tenant,
+        actor_kind="operator",
+        actor=actor,
+        action="forget",
+        target=report.party_token,
+        outcome="failed" if failed else "ok",
+        at=at,
+        details=details,
+        cause=report.erasure_event_id,
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 forget` options (also used by the `c360` command's tree)."""
+    parser.add_argument("--tenant", required=True, help="the tenant the customer belongs to")
+    parser.add_argument(
+        "--identifier",
+        action="append",
+        required=True,
+        help="phone number or email, in any accepted format (repeatable)",
+    )
+    parser.add_argument("--reason", default=None, help="e.g. a ticket or request reference")
+    parser.add_argument("--requested-by", default=None, help="default: the OS user")
+    parser.add_argument(
+        "--namespace",
+        action="append",
+        default=None,
+        help="Redis key namespace(s) to erase (default C360_KEY_NAMESPACE; "
+        "add a blue/green rebuild namespace while one exists)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="report what would be removed; publish and delete nothing",
+    )
+    parser.set_defaults(run=run)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c360 forget", description=__doc__)
-    parser.add_argument("--tenant", required=True)
-    parser.add_argument("--identifier", action="append", required=True,
-                        help="phone number or email, in any accepted format (repeatable)")
-    parser.add_argument("--reason", default=None, help="e.g. a ticket or request reference")
-    parser.add_argument("--requested-by", default=None, help="default: the OS user")
-    parser.add_argument("--namespace", action="append", default=None,
-                        help="Redis key namespace(s) to erase (default C360_KEY_NAMESPACE; "
-                             "add a blue/green rebuild namespace while one exists)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="report what would be removed; publish and delete nothing")
+    add_arguments(parser)
     return parser
 
 
@@ -236,8 +269,13 @@ def _parties(settings: StreamSettings, tenant: str, raws: Sequence[str]) -> list
     return parties
 
 
-async def _erase_all(settings: StreamSettings, namespaces: Sequence[str],
-                     reports: list[PartyReport], tenant: str, dry_run: bool) -> None:
+async def _erase_all(
+    settings: StreamSettings,
+    namespaces: Sequence[str],
+    reports: list[PartyReport],
+    tenant: str,
+    dry_run: bool,
+) -> None:
     client = redis_client(settings.redis_url)
     try:
         for report in reports:
@@ -247,18 +285,32 @@ async def _erase_all(settings: StreamSettings, namespaces: Sequence[str],
         await client.aclose()
 
 
-def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None,
-         trail: BlockingAuditTrail | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    trail: BlockingAuditTrail | None = None,
+) -> int:
     """Publish one erasure request per identifier, then delete its Redis keys, then record
     one audit record per identifier on the audit topic (`trail`: tests pass the twin); print
     a JSON report. Exit 0 done, 1 keys re-appeared (rerun), 2 bad input/config, 3 broker
     failed (the erasure request: nothing erased; the audit record: erased, not on record)."""
-    args = _parser().parse_args(argv)
+    return run(_parser().parse_args(argv), env, trail)
+
+
+def run(
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None = None,
+    trail: BlockingAuditTrail | None = None,
+) -> int:
+    """`c360 forget` with parsed arguments (see main)."""
     try:
         settings = StreamSettings.from_env(env)
     except ConfigError as exc:
         print(f"c360 forget: {exc}", file=sys.stderr)
         return 2
+    if not args.dry_run:
+        reach.require_kafka(KafkaEndpoint.from_settings(settings))
+    reach.require_redis(settings.redis_url)
     parties = _parties(settings, args.tenant, args.identifier)
     if isinstance(parties, str):
         print(f"c360 forget: {parties}", file=sys.stderr)
@@ -274,11 +326,16 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None,
             report.erasure_event_id, value = erasure_request(party, by, args.reason, now)
             batch.append((f"{party.tenant_id}:{party.token}".encode(), value))
         try:
-            produce_all(make_producer(KafkaEndpoint.from_settings(settings), "c360-forget"),
-                        settings.topic(ERASURE), batch)
+            produce_all(
+                make_producer(KafkaEndpoint.from_settings(settings), "c360-forget"),
+                settings.topic(ERASURE),
+                batch,
+            )
         except (PublishFailed, KafkaException) as exc:
-            print(f"c360 forget: erasure request not published, nothing erased: {exc}",
-                  file=sys.stderr)
+            print(
+                f"c360 forget: erasure request not published, nothing erased: {exc}",
+                file=sys.stderr,
+            )
             return 3
     namespaces = args.namespace or [settings.key_namespace]
     failure: BaseException | None = None
@@ -290,8 +347,9 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None,
     if not args.dry_run:
         # A dry run changes nothing and is not audited; a broker that refused the erasure
         # request above refused the trail too (nothing was erased: exit 3 said so).
-        trail = trail or cli_audit_trail(settings.kafka_bootstrap_servers,
-                                         settings.topic_prefix, "c360-forget")
+        trail = trail or cli_audit_trail(
+            settings.kafka_bootstrap_servers, settings.topic_prefix, "c360-forget"
+        )
         actor, at = operator(env), datetime.now(tz=UTC)
         try:
             for report in reports:
@@ -300,17 +358,35 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None,
             unaudited = exc
     if failure is not None:
         raise failure
-    print(json.dumps({
-        "tenant": args.tenant,
-        "dry_run": args.dry_run,
-        "namespaces": namespaces,
-        "parties": [r.as_json() for r in reports],
-        "not_erased": list(NOT_ERASED),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "tenant": args.tenant,
+                "dry_run": args.dry_run,
+                "namespaces": namespaces,
+                "parties": [r.as_json() for r in reports],
+                "not_erased": list(NOT_ERASED),
+            },
+            indent=2,
+        )
+    )
     if unaudited is not None:
-        print(f"c360 forget: erased, but the audit record was not published: {unaudited}",
-              file=sys.stderr)
+        print(
+            f"c360 forget: erased, but the audit record was not published: {unaudited}",
+            file=sys.stderr,
+        )
         return 3
+    print(
+        ("Dry run: nothing was published or deleted; " if args.dry_run else "Erased ")
+        + f"{len(reports)} identifier(s) of tenant {args.tenant} in {', '.join(namespaces)}"
+        + (
+            "."
+            if args.dry_run
+            else "; the erasure request is on the erasure topic for the"
+            " other systems, and `c360 audit --action forget` shows the record."
+        ),
+        file=sys.stderr,
+    )
     return 1 if any(r.remaining_after for r in reports) else 0
 
 

@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from c360 import reach
 from core.access import KNOWN_SCOPES, TENANT, valid_scope
 from core.api_keys import ApiKey, compose, secret_hash
 from core.audit import audit_record
 from infra.audit_kafka import cli_audit_trail, operator
+from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import PublishFailed
+from infra.settings_streams import ToolSettings
 from projections.keys import Keys
 from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
@@ -29,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="c360 keys", description="Create, list and revoke service API keys."
     )
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """`c360 keys create|list|revoke` (also used by the `c360` command's tree)."""
     p.add_argument(
         "--redis",
         default=os.environ.get("C360_REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -50,7 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         help="prefix of the topic names (default: $C360_TOPIC_PREFIX)",
     )
     sub = p.add_subparsers(dest="verb", required=True, metavar="{create,list,revoke}")
-    c = sub.add_parser("create", help="create a key and print it once")
+    c = sub.add_parser(
+        "create",
+        help="create a key and print it once",
+        description="Create a service API key; it is printed once and never stored in clear.",
+    )
     c.add_argument("--tenant", required=True, help="the tenant every request of the key acts for")
     c.add_argument(
         "--scope",
@@ -66,17 +79,32 @@ def _parser() -> argparse.ArgumentParser:
         default=90,
         help=f"days until it stops working (1..{MAX_DAYS}, default 90)",
     )
-    ls = sub.add_parser("list", help="list keys (never their secrets)")
+    ls = sub.add_parser(
+        "list",
+        help="list keys (never their secrets)",
+        description="List keys, never their secrets.",
+    )
     ls.add_argument("--tenant", help="only this tenant's keys")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
-    r = sub.add_parser("revoke", help="revoke a key at once (idempotent)")
+    r = sub.add_parser(
+        "revoke",
+        help="revoke a key at once (idempotent)",
+        description="Revoke a key: requests carrying it are refused from now on.",
+    )
     r.add_argument("key_id", help="the key id (the 16 hex digits after c360k_)")
-    return p
+    p.set_defaults(run=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `c360 keys`; exit 0 on success, 1 on failure, 2 on bad usage."""
-    args = _parser().parse_args(argv)
+    return run(_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """`c360 keys` with parsed arguments (see main)."""
+    reach.require_redis(args.redis)
+    if args.verb != "list":  # create and revoke put an audit record on the broker
+        reach.require_kafka(KafkaEndpoint.from_settings(ToolSettings.from_env(), args.bootstrap))
     try:
         return asyncio.run(_run(args))
     except PublishFailed as exc:

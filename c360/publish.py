@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from c360 import options, reach
 from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
@@ -42,15 +43,20 @@ def key_of(record: object) -> bytes | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Validate every record first (schema, then plausibility: schemas/validation.py);
-    publish only when all are valid (no partial files)."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 publish` options (also used by the `c360` command's tree)."""
     defaults = ToolSettings.from_env()  # the C360_* defaults of the options
-    parser = argparse.ArgumentParser(prog="c360 publish", description=__doc__)
     parser.add_argument("file", type=Path, help="JSON lines or a JSON array of records")
-    parser.add_argument("--topic", default=INTERACTIONS, choices=[spec.name for spec in CATALOGUE])
-    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
-    parser.add_argument("--prefix", default=defaults.topic_prefix)
+    parser.add_argument(
+        "--topic",
+        default=INTERACTIONS,
+        choices=[spec.name for spec in CATALOGUE],
+        help="catalogue topic to publish to, without the prefix (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--bootstrap", default=defaults.kafka_bootstrap_servers, help=options.BOOTSTRAP
+    )
+    parser.add_argument("--prefix", default=defaults.topic_prefix, help=options.PREFIX)
     parser.add_argument(
         "--json", action="store_true", help="publish the canonical JSON bytes instead of Avro"
     )
@@ -60,7 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         default=LIMITS.earliest,
         help="oldest plausible time, YYYY-MM-DD (default 2000-01-01; the newest is now + 1 day)",
     )
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m c360.publish`: the same as `c360 publish`."""
+    parser = argparse.ArgumentParser(prog="c360 publish", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate every record first (schema, then plausibility: schemas/validation.py);
+    publish only when all are valid (no partial files)."""
+    defaults = ToolSettings.from_env()
     limits = dataclasses.replace(LIMITS, earliest=args.earliest)
     batch: list[tuple[bytes | None, bytes]] = []
     problems: list[str] = []
@@ -83,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(problems)} invalid record(s); nothing was published", file=sys.stderr)
         return 2
     kafka = KafkaEndpoint.from_settings(defaults, args.bootstrap)  # --bootstrap: servers only
+    reach.require_kafka(kafka)
     sent = produce_all(make_producer(kafka), args.prefix + args.topic, batch)
-    print(f"published {sent} record(s) to {args.prefix + args.topic}")
+    print(
+        f"Published {sent} record(s) to {args.prefix + args.topic}; "
+        "the streams worker applies them within seconds (see the panel or `c360 dlq list`)."
+    )
     return 0
 
 

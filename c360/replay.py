@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message
 
+from c360 import options, reach
 from c360.replay_decode import PartyDecoder, party_decoder
 from c360.replay_offsets import (
     DEFAULT_LIMITS,
@@ -244,9 +245,7 @@ def _run_spec(raw: str) -> dict[str, int]:
     target = Target(**{**spec["target"], "retention": Retention(**spec["target"]["retention"])})
     limits = Limits(**spec["limits"])
     kafka = KafkaEndpoint(spec["bootstrap"], tuple((k, v) for k, v in spec["security"]))
-    return _worker(
-        kafka, spec["topic"], target, spec["partitions"], limits, spec["now_ms"]
-    )
+    return _worker(kafka, spec["topic"], target, spec["partitions"], limits, spec["now_ms"])
 
 
 def _joined(child: subprocess.Popen[str]) -> dict[str, int]:
@@ -288,35 +287,54 @@ def replay_parallel(
     return totals
 
 
+EPILOG = (
+    "A partition is done once the replay has read up to the high watermark seen "
+    "at start AND a fetch after it came back empty (end-of-partition at the next offset, "
+    "or 1 s of polling without a record), so a broker that under-reports its watermark "
+    "(Tansu 0.6) cannot end it early; records past the watermark are read for at most "
+    "60 s."
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Rebuild into --namespace (must differ from the live one unless --in-place)."""
+    """`python -m c360.replay`: the same as `c360 replay`."""
+    parser = argparse.ArgumentParser(prog="c360 replay", description=__doc__, epilog=EPILOG)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`c360 replay` options (also used by the `c360` command's tree)."""
     defaults = ToolSettings.from_env()  # the C360_* defaults of the options
-    parser = argparse.ArgumentParser(
-        prog="c360 replay",
-        description=__doc__,
-        epilog="A partition is done once the replay has read up to the high watermark seen "
-        "at start AND a fetch after it came back empty (end-of-partition at the next offset, "
-        "or 1 s of polling without a record), so a broker that under-reports its watermark "
-        "(Tansu 0.6) cannot end it early; records past the watermark are read for at most "
-        "60 s.",
-    )
     parser.add_argument("--namespace", help="target Redis key namespace (required)")
     parser.add_argument(
         "--in-place",
         action="store_true",
         help="allow the live namespace (safe: the fold is idempotent)",
     )
-    parser.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers)
-    parser.add_argument("--prefix", default=defaults.topic_prefix)
-    parser.add_argument("--redis-url", default=defaults.redis_url)
-    parser.add_argument("--max-entries", type=int, default=defaults.timeline_max_entries)
+    parser.add_argument(
+        "--bootstrap", default=defaults.kafka_bootstrap_servers, help=options.BOOTSTRAP
+    )
+    parser.add_argument("--prefix", default=defaults.topic_prefix, help=options.PREFIX)
+    parser.add_argument("--redis-url", default=defaults.redis_url, help=options.REDIS_URL)
+    parser.add_argument(
+        "--max-entries",
+        type=int,
+        default=defaults.timeline_max_entries,
+        help="timeline entries kept per customer, as the live pipeline "
+        "(default: $C360_TIMELINE_MAX_ENTRIES, %(default)s)",
+    )
     parser.add_argument(
         "--retention-days",
         type=int,
         default=defaults.timeline_retention_days,
+        help="older timeline entries are dropped, as by the live pipeline "
+        "(default: $C360_TIMELINE_RETENTION_DAYS, %(default)s)",
     )
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1,
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
         help="processes, each replaying a group of partitions (default: one per core)",
     )
     parser.add_argument("--topic", help=f"default: <prefix>{INTERACTIONS_BY_PARTY}")
@@ -327,16 +345,26 @@ def main(argv: list[str] | None = None) -> int:
         help="events stamped further ahead are refused, as by the live pipeline",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one partition group (internal)
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rebuild into --namespace (must differ from the live one unless --in-place)."""
+    defaults = ToolSettings.from_env()
     if args.worker:
         raw = sys.stdin.read() if args.worker == "-" else args.worker
         print(json.dumps(_run_spec(raw)))
         return 0
     if not args.namespace:
-        parser.error("--namespace is required")
+        print("c360 replay: --namespace is required", file=sys.stderr)
+        return 2
     live = defaults.key_namespace
     if args.namespace == live and not args.in_place:
-        parser.error(f"{live!r} is the live namespace; pass --in-place to write into it")
+        print(
+            f"c360 replay: {live!r} is the live namespace; pass --in-place to write into it",
+            file=sys.stderr,
+        )
+        return 2
     target = Target(
         args.redis_url,
         args.namespace,
@@ -346,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     topic = args.topic or args.prefix + INTERACTIONS_BY_PARTY
     limits = Limits(max_future_s=args.max_future_seconds)
     kafka = KafkaEndpoint.from_settings(defaults, args.bootstrap)  # --bootstrap: servers only
+    reach.require_kafka(kafka)
+    reach.require_redis(args.redis_url)
     stats = replay_parallel(kafka, topic, target, workers=args.workers, limits=limits)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {

@@ -66,6 +66,10 @@ class TimelineSection(Section):
 class ToolSettings(KafkaSection, RedisSection, TimelineSection):
     """The defaults of the `c360` tools' options (no secret needed: tools run anywhere)."""
 
+    # How long a tool waits for the broker or Redis to answer before it gives up with a
+    # one-line "cannot reach ..." (c360/reach.py) instead of librdkafka's minute of retries.
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
 
 class StreamSettings(KafkaSection, ModeSection, RedisSection, TimelineSection):
     """Everything the streams process needs; build with `from_env` (tests pass a dict)."""
