@@ -642,7 +642,7 @@ def run(args: argparse.Namespace) -> int:
                 f"c360 bench: unknown bench {name!r} (choose from {', '.join(known)})",
                 file=sys.stderr,
             )
-            return 2
+            raise SystemExit(2)  # a usage error, as argparse's
     names: list[str] = []
     for name in args.what or ["all"]:
         for n in STACK_BENCHES if name == "all" else (name,):

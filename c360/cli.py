@@ -208,16 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Create the catalogue's topics, or list them and say which are missing.",
     )
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for verb, text in (
+    for action, text in (
         ("create", "create the missing catalogue topics"),
         ("list", "list the topics; exit 1 when a catalogue topic is missing"),
     ):
-        t = topics_sub.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".")
+        t = topics_sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
         t.add_argument(
             "--bootstrap", default=defaults.kafka_bootstrap_servers, help=options.BOOTSTRAP
         )
         t.add_argument("--prefix", default=defaults.topic_prefix, help=options.PREFIX)
-        if verb == "create":
+        if action == "create":
             t.add_argument(
                 "--replication",
                 type=int,

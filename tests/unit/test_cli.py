@@ -12,24 +12,22 @@ from c360 import cli, devstate
 from c360.devspecs import StackContext, default_specs, stack_env
 
 
-def test_longest_tool_words_win() -> None:
-    """`c360 contacts import FILE` dispatches on both words, the rest is the tool's argv."""
-    assert cli._match_tool(["contacts", "import", "x.csv"]) == ("contacts", "import")
-    assert cli._match_tool(["publish", "--topic", "t", "f.json"]) == ("publish",)
-    assert cli._match_tool(["dev", "up"]) is None
-
-
 def test_tool_gets_its_arguments_and_its_exit_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A tool module's main(argv) receives everything after its words; its code is ours."""
+    """A tool module's add_arguments builds its sub-parser; its run(args) code is ours."""
     (tmp_path / "c360_fake_tool.py").write_text(
-        "SEEN = []\ndef main(argv):\n    SEEN.append(argv)\n    return 7\n"
+        "SEEN = []\n"
+        "def add_arguments(p):\n"
+        "    p.add_argument('file', help='a file')\n"
+        "    p.add_argument('--flag', action='store_true', help='a flag')\n"
+        "    p.set_defaults(run=run)\n"
+        "def run(args):\n    SEEN.append((args.flag, args.file))\n    return 7\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(cli.TOOLS, ("fake",), ("c360_fake_tool", "test tool"))
     assert cli.main(["fake", "--flag", "file.csv"]) == 7
-    assert sys.modules["c360_fake_tool"].SEEN == [["--flag", "file.csv"]]
+    assert sys.modules["c360_fake_tool"].SEEN == [(True, "file.csv")]
 
 
 def test_missing_tool_module_is_reported_not_raised(
@@ -129,15 +127,19 @@ def test_a_tool_runs_with_the_dev_stack_wiring(
     """Dispatch applies the running stack's settings before the tool reads its defaults."""
     _ready_state(tmp_path, os.getpid(), _own_argv0())
     (tmp_path / "c360_env_tool.py").write_text(
-        "import os\ndef main(argv):\n    return 0 if os.environ["
-        "'C360_KAFKA_BOOTSTRAP_SERVERS'] == '127.0.0.1:4242' else 9\n"
+        "import os\ndef add_arguments(p):\n"
+        "    p.add_argument('--bootstrap', default=os.environ.get("
+        "'C360_KAFKA_BOOTSTRAP_SERVERS'), help='x')\n"
+        "    p.set_defaults(run=run)\n"
+        "def run(args):\n    return 0 if args.bootstrap == '127.0.0.1:4242' else 9\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(cli.TOOLS, ("envtool",), ("c360_env_tool", "test tool"))
+    # A command that talks to the stack (only those take its settings).
+    monkeypatch.setitem(cli.TOOLS, ("publish",), ("c360_env_tool", "test tool"))
     monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
     for name in ("C360_KAFKA_BOOTSTRAP_SERVERS", "C360_REDIS_URL", "C360_ENV",
                  "C360_TOPIC_PREFIX", "C360_TENANT_REGIONS"):
         monkeypatch.setenv(name, "x")  # recorded, so what the tool run sets is undone too
         monkeypatch.delenv(name)
-    assert cli.main(["envtool"]) == 0
+    assert cli.main(["publish"]) == 0
     assert "using the running dev stack" in capsys.readouterr().err

@@ -201,10 +201,14 @@ def test_a_tools_bootstrap_flag_overrides_the_servers_only(
     import c360.demo as demo  # noqa: PLC0415
     import c360.dlq as dlq  # noqa: PLC0415
     import c360.kafka_admin as kafka_admin  # noqa: PLC0415
+    import c360.reach as reach  # noqa: PLC0415
     import c360.replay as replay  # noqa: PLC0415
 
     for name, value in sasl_ssl_env(pki).items():
         monkeypatch.setenv(name, value)
+    # No broker here: the fail-fast reachability check is not what this test is about.
+    monkeypatch.setattr(reach, "require_kafka", lambda *_a, **_k: None)
+    monkeypatch.setattr(reach, "require_redis", lambda *_a, **_k: None)
     seen: list[KafkaEndpoint] = []
     monkeypatch.setattr(demo, "make_producer", seen.append)
     monkeypatch.setattr(demo, "produce_all", lambda *_a: 0)
@@ -251,6 +255,7 @@ def test_keys_and_publish_take_the_security_settings_too(
     record = ApiKey("0123456789abcdef", "acme", frozenset({"admin"}), "ops", 0, 1, "h" * 64)
     keys._audit(argparse.Namespace(bootstrap="other:1", topic_prefix=""), record, "key_created")
     monkeypatch.setattr(publish, "make_producer", seen.append)
+    monkeypatch.setattr(publish.reach, "require_kafka", lambda *_a: None)  # no broker here
     monkeypatch.setattr(publish, "produce_all", lambda *_a: 0)
     empty = tmp_path / "none.jsonl"
     empty.write_text("")
