@@ -50,7 +50,7 @@ def test_list_shows_every_letter_and_redrive_republishes_kafka_ones(
     produce_all(producer, topic_prefix + DLQ, [*letters, (None, b"not a letter")])
 
     args = ["--bootstrap", kafka_bootstrap, "--prefix", topic_prefix]
-    assert dlq.main(["list", *args]) == 0
+    assert dlq.main(["list", "--json", *args]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {row.get("stage") for row in rows} == {"normalize", "ingest:genesys", None}
     assert {row["from"] for row in rows if "from" in row} == {
