@@ -108,10 +108,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run, offset=None, json=False, offsets=None)
 
 
-BOOTSTRAP = (
-    "Kafka bootstrap servers (default: $C360_KAFKA_BOOTSTRAP_SERVERS; SASL/TLS from C360_KAFKA_*)"
-)
-PREFIX = "prefix of the topic names (default: $C360_TOPIC_PREFIX)"
 ERROR_WIDTH = 60
 
 
@@ -241,7 +237,7 @@ def _redrive(kafka: KafkaEndpoint, selected: list[DeadLetter]) -> int:
                 (letter.original_key, letter.original_value)
             )
     if not selected:
-        print("No dead letters to re-drive.")
+        print("No dead letters to redrive.")
         return 0
     producer = make_producer(kafka)
     for topic, batch in by_topic.items():

@@ -155,3 +155,32 @@ def test_an_import_is_audited_once_and_a_dry_run_not_at_all(
     for value in ("+44 20 7946 0123", "+442079460123", "2079460123", "020 7946 0456",
                   "2079460456", "ann@example.com", "bob@example.org", "example"):
         assert value.encode() not in raw
+
+
+def test_a_dry_run_says_so_publishes_nothing_and_keeps_the_real_report(
+    env, tmp_path, consume_until, capsys
+):
+    """--dry-run: labelled "Dry run: nothing was published", counts what would be created/
+    updated against the real directory, writes FILE.dry-run.report.json and leaves an
+    existing FILE.report.json (a real import's) as it was; nothing reaches the broker."""
+    asyncio.run(_seed(env["redis_url"], env["namespace"]))  # p-0 .. p-999 exist
+    path = tmp_path / "few.csv"
+    rows = [["p-1", "Ann", "+44 20 7946 0123", "", "gold", "", "", "", ""],
+            ["p-new", "Bob", "020 7946 0456", "", "", "", "", "", ""],
+            ["p-bad", "Bad", "12", "", "", "", "", "", ""]]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows([HEADER, *rows])
+    real = tmp_path / "few.csv.report.json"
+    real.write_text('{"a real import": true}')
+    assert contacts_import.main([str(path), "--tenant", TENANT, "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    dry = tmp_path / "few.csv.dry-run.report.json"
+    assert out.startswith("Dry run: nothing was published.")
+    assert "1 would be created, 1 would be updated" in out and "1 rejected" in out
+    assert str(dry) in out
+    report = json.loads(dry.read_text())
+    assert (report["created"], report["updated"], report["rejected"]) == (1, 1, 1)
+    assert report["published"] == 0
+    assert real.read_text() == '{"a real import": true}'
+    assert consume_until(env["prefix"] + CONTACTS, timeout=3) == []
+    assert consume_until(env["prefix"] + AUDIT, timeout=1) == []

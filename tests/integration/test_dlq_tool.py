@@ -66,3 +66,6 @@ def test_list_shows_every_letter_and_redrive_republishes_kafka_ones(
     assert f"re-drove 1 record(s) to {source}" in out and "re-post it" in out
     [record] = consume_until(source, lambda seen: len(seen) >= 1, 30)
     assert (record.key, record.value) == (b"ix-1", b"\x00bad")
+
+    assert dlq.main(["redrive", "--stage", "no-such-stage", *args]) == 0
+    assert capsys.readouterr().out.strip() == "No dead letters to redrive."

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from c360 import cli, demo, devstate, dlq
+from c360 import cli, demo, devstate, dlq, keys, reach
 from infra.dlq import dead_letter_for
 from schemas.errors import SchemaError
 
@@ -160,3 +161,28 @@ def test_unreachable_broker_fails_fast_with_one_sentence(
         "(`c360 dev up`, or set C360_KAFKA_BOOTSTRAP_SERVERS)"
     )
     assert os.linesep not in err.strip()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:s3cret-pw@127.0.0.1:1/0", "redis://127.0.0.1:1/0"),
+        ("redis://ops:s3cret-pw@127.0.0.1:1/2", "redis://ops@127.0.0.1:1/2"),
+    ],
+)
+def test_unreachable_redis_fails_fast_with_one_sentence_and_no_password(
+    url: str, shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A closed Redis port: exit 3 within the bounded wait, one sentence naming the URL
+    without its password, and the fix."""
+    began = time.monotonic()
+    with pytest.raises(SystemExit) as done:
+        keys.main(["--redis", url, "list", "--tenant", "acme"])
+    assert time.monotonic() - began < reach.timeout_seconds() + 2
+    assert done.value.code == 3
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"c360: cannot reach Redis at {shown}: is the stack running? "
+        "(`c360 dev up`, or set C360_REDIS_URL)"
+    )
+    assert os.linesep not in err.strip() and "s3cret" not in err
