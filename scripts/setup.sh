@@ -84,7 +84,6 @@ fi
 # 3. The virtualenv and the editable install; the stamp records what was installed from and
 # with which extras (a dev install serves a runtime-only request too).
 STAMP=.venv/.c360-installed
-WANT="$("$PY" -c 'import sys; print(sys.version)' | head -1) $(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $PY"
   if ! "$PY" -m venv .venv 2>/dev/null; then
@@ -94,6 +93,8 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
   fi
 fi
+# The venv's own interpreter, not whichever python3 is first on PATH this time.
+WANT="$(.venv/bin/python -c 'import sys; print(sys.version)' | head -1) $(sha256sum pyproject.toml | cut -d' ' -f1)"
 KIND=dev
 [ -n "$EXTRAS" ] || KIND=runtime
 HAVE="$(cat "$STAMP" 2>/dev/null || true)"
