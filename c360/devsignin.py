@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from connectors.gateway import auth
-from connectors.gateway.settings import GatewaySettings
+from connectors.gateway.settings import GatewayConfigError, GatewaySettings
 from connectors.gateway.web import PANEL_PATH
 
 DEMO_TENANT = "demo"  # the tenant c360.demo publishes to
@@ -35,7 +35,10 @@ def signin_link(http_url: str, environ: Mapping[str, str], now: float) -> SignIn
     """A token for the first dev agent of the demo tenant, signed as the stack's gateway signs
     (`environ` is the stack's environment), in the URL fragment: browsers never send a
     fragment to the server, so the token stays out of access logs. None outside dev mode."""
-    settings = GatewaySettings.from_env(environ)
+    try:
+        settings = GatewaySettings.from_env(environ)
+    except GatewayConfigError:  # outside dev without a secret: no link to offer
+        return None
     if not settings.dev:
         return None
     agent = settings.dev_agents[0]
