@@ -13,7 +13,7 @@ for arg in "$@"; do
   case "$arg" in
     --browser) BROWSER=1 ;;
     --runtime) EXTRAS="" ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
