@@ -18,6 +18,7 @@ from typing import Any
 from confluent_kafka import KafkaException
 
 from c360 import devstate
+from c360.devsignin import signin_lines
 from c360.devspecs import ProcSpec, SpecsFactory, StackContext, default_specs, stack_env
 from c360.kafka_admin import create_topics, wait_broker
 from c360.localstack import InfraError, redis_answers, start_redis, start_tansu, tansu_bootstrap
@@ -317,11 +318,13 @@ class DevStack:
                 [
                     "",
                     "c360 dev stack is ready",
-                    f"  agent panel    {url}/",
+                    *signin_lines(url, stack_env(ctx)),
+                    f"  agent panel    {url}/  (or sign in as any agent id there)",
                     f"  timeline API   {url}/v1/timeline?identifier=%2B442079460123  (demo: alice;",
                     "                 Authorization: Bearer <the panel's token, or a key of",
-                    "                 `c360 keys create --tenant demo --scope timeline:read`>)",
-                    f"  OpenAPI        {url}/openapi.json",
+                    "                 `c360 keys create --tenant demo --scope timeline:read",
+                    "                 --name NAME`>)",
+                    f"  API docs       {url}/docs  (OpenAPI: {url}/openapi.json)",
                     f"  health/ready   {url}/health  {url}/ready",
                     f"  Kafka          {ctx.bootstrap}   (C360_KAFKA_BOOTSTRAP_SERVERS)",
                     f"  Redis          {ctx.redis_url}",

@@ -127,7 +127,17 @@ def status(data_dir: Path, say: Say) -> int:
         say(f"  {key:<11} {state.get(key, '')}")
     if running and state.get("http_url"):
         say(f"  health      {_health(str(state['http_url']) + '/health')}")
+        for line in _signin_lines(str(state["http_url"])):
+            say(line)
     return 0 if running else 3
+
+
+def _signin_lines(http_url: str) -> list[str]:
+    """A fresh sign-in link, signed as the stack signs (the user's C360_GATEWAY_SECRET, if the
+    stack was started with one, must be set here too; without it the dev secret is used)."""
+    from c360.devsignin import signin_lines  # noqa: PLC0415 - only status pays for the gateway
+
+    return signin_lines(http_url, {**os.environ, "C360_ENV": "dev"})
 
 
 def tool_env(data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a fresh Debian/Ubuntu box with Python 3.11: system packages, .venv,
 # editable install. A second run skips every step that is already done.
-#   bash scripts/setup.sh            # redis-server + .venv
+#   bash scripts/setup.sh            # redis-server + .venv with the development tools
+#   bash scripts/setup.sh --runtime  # .venv with the runtime dependencies only (scripts/run.sh)
 #   bash scripts/setup.sh --browser  # also chromium (the browser tests drive it headless)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BROWSER=0
+EXTRAS="[dev]"  # ruff, mypy, pytest, playwright, ...: what scripts/test.sh needs
 for arg in "$@"; do
   case "$arg" in
     --browser) BROWSER=1 ;;
+    --runtime) EXTRAS="" ;;
     -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -78,9 +81,9 @@ if [ -z "$PY" ]; then
   PY=python3
 fi
 
-# 3. The virtualenv and the editable install; the stamp records what was installed from.
+# 3. The virtualenv and the editable install; the stamp records what was installed from and
+# with which extras (a dev install serves a runtime-only request too).
 STAMP=.venv/.c360-installed
-WANT="$("$PY" -c 'import sys; print(sys.version)' | head -1) $(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $PY"
   if ! "$PY" -m venv .venv 2>/dev/null; then
@@ -90,11 +93,25 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
   fi
 fi
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x .venv/bin/c360 ]; then
-  say ".venv up to date"
+# The venv's own interpreter, not whichever python3 is first on PATH this time.
+WANT="$(.venv/bin/python -c 'import sys; print(sys.version)' | head -1) $(sha256sum pyproject.toml | cut -d' ' -f1)"
+KIND=dev
+[ -n "$EXTRAS" ] || KIND=runtime
+HAVE="$(cat "$STAMP" 2>/dev/null || true)"
+if [ -x .venv/bin/c360 ] && { [ "$HAVE" = "$WANT dev" ] || [ "$HAVE" = "$WANT $KIND" ]; }; then
+  say ".venv up to date (${HAVE##* } install)"
 else
-  say "pip install -e '.[dev]'"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
-  printf '%s' "$WANT" > "$STAMP"
+  if [ "$KIND" = dev ]; then
+    say "pip install -e '.[dev]': runtime dependencies and development tools (ruff, mypy, pytest, playwright)"
+  else
+    say "pip install -e .: runtime dependencies only (no development tools)"
+  fi
+  # pip's own output (Collecting / Downloading with its progress bar / Installing) is the
+  # progress; behind a proxy pip honours HTTPS_PROXY and PIP_INDEX_URL.
+  if ! .venv/bin/python -m pip install --disable-pip-version-check -e ".$EXTRAS"; then
+    echo "[setup] pip install failed (see above); behind a proxy? set HTTPS_PROXY or PIP_INDEX_URL" >&2
+    exit 1
+  fi
+  printf '%s' "$WANT $KIND" > "$STAMP"
 fi
 say "done: activate with '. .venv/bin/activate'"

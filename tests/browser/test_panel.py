@@ -14,6 +14,7 @@ from aiohttp import web
 from confluent_kafka import Producer
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from c360.devsignin import signin_lines
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from schemas.topics import DESKTOP, SCREENPOPS
@@ -318,3 +319,23 @@ async def test_old_pops_show_as_earlier_calls_never_as_ringing(
     await expect(caller).to_have_attribute("data-when", "aged", timeout=20_000)
     await expect(caller).not_to_contain_text("New call")
     await expect(caller).to_contain_text("Rang")
+
+
+async def test_the_banner_sign_in_link_opens_the_panel_signed_in(
+    browser: Browser, base_url: str
+) -> None:
+    """The dev banner's sign-in link (agent-1 of the demo tenant, the token in the URL
+    fragment) opens the panel live as that agent, and the token leaves the address bar."""
+    lines = signin_lines(base_url, {"C360_ENV": "dev"})
+    link = next(word for line in lines for word in line.split() if "#token=" in word)
+    assert link.startswith(base_url + "/desktop/#token=")
+    page = await (await browser.new_context()).new_page()
+    await page.goto(link)
+    await expect(page.locator("body")).to_have_attribute("data-conn", "live", timeout=20_000)
+    await expect(page.locator("#who")).to_have_text("agent-1 · demo")
+    await expect(page.get_by_text("Waiting for a call")).to_be_visible()
+    assert "#" not in page.url
+    assert page.url == base_url + "/desktop/"
+    # The token is kept for the tab, as a dev login keeps it: a reload stays signed in.
+    await page.reload()
+    await expect(page.locator("#who")).to_have_text("agent-1 · demo")

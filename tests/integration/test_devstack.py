@@ -138,6 +138,7 @@ def test_real_stack_reaches_ready_and_sigint_stops_everything(
         _env(),
     )
     proc.wait_for(READY)
+    banner = proc.wait_for("prints a fresh link")
     data_dir = tmp_path / ".c360" / "dev"
     state = read_state(data_dir)
     assert state is not None
@@ -145,6 +146,16 @@ def test_real_stack_reaches_ready_and_sigint_stops_everything(
     assert set(topic_names()) <= set(list_topics(state["bootstrap"]))
     with urllib.request.urlopen(state["http_url"] + "/health", timeout=5) as resp:
         assert resp.status == 200
+    # The banner's sign-in link is the panel with agent-1's token in the fragment; the
+    # stack's gateway accepts that token.
+    link = next(w for w in banner.split() if "#token=" in w)
+    assert link.startswith(state["http_url"] + "/desktop/#token=")
+    me = urllib.request.Request(
+        state["http_url"] + "/v1/desktop/me",
+        headers={"Authorization": "Bearer " + link.split("#token=")[1]},
+    )
+    with urllib.request.urlopen(me, timeout=5) as resp:
+        assert json.loads(resp.read())["agent"] == "agent-1"
     pids = _pids(data_dir)
     assert {c["name"] for c in state["children"]} >= {"tansu", "redis", "streams", "web"}
     # The worker that runs must own the agents: Faust logs its partition assignment.
