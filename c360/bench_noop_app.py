@@ -29,9 +29,9 @@ def _faust_settings() -> dict[str, Any]:
     }
     hosts = BOOTSTRAP.split(",")
     try:
+        from infra.logs import dict_config  # noqa: PLC0415
         from streams import transport  # noqa: PLC0415 - optional: the newer worker's driver
         from streams.kafka_credentials import broker_credentials  # noqa: PLC0415
-        from infra.logs import dict_config  # noqa: PLC0415
         from streams.settings import StreamSettings  # noqa: PLC0415
     except ImportError:
         return {

@@ -19,7 +19,8 @@ LIBRDKAFKA = "librdkafka"
 # (facility, text without numbers) per window, with the count of those it held back.
 LIBRDKAFKA_WINDOW_S = 30.0
 # Fields stdlib records may carry as `extra` that the renderer should show.
-_EXTRAS = ("facility", "client", "suppressed")
+_EXTRAS = ("facility", "client", "broker_thread", "suppressed")
+_THREAD = re.compile(r"^\[thrd:([^\]]*)\]: ")
 
 
 def _level(level: str) -> int:
@@ -85,6 +86,11 @@ def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler(log_format))
     root.setLevel(_level(level))
+    # aiohttp logs every request at INFO: a record per read on the query path is a cost
+    # the read p99 pays (docs/performance.md), and /metrics counts requests already. The
+    # lines come out at C360_LOG_LEVEL=DEBUG; aiohttp's errors always do.
+    access = logging.getLogger("aiohttp.access")
+    access.setLevel(logging.DEBUG if _level(level) <= logging.DEBUG else logging.WARNING)
     logging.captureWarnings(True)
 
 
@@ -108,7 +114,8 @@ class RepeatFilter(logging.Filter):
     """Lets one record per (facility, text without numbers) through per window and drops
     the repeats, counting them; the next one through says how many were held back
     (`suppressed`). Also turns librdkafka's "%s [%s] %s" lines into fields: `facility`,
-    `client` and the text as the event."""
+    `client`, `broker_thread` (its "[thrd:...]" prefix) and the rest of the text as the
+    event."""
 
     def __init__(
         self, window_s: float = LIBRDKAFKA_WINDOW_S, clock: Callable[[], float] = time.monotonic
@@ -124,6 +131,9 @@ class RepeatFilter(logging.Filter):
         args = record.args
         if isinstance(args, tuple) and len(args) == 3:  # fac, client, text
             facility, client, text = (str(a) for a in args)
+            thread = _THREAD.match(text)
+            if thread:
+                record.broker_thread, text = thread.group(1), text[thread.end() :]
             record.msg, record.args = text, ()
             record.facility, record.client = facility, client
         else:
