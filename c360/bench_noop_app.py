@@ -29,6 +29,7 @@ def _faust_settings() -> dict[str, Any]:
     }
     hosts = BOOTSTRAP.split(",")
     try:
+        from infra.logs import dict_config  # noqa: PLC0415
         from streams import transport  # noqa: PLC0415 - optional: the newer worker's driver
         from streams.kafka_credentials import broker_credentials  # noqa: PLC0415
         from streams.settings import StreamSettings  # noqa: PLC0415
@@ -56,6 +57,8 @@ def _faust_settings() -> dict[str, Any]:
         "producer_linger": 0.001,  # the no-op app produces nothing; kept for parity
         "consumer_group_instance_id": getattr(settings, "group_instance_id", "") or None,
         "web_bind": getattr(settings, "worker_web_bind", "127.0.0.1"),
+        "logging_config": dict_config(settings.log_format, settings.log_level),
+        "worker_redirect_stdouts": False,
     }
 
 

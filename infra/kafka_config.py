@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from infra.logs import librdkafka_logger
+
 # Pure: no confluent_kafka import, so any layer may build a config (the client itself is
 # only constructed in infra, connectors and the tools).
 
@@ -125,11 +127,16 @@ def admin_config(endpoint: KafkaEndpoint, client_id: str) -> dict[str, Any]:
 
 def client_config(endpoint: KafkaEndpoint, client_id: str) -> dict[str, Any]:
     """What every client shares: brokers, its name, IPv4 (Tansu and loopback brokers:
-    librdkafka may try ::1 first, FACTS T9), then the security settings."""
+    librdkafka may try ::1 first, FACTS T9), its log lines as rate-limited records of the
+    process's one log pipeline (infra/logs.py) instead of raw stderr, then the security
+    settings."""
     return {
         "bootstrap.servers": endpoint.bootstrap,
         "client.id": client_id,
         "broker.address.family": "v4",
+        "logger": librdkafka_logger(),
+        # A broker closing an idle connection is routine, not a line in the log.
+        "log.connection.close": False,
         **dict(endpoint.security),
     }
 

@@ -16,6 +16,10 @@ def main() -> None:
     """Build everything once, at process start, then hand over to Faust's command line."""
     settings = StreamSettings.from_env()
     configure_logging(settings.log_format, settings.log_level)
+    if settings.log_format == "json" and not {"-q", "--quiet"} & set(sys.argv):
+        # Faust prints a banner table to stdout at start; in JSON mode every line of the
+        # output is a record (its contents are in the worker's own start-up records).
+        sys.argv.insert(1, "--quiet")
     # Faust's aiokafka consumer runs in a thread of its own. While it decodes a fetched
     # batch it holds the GIL, and every socket call of the event loop (Redis, producer) then
     # waits up to the switch interval (5 ms by default) to get it back: a quarter of the

@@ -9,6 +9,7 @@ import faust
 import structlog
 
 from core.errors import StoreUnavailable
+from infra.logs import dict_config
 from infra.metrics import METRICS_PATH, exposition
 from schemas.topics import (
     ACTIVITIES_REQUESTED,
@@ -86,6 +87,12 @@ def create_app(settings: StreamSettings, deps: Deps) -> faust.App:
         # The ops pages answer without credentials: loopback unless C360_WORKER_WEB_BIND
         # says otherwise (`faust worker --web-bind` still overrides it).
         web_bind=settings.worker_web_bind,
+        # Faust's worker sets up logging itself (mode's setup_logging, a colour handler at
+        # the -l level) and sends stdout to a logger at WARNING, which wrapped every one of
+        # our lines in a "[WARNING]" one. It gets our one handler instead, and leaves
+        # stdout alone: every record keeps its level and logger name (infra/logs.py).
+        logging_config=dict_config(settings.log_format, settings.log_level),
+        worker_redirect_stdouts=False,
     )
     topics = {
         # Raw bytes: decoding happens in our code, where a bad record can be dead-lettered.

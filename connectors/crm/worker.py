@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import importlib
-import logging
 import os
 import signal
 import sys
@@ -35,6 +34,7 @@ from connectors.crm.worker_settings import WorkerSettings
 from core.crm.ports import CrmAdapter
 from infra.kafka_config import KafkaEndpoint, group_consumer_config
 from infra.kafka_producer import KafkaProducer
+from infra.logs import configure_logging
 from schemas.errors import C360Error
 from schemas.topics import ACTIVITIES_REQUESTED
 
@@ -118,22 +118,6 @@ async def run(
         structlog.contextvars.clear_contextvars()
     log.info("crm_sink_stopped")
     return 0
-
-
-def configure_logging(log_format: str, level: str) -> None:
-    """structlog once per process (duplicated from streams on purpose: independent
-    deployables); JSON lines, or console when developing."""
-    renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer(colors=False) if log_format == "console"
-        else structlog.processors.JSONRenderer()
-    )
-    structlog.configure(
-        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.processors.format_exc_info, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level, logging.INFO)),
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
