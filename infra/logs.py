@@ -104,6 +104,9 @@ def dict_config(log_format: str = "json", level: str = "INFO") -> dict[str, Any]
         "disable_existing_loggers": False,
         "handlers": {"c360": {"()": factory}},
         "root": {"level": _level(level), "handlers": ["c360"]},
+        # The worker's "Ready" line is how supervisors (`c360 dev up`) tell it is up: kept
+        # at INFO whatever C360_LOG_LEVEL says.
+        "loggers": {"faust.worker": {"level": "INFO"}},
     }
 
 
