@@ -16,6 +16,7 @@ from aiohttp import web
 from infra.logs import configure_logging
 from infra.settings_web import WebSettings
 from streams.settings import StreamSettings
+from web.access_log import PathOnlyAccessLogger
 from web.app import create_app
 from web.bootstrap import build_web_deps
 
@@ -48,7 +49,9 @@ async def serve(settings: StreamSettings, web_settings: WebSettings | None = Non
     """Run until SIGINT/SIGTERM (with its sibling processes when C360_HTTP_PROCESSES > 1);
     the exit code: 1 when a sibling process exited on its own, else 0."""
     web_settings = web_settings or WebSettings()
-    runner = web.AppRunner(create_app(settings, build_web_deps(settings)))
+    runner = web.AppRunner(
+        create_app(settings, build_web_deps(settings)), access_log_class=PathOnlyAccessLogger
+    )
     await runner.setup()
     site = web.TCPSite(
         runner, settings.http_host, settings.http_port, reuse_port=web_settings.reuse_port or None

@@ -109,6 +109,8 @@ def test_no_secret_reaches_the_log(
         proc.wait(20)
     log = log_path.read_text(errors="replace")
     assert "access_denied" in log  # the refusals were logged (with reasons, not credentials)
+    # At DEBUG the access log is on, and it names the path, never the query (?token=).
+    assert "GET /v1/desktop/me 401" in log
     secrets = {
         "pepper": pepper,
         "gateway secret": gateway_secret,
