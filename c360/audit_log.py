@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import KafkaException
 
 from c360 import options, reach
-from c360.replay_offsets import DEFAULT_LIMITS, EOF, Limits, assign
+from c360.replay_offsets import DEFAULT_LIMITS, Limits, read_to_end
 from core.audit import ACTIONS
-from infra.kafka_config import KafkaEndpoint, reader_config
+from infra.kafka_config import KafkaEndpoint
 from infra.settings_streams import ToolSettings
 from schemas import codec
 from schemas.errors import SchemaError
@@ -27,41 +26,14 @@ def read_audit(
 ) -> Iterator[tuple[int, AuditRecorded | None]]:
     """Every record of the audit topic from its start to its end: (offset, record or None
     when undecodable). The end is replay's rule, as `c360 dlq` reads (FACTS M3)."""
-    config = reader_config(
-        # The deployment's Kafka security settings; `bootstrap` replaces the servers only.
-        KafkaEndpoint.from_settings(ToolSettings.from_env(), bootstrap),
-        "c360-audit",
-        fetch_wait_max_ms=100,
-        partition_eof=True,
-    )
-    consumer = Consumer(config)
-    try:
-        meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
-        if meta.error is not None:
-            raise KafkaException(meta.error)
-        ends = assign(consumer, topic, sorted(meta.partitions))
-        while ends.todo:
-            began = time.monotonic()
-            messages = consumer.consume(500, timeout=limits.poll_s)
-            waited = time.monotonic() - began
-            heard: set[int] = set()
-            for msg in messages:
-                partition, offset = msg.partition() or 0, msg.offset() or 0
-                error = msg.error()
-                if error is not None:
-                    if error.code() == EOF:
-                        ends.eof[partition] = offset
-                    continue
-                heard.add(partition)
-                ends.next[partition] = offset + 1
-                try:
-                    record = codec.decode(msg.value() or b"")
-                except SchemaError:
-                    record = None
-                yield offset, record if isinstance(record, AuditRecorded) else None
-            ends.polled(heard, waited, time.monotonic(), limits)
-    finally:
-        consumer.close()
+    # The deployment's Kafka security settings; `bootstrap` replaces the servers only.
+    kafka = KafkaEndpoint.from_settings(ToolSettings.from_env(), bootstrap)
+    for offset, raw in read_to_end(kafka, topic, "c360-audit", timeout, limits):
+        try:
+            record = codec.decode(raw)
+        except SchemaError:
+            record = None
+        yield offset, record if isinstance(record, AuditRecorded) else None
 
 
 def _since(text: str) -> datetime:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, KafkaException
-
 from c360 import options, reach
-from c360.replay_offsets import DEFAULT_LIMITS, EOF, Limits, assign
-from infra.kafka_config import Brokers, KafkaEndpoint, endpoint_of, reader_config
+from c360.replay_offsets import DEFAULT_LIMITS, Limits, read_to_end
+from infra.kafka_config import Brokers, KafkaEndpoint
 from infra.kafka_producer import make_producer, produce_all
 from infra.settings_streams import ToolSettings
 from schemas import codec
@@ -26,39 +23,12 @@ def read_dead_letters(
     """Every record of the DLQ topic from its start to its end (offset, letter, raw). The
     end is replay's rule (c360.replay_offsets): the high watermark alone stops short of a
     batch's later records on Tansu (FACTS M3)."""
-    # A short max wait: Tansu holds every fetch until it (FACTS M1).
-    config = reader_config(
-        endpoint_of(brokers), "c360-dlq", fetch_wait_max_ms=100, partition_eof=True
-    )
-    consumer = Consumer(config)
-    try:
-        meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
-        if meta.error is not None:
-            raise KafkaException(meta.error)
-        ends = assign(consumer, topic, sorted(meta.partitions))
-        while ends.todo:
-            began = time.monotonic()
-            messages = consumer.consume(500, timeout=limits.poll_s)
-            waited = time.monotonic() - began
-            heard: set[int] = set()
-            for msg in messages:
-                partition, offset = msg.partition() or 0, msg.offset() or 0
-                error = msg.error()
-                if error is not None:
-                    if error.code() == EOF:
-                        ends.eof[partition] = offset
-                    continue
-                heard.add(partition)
-                ends.next[partition] = offset + 1
-                raw = msg.value() or b""
-                try:
-                    letter = codec.decode(raw)
-                except SchemaError:
-                    letter = None
-                yield offset, letter if isinstance(letter, DeadLetter) else None, raw
-            ends.polled(heard, waited, time.monotonic(), limits)
-    finally:
-        consumer.close()
+    for offset, raw in read_to_end(brokers, topic, "c360-dlq", timeout, limits):
+        try:
+            letter = codec.decode(raw)
+        except SchemaError:
+            letter = None
+        yield offset, letter if isinstance(letter, DeadLetter) else None, raw
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

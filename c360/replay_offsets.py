@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -129,3 +130,39 @@ def assign(consumer: Consumer, topic: str, partitions: Sequence[int]) -> Ends:
         start[p], end[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
     consumer.assign([TopicPartition(topic, p, start[p]) for p in partitions])
     return Ends(start, end)
+
+
+def read_to_end(
+    brokers: Brokers, topic: str, client_id: str, timeout: float, limits: Limits
+) -> Iterator[tuple[int, bytes]]:
+    """Every record of `topic` from its start to its end, (offset, raw value), with replay's
+    end rule: the high watermark alone stops short of a batch's later records on Tansu
+    (FACTS M3). The tools that list a topic (`c360 dlq`, `c360 audit`) read through this."""
+    # A short max wait: Tansu holds every fetch until it (FACTS M1).
+    config = reader_config(
+        endpoint_of(brokers), client_id, fetch_wait_max_ms=100, partition_eof=True
+    )
+    consumer = Consumer(config)
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
+        if meta.error is not None:
+            raise KafkaException(meta.error)
+        ends = assign(consumer, topic, sorted(meta.partitions))
+        while ends.todo:
+            began = time.monotonic()
+            messages = consumer.consume(500, timeout=limits.poll_s)
+            waited = time.monotonic() - began
+            heard: set[int] = set()
+            for msg in messages:
+                partition, offset = msg.partition() or 0, msg.offset() or 0
+                error = msg.error()
+                if error is not None:
+                    if error.code() == EOF:
+                        ends.eof[partition] = offset
+                    continue
+                heard.add(partition)
+                ends.next[partition] = offset + 1
+                yield offset, msg.value() or b""
+            ends.polled(heard, waited, time.monotonic(), limits)
+    finally:
+        consumer.close()

@@ -28,8 +28,6 @@ KNOWN_SITES = {
     "c360/bench_replay.py",
     "c360/bench_replay_data.py",
     "c360/bench_stack.py",
-    "c360/dlq.py",
-    "c360/audit_log.py",
     "c360/kafka_admin.py",
     "c360/replay_offsets.py",
     "connectors/crm/kafka_consumer.py",
