@@ -47,6 +47,7 @@ class Profile:
     attributes: dict[str, str] = field(default_factory=dict)
     source: str = "api"
     deleted: bool = False
+    crm_ids: dict[str, str] = field(default_factory=dict)  # CRM name -> vendor contact id
 
     @property
     def tokens(self) -> frozenset[str]:
@@ -141,6 +142,7 @@ def profile_to_json(profile: Profile) -> str:
             "a": profile.attributes,
             "src": profile.source,
             "del": profile.deleted,
+            **({"crm": profile.crm_ids} if profile.crm_ids else {}),
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -159,6 +161,7 @@ def profile_from_json(raw: str | bytes) -> Profile:
         attributes=dict(doc.get("a", {})),
         source=doc.get("src", "api"),
         deleted=bool(doc.get("del", False)),
+        crm_ids=dict(doc.get("crm", {})),
     )
 
 

@@ -228,6 +228,8 @@ class ProfileUpserted:
     attributes: dict[str, str] = field(default_factory=dict)
     source: str = "api"  # csv | crm:<name> | api
     deleted: bool = False
+    # The profile's record in each CRM: CRM name -> the vendor's contact id.
+    crm_ids: dict[str, str] = field(default_factory=dict)
     schema_version: int = 1
 
 
@@ -297,6 +299,10 @@ class ActivityRequested:
     transcript_url: str | None = None
     email_thread_url: str | None = None
     rule_id: str | None = None
+    # The linked profile's CRM records (CRM name -> contact id): beats search, not the hint.
+    profile_crm_ids: dict[str, str] = field(default_factory=dict)
+    target: str | None = None  # hint | agent | profile | search (where the record came from)
+    crm_choice: str | None = None  # agent | rule | None (the routing default)
     schema_version: int = 1
 
 
@@ -315,6 +321,7 @@ class ActivityResult:
     crm_contact_id: str | None = None
     record_url: str | None = None
     error: str | None = None
+    detail: str | None = None  # e.g. re-associated after a relink, or a correction written
     schema_version: int = 1
 
 
@@ -333,6 +340,7 @@ class DesktopActionTaken:
     profile_id: str | None = None
     record_id: str | None = None
     text: str | None = None
+    crm: str | None = None  # choose_crm: the CRM picked; relink from a CRM search: its CRM
     schema_version: int = 1
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import structlog
 
+from core.crm.ports import CRM_NAMES
 from core.identity import Identifier, normalize_email, normalize_phone, party_token
 from core.profile_schema import TenantSchema, validate_attributes
 from core.profiles import Profile, ProfileIdentifier
@@ -21,6 +22,7 @@ log = structlog.get_logger("c360.contacts")
 # no whitespace or control characters, no '@' (an email address used as an id).
 _PROFILE_ID = re.compile(r"^[^\s{}@\x00-\x1f\x7f]{1,200}$")
 MAX_IDENTIFIERS = 20
+_CRM_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,200}$")
 
 
 class InvalidProfile(C360Error, ValueError):
@@ -78,6 +80,20 @@ def identifiers_of(
     return tuple(found.values())[:MAX_IDENTIFIERS], problems
 
 
+def crm_ids_of(raw: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The CRM record ids worth keeping (known CRM names, bounded ids) and what was dropped."""
+    kept: dict[str, str] = {}
+    problems: list[str] = []
+    for crm, record_id in sorted(raw.items()):
+        if crm not in CRM_NAMES:
+            problems.append(f"crm_ids: unknown CRM {crm[:40]!r} dropped")
+        elif not _CRM_ID.match(record_id):
+            problems.append(f"crm_ids.{crm}: not a CRM record id (1-200 printable characters)")
+        else:
+            kept[crm] = record_id
+    return kept, problems
+
+
 def profile_of(
     record: ProfileUpserted, settings: StreamSettings, schema: TenantSchema
 ) -> tuple[Profile, list[str]]:
@@ -90,6 +106,7 @@ def profile_of(
         phone_normalizer(settings.region_for(record.tenant_id)),
         email_value,
     )
+    crm_ids, crm_problems = crm_ids_of(record.crm_ids)
     profile = Profile(
         tenant_id=record.tenant_id,
         profile_id=record.profile_id,
@@ -99,8 +116,9 @@ def profile_of(
         attributes=attributes,
         source=record.source,
         deleted=record.deleted,
+        crm_ids=crm_ids,
     )
-    return profile, problems + attr_problems
+    return profile, problems + attr_problems + crm_problems
 
 
 async def handle_profile_upserted(record: ProfileUpserted, deps: Deps) -> list[Outgoing]:
