@@ -1,4 +1,5 @@
-"""Pure automation rules: which activities an interaction entry calls for at wrap-up."""
+"""Pure automation rules: which activities an interaction entry calls for at wrap-up, or when
+it was missed, abandoned, left a voicemail or ended without an agent (core/triggers.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 
 from core.ports import Party
 from core.timeline import InteractionEntry, from_ms
+from core.triggers import DEFAULT_ON, default_subject, trigger_of, wait_seconds_of
 from core.view import direction_of, duration_of, queue_of, title_of
 from schemas.records import ActivityRequested, CrmRecordHint
 
@@ -23,7 +25,9 @@ FIELDS = frozenset({
     "disposition", "outcome", "queue", "agent_id", "agent_name", "notes", "title",
     "subject", "summary", "sentiment", "topics", "campaign", "started_at",
     "recording_url", "transcript_url", "email_thread_url", "kind", "rule_id",
+    "trigger", "end_reason", "wait_seconds", "wait",
 })  # fmt: skip
+_DEFAULT_SUBJECT = "default subject"
 DEFAULT_BODY = "{notes}\nDisposition: {disposition}\nRecording: {recording_url}\n" + (
     "Transcript: {transcript_url}"
 )
@@ -91,10 +95,13 @@ class Conditions:
 
 @dataclass(frozen=True, slots=True)
 class ActivityAction:
-    """One activity a rule creates: kind, templates, target CRM (None = the selected one)."""
+    """One activity a rule creates: kind, templates, target CRM (None = the selected one).
+
+    No subject template = the trigger's default subject (core.triggers.default_subject;
+    the timeline title at wrap-up)."""
 
     kind: str
-    subject: Template = field(default_factory=lambda: Template.of("{title}"))
+    subject: Template | None = None
     body: Template = field(default_factory=lambda: Template.of(DEFAULT_BODY))
     crm: str | None = None
     email_thread_url: Template | None = None
@@ -104,11 +111,12 @@ class ActivityAction:
 
 @dataclass(frozen=True, slots=True)
 class ActivityRule:
-    """Conditions over the wrapped-up interaction -> the activities to create."""
+    """Conditions over the interaction at one of the `on` triggers -> the activities."""
 
     rule_id: str
     when: Conditions
     actions: tuple[ActivityAction, ...]
+    on: frozenset[str] = DEFAULT_ON  # core.triggers.TRIGGERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +174,7 @@ def _in(value: str | None, allowed: frozenset[str]) -> bool:
 
 
 def matches(entry: InteractionEntry, when: Conditions) -> bool:
-    """Whether a wrapped-up entry meets the conditions (a missing value never matches a
+    """Whether an entry meets the conditions (a missing value never matches a
     non-empty set, and an unknown duration never meets a duration bound)."""
     wrap = entry.wrapup
     duration = duration_of(entry)
@@ -199,7 +207,9 @@ def template_values(entry: InteractionEntry) -> dict[str, str]:
     wrap, analysis, offer = entry.wrapup, entry.analysis, entry.offer
     duration = duration_of(entry)
     agent_name = wrap.agent_name if wrap and wrap.agent_name else None
-    return {
+    wait = wait_seconds_of(entry)
+    trigger = trigger_of(entry)
+    values = {
         "tenant": entry.tenant_id,
         "interaction_id": entry.interaction_id,
         "channel": entry.channel,
@@ -223,7 +233,14 @@ def template_values(entry: InteractionEntry) -> dict[str, str]:
         "started_at": from_ms(entry.started_ms).isoformat(),
         "recording_url": entry.recording.url if entry.recording else "",
         "transcript_url": (analysis.transcript_url if analysis else None) or "",
+        "trigger": trigger or "",
+        "end_reason": (entry.ending.end_reason if entry.ending else None) or "",
+        "wait_seconds": "" if wait is None else str(wait),
+        "wait": _human(wait),
     }
+    # Not a placeholder (templates cannot name it): the subject when the rule gives none.
+    values[_DEFAULT_SUBJECT] = default_subject(trigger, entry, values["wait"]) or ""
+    return values
 
 
 def _hint(entry: InteractionEntry) -> CrmRecordHint | None:
@@ -256,7 +273,8 @@ def _activity(
         # The latest event time: a later wrap-up or a late recording/transcript is a
         # higher revision of the same activity, which the sink applies as an update.
         revision=entry.last_ms,
-        subject=action.subject.render(values) or title_of(entry),
+        subject=(action.subject.render(values) if action.subject else values[_DEFAULT_SUBJECT])
+        or title_of(entry),
         body=action.body.render(values),
         crm=action.crm,
         agent_id=wrap.agent_id if wrap else None,
@@ -279,17 +297,19 @@ def _activity(
 def activities_for(
     entry: InteractionEntry, party: Party, rules: RuleSet
 ) -> list[ActivityRequested]:
-    """The activities the tenant's rules ask for once the agent entered wrap-up.
+    """The activities the tenant's rules ask for at the entry's trigger (core.triggers:
+    wrap-up, missed, abandoned, voicemail, parked); rules fire whose `on` names it.
 
     Rules are tried in order; the first rule that creates a given (CRM, kind) owns it, so
     one interaction never gets two activities under one idempotency key.
     """
-    if entry.wrapup is None:
+    trigger = trigger_of(entry)
+    if trigger is None:
         return []
     values = template_values(entry)
     out: dict[tuple[str | None, str], ActivityRequested] = {}
     for rule in rules.for_tenant(entry.tenant_id):
-        if not matches(entry, rule.when):
+        if trigger not in rule.on or not matches(entry, rule.when):
             continue
         for action in rule.actions:
             if (action.crm, action.kind) not in out:

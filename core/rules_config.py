@@ -17,6 +17,7 @@ from core.rules import (
     RuleSet,
     Template,
 )
+from core.triggers import DEFAULT_ON, TRIGGERS
 
 _WHEN = {"channel", "direction", "min_duration_seconds", "max_duration_seconds",
          "disposition", "queue", "outcome"}  # fmt: skip
@@ -56,6 +57,17 @@ def _template(value: Any, where: str, problems: list[str]) -> Template | None:
     except RuleError as exc:
         problems.append(f"{where}: {exc}")
         return None
+
+
+def _triggers(value: Any, where: str, problems: list[str]) -> frozenset[str]:
+    if value is None:
+        return DEFAULT_ON
+    names = _strings(value, where, problems)
+    if isinstance(value, list) and not value:
+        problems.append(f"{where}: expected at least one trigger ({', '.join(TRIGGERS)})")
+    for name in sorted(names - set(TRIGGERS)):
+        problems.append(f"{where}: unknown trigger {name!r} (known: {', '.join(TRIGGERS)})")
+    return (names & set(TRIGGERS)) or DEFAULT_ON
 
 
 def _conditions(doc: Any, where: str, problems: list[str]) -> Conditions:
@@ -124,7 +136,7 @@ def _rules(docs: Any, where: str, problems: list[str]) -> tuple[ActivityRule, ..
         if not isinstance(doc, dict):
             problems.append(f"{at}: expected a table with 'id', 'when' and 'create'")
             continue
-        _keys(doc, {"id", "when", "create"}, at, problems)
+        _keys(doc, {"id", "on", "when", "create"}, at, problems)
         rule_id = doc.get("id")
         if not isinstance(rule_id, str) or not rule_id:
             problems.append(f"{at}.id: required, a non-empty string")
@@ -137,7 +149,8 @@ def _rules(docs: Any, where: str, problems: list[str]) -> tuple[ActivityRule, ..
             problems.append(f"{at}.create: required, a non-empty list of activities")
             creates = []
         actions = [_action(a, f"{at}.create[{i}]", problems) for i, a in enumerate(creates)]
-        rules.append(ActivityRule(str(rule_id), when, tuple(a for a in actions if a)))
+        on = _triggers(doc.get("on"), f"{at}.on", problems)
+        rules.append(ActivityRule(str(rule_id), when, tuple(a for a in actions if a), on))
     return tuple(rules)
 
 

@@ -54,6 +54,22 @@ def test_a_valid_json_document_builds_rules_per_tenant():
     assert rules.for_tenant("other") == rules.default
 
 
+@pytest.mark.parametrize(
+    ("on", "triggers"),
+    [
+        (None, {"wrapup"}),  # as before triggers existed
+        ("voicemail", {"voicemail"}),
+        (["missed", "abandoned", "wrapup"], {"missed", "abandoned", "wrapup"}),
+    ],
+)
+def test_on_names_the_triggers_and_defaults_to_wrap_up(on, triggers):
+    """`on`: one trigger or a list; a rule without it fires at wrap-up only."""
+    rule = {"id": "a", "create": [{"kind": "call"}]} | ({"on": on} if on else {})
+    (parsed,) = rules_from_dict({"default": [rule]}, FALLBACK).default
+    assert parsed.on == frozenset(triggers)
+    assert parsed.actions[0].subject is None  # the trigger's default subject
+
+
 def test_without_a_default_list_the_built_in_call_rule_stays(tmp_path):
     """A file with tenants only keeps the built-in default for everyone else (TOML here)."""
     path = tmp_path / "rules.toml"
@@ -99,6 +115,13 @@ def test_toml_files_are_read_by_their_extension(tmp_path):
                                                        "links": {"video": True}}]}]}},
          ["tenants.acme[0].create[0].links: expected"]),
         ({"tenants": []}, ["tenants: expected a table"]),
+        ({"default": [{"id": "a", "on": ["missed", "hangup"], "create": [{"kind": "call"}]}]},
+         ["default[0].on: unknown trigger 'hangup' (known: wrapup, missed, abandoned, "
+          "voicemail, parked)"]),
+        ({"default": [{"id": "a", "on": [], "create": [{"kind": "call"}]}]},
+         ["default[0].on: expected at least one trigger"]),
+        ({"default": [{"id": "a", "on": 3, "create": [{"kind": "call"}]}]},
+         ["default[0].on: expected a string or a list"]),
         ({"default": [{"id": "a", "when": {"channel": 3}, "create": [{"kind": "x",
                                                                       "body": "{y}"}]}]},
          ["default[0].when.channel", "default[0].create[0].kind"]),
