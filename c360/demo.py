@@ -127,6 +127,25 @@ def past_call(
     )
 
 
+def missed_call(
+    who: str, iid: str, start: datetime, *, agent: str, queue: str = "Sales"
+) -> Iterator[InteractionEvent]:
+    """A call that rang `agent` and ended unanswered (a missed call with the dev rules)."""
+    caller = CUSTOMERS[who]
+    yield InteractionOffered(
+        _id(iid, "q"), TENANT, start, iid, "voice", "inbound", caller, CENTRE,
+        stage="queued", queue=queue,
+    )
+    yield InteractionOffered(
+        _id(iid, "o"), TENANT, start + timedelta(seconds=8), iid, "voice", "inbound", caller,
+        CENTRE, stage="offered", agent_id=agent, queue=queue, leg_id=f"{iid}-l1",
+    )
+    yield InteractionEnded(
+        _id(iid, "e"), TENANT, start + timedelta(seconds=33), iid, "voice", "inbound", caller,
+        CENTRE, 33, started_at=start, end_reason="no-answer",
+    )
+
+
 def history(now: datetime) -> Iterator[InteractionEvent]:
     """A few months of interactions for the demo customers."""
     yield from past_call(
@@ -172,6 +191,7 @@ def history(now: datetime) -> Iterator[InteractionEvent]:
         sentiment=0.0,
         duration=4,
     )
+    yield from missed_call("bruno", "demo-b2", now - timedelta(days=2), agent="agent-2")
     start = now - timedelta(days=5)
     yield InteractionOffered(
         _id("demo-a3", "q"),

@@ -85,6 +85,8 @@ KAFKA_SECURITY_VARIABLES = ("C360_KAFKA_SECURITY_", "C360_KAFKA_SASL_", "C360_KA
 
 # The demo tenant's numbers are British: national forms ("020 7946 0123") read as GB.
 DEV_TENANT_REGIONS = "demo=GB"
+# The demo tenant's automation rules: the call rule plus missed/abandoned/voicemail/parked.
+DEV_RULES = Path(__file__).with_name("dev_rules.toml")
 
 
 def stack_env(ctx: StackContext, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -94,6 +96,7 @@ def stack_env(ctx: StackContext, environ: Mapping[str, str] | None = None) -> di
         for name in [n for n in env if n.startswith(KAFKA_SECURITY_VARIABLES)]:
             del env[name]
     env.setdefault("C360_TENANT_REGIONS", DEV_TENANT_REGIONS)
+    env.setdefault("C360_RULES_FILE", str(DEV_RULES))
     env.update(
         {
             "C360_KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap,

@@ -235,3 +235,22 @@ def test_trigger_and_activities_depend_on_the_set_of_events_only(case):
     assert activities_for(entry, PARTY, RULES) == activities_for(reference, PARTY, RULES)
     again = activities_for(_entry([*shuffled, *shuffled]), PARTY, RULES)
     assert again == activities_for(entry, PARTY, RULES)
+
+
+def test_the_dev_stack_gives_the_demo_tenant_a_missed_call_activity(tmp_path):
+    """`c360 dev up` uses c360/dev_rules.toml (unless C360_RULES_FILE is set): the demo
+    history's unanswered call from Bruno becomes "Missed call (Sales)", its unanswered chat a
+    parked task; other tenants keep the built-in rule."""
+    from c360.demo import history  # noqa: PLC0415
+    from c360.devspecs import DEV_RULES, StackContext, stack_env  # noqa: PLC0415
+
+    ctx = StackContext("127.0.0.1:1", "redis://x", 8360, tmp_path, tmp_path)
+    assert stack_env(ctx, {})["C360_RULES_FILE"] == str(DEV_RULES)
+    assert stack_env(ctx, {"C360_RULES_FILE": "/etc/r.json"})["C360_RULES_FILE"] == "/etc/r.json"
+    rules = parse_rules(DEV_RULES.read_text(), default_rules(10), toml=True)
+    assert rules.for_tenant("other") == default_rules(10).default
+    entries = fold(list(history(T0)))
+    subjects = {iid: [a.subject for a in activities_for(e, PARTY, rules)]
+                for iid, e in entries.items()}
+    assert subjects["demo-b2"] == ["Missed call (Sales)"]
+    assert subjects["demo-a3"] == ["Chat ended without an agent (Digital)"]
