@@ -5,7 +5,7 @@ Index terms are keyed hashes (the PII pepper, like party tokens), so the store's
 never hold a name or attribute value: a term is hmac(pepper, tenant, "n:" + word prefix)
 for each prefix (2..MAX_PREFIX characters) of each word of the display name, and
 "a:<attribute>=<value>" / "v:<value>" for each attribute value (each item of a list),
-lower-cased. Phones and emails are not indexed here: the directory's identifier claims
+lower-cased, and "c:<crm>=<record id>" for each CRM record the profile holds (crm_ids). Phones and emails are not indexed here: the directory's identifier claims
 (party tokens) already answer them.
 """
 
@@ -75,6 +75,8 @@ def raw_terms(profile: Profile) -> frozenset[str]:
     for word in name_words(profile.display_name or "")[:MAX_NAME_WORDS]:
         for end in range(MIN_PREFIX, min(len(word), MAX_PREFIX) + 1):
             terms.add("n:" + word[:end])
+    for crm, record_id in profile.crm_ids.items():
+        terms.add(crm_term(crm, record_id))
     for name, raw in profile.attributes.items():
         for item in _value_items(raw):
             value = _fold(item)[:MAX_VALUE]
@@ -82,6 +84,11 @@ def raw_terms(profile: Profile) -> frozenset[str]:
                 terms.add(f"a:{name}={value}")
                 terms.add(f"v:{value}")
     return frozenset(terms)
+
+
+def crm_term(crm: str, record_id: str) -> str:
+    """The term of a CRM record id a profile holds (crm_ids): which profile holds it."""
+    return f"c:{crm}={record_id}"
 
 
 def index_terms(profile: Profile, pepper: bytes) -> frozenset[str]:
