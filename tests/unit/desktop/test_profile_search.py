@@ -67,3 +67,16 @@ def test_attribute_and_text_plans() -> None:
 def test_query_length_bounds(q: str) -> None:
     with pytest.raises(InvalidQuery):
         plan_query(q, "t", PEPPER, "US", SCHEMA)
+
+
+def test_layout_fields_parse_editable() -> None:
+    """`editable` is parsed per field (default false); a non-boolean is a problem."""
+    from core.layouts import LayoutField, layout_from_dict  # noqa: PLC0415
+    from core.profile_schema import ProfileSchemaError  # noqa: PLC0415
+
+    config = layout_from_dict({"default": {"fields": [
+        "display_name", {"name": "tier", "label": "Tier", "editable": True}]}})
+    assert config.default.fields == (LayoutField("display_name"),
+                                     LayoutField("tier", "Tier", editable=True))
+    with pytest.raises(ProfileSchemaError, match="editable"):
+        layout_from_dict({"default": {"fields": [{"name": "tier", "editable": "yes"}]}})
