@@ -5,8 +5,9 @@ Index terms are keyed hashes (the PII pepper, like party tokens), so the store's
 never hold a name or attribute value: a term is hmac(pepper, tenant, "n:" + word prefix)
 for each prefix (2..MAX_PREFIX characters) of each word of the display name, and
 "a:<attribute>=<value>" / "v:<value>" for each attribute value (each item of a list),
-lower-cased, and "c:<crm>=<record id>" for each CRM record the profile holds (crm_ids). Phones and emails are not indexed here: the directory's identifier claims
-(party tokens) already answer them.
+lower-cased, and "c:<crm>=<record id>" for each CRM record the profile holds (crm_ids).
+Phones and emails are not indexed here: the directory's identifier claims (party tokens)
+already answer them.
 """
 
 from __future__ import annotations
