@@ -4,6 +4,7 @@ builds them (connectors.crm.worker.adapter_factory), opened on first use."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -41,6 +42,7 @@ class CrmDesk:
         self._opener = opener
         self._stack = contextlib.AsyncExitStack()
         self._failure: str | None = None
+        self._opening = asyncio.Lock()  # concurrent first searches open the adapters once
 
     def crm_for(self, tenant_id: str, agent_id: str) -> str | None:
         """The CRM an agent's desktop searches and creates contacts in (None: no CRM)."""
@@ -49,16 +51,21 @@ class CrmDesk:
     async def adapter(self, name: str) -> CrmAdapter:
         """The adapter of CRM `name`; CrmUnavailable when it cannot be built."""
         if self._adapters is None and self._failure is None and self._opener is not None:
-            try:
-                self._adapters = dict(await self._stack.enter_async_context(self._opener()))
-            except Exception as exc:
-                self._failure = f"{type(exc).__name__}: {exc}"[:300]
-                log.warning("desk_crm_unavailable", error=self._failure)
+            async with self._opening:
+                if self._adapters is None and self._failure is None:
+                    await self._open(self._opener)
         found = (self._adapters or {}).get(name)
         if found is None:
             why = self._failure or "not configured for this deployment"
             raise CrmUnavailable(f"{name}: {why}", crm=name)
         return found
+
+    async def _open(self, opener: Opener) -> None:
+        try:
+            self._adapters = dict(await self._stack.enter_async_context(opener()))
+        except Exception as exc:  # a misconfigured CRM must not take the desk down
+            self._failure = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("desk_crm_unavailable", error=self._failure)
 
     async def close(self) -> None:
         """Close the adapters and their HTTP session."""
