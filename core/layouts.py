@@ -27,6 +27,7 @@ class LayoutField:
 
     name: str
     label: str = ""
+    editable: bool = False  # the desktop may edit it (PATCH /v1/desktop/profiles/{id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +63,13 @@ def _layout(doc: object, where: str, problems: list[str]) -> TenantLayout:
             if isinstance(item, str):
                 items.append(LayoutField(item))
             elif isinstance(item, dict) and isinstance(item.get("name"), str):
-                items.append(LayoutField(item["name"], str(item.get("label", ""))))
+                editable = item.get("editable", False)
+                if not isinstance(editable, bool):
+                    problems.append(f"{where}.fields[{n}].editable: true or false")
+                    editable = False
+                items.append(LayoutField(item["name"], str(item.get("label", "")), editable))
             else:
-                problems.append(f"{where}.fields[{n}]: a name or {{name, label}}")
+                problems.append(f"{where}.fields[{n}]: a name or {{name, label, editable}}")
         fields = tuple(items)
     limit = doc.get("timeline_limit", DEFAULT_TIMELINE_LIMIT)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 50:

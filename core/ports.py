@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.links import LinkAction, LinkMark
-from core.profiles import OwnershipChange, Profile
+from core.profiles import OwnershipChange, Profile, Stamp
 from core.timeline import InteractionEntry
 from schemas.records import InteractionEvent
 
@@ -175,6 +175,25 @@ class ProfileDirectory(Protocol):
 
     async def ownership_log(self, tenant_id: str, token: str) -> list[OwnershipChange]:
         """Exclusive-ownership changes of one identifier, newest first."""
+        ...
+
+
+class ProfileSearchIndex(Protocol):
+    """Keyed-hash search terms (core.profile_search) -> profile ids, per tenant."""
+
+    async def replace(
+        self, tenant_id: str, profile_id: str, stamp: Stamp, terms: frozenset[str]
+    ) -> bool:
+        """Make `terms` the profile's terms (stale ones removed), unless the index already
+        holds a newer stamp of the profile; True when applied. Idempotent; an empty set
+        (a deleted profile) removes the profile from the index."""
+        ...
+
+    async def search(
+        self, tenant_id: str, groups: Sequence[Sequence[str]], limit: int
+    ) -> list[str]:
+        """Profiles having every term of a group, for each group in turn, merged without
+        repeats, at most `limit`."""
         ...
 
 

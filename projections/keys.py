@@ -88,6 +88,22 @@ class Keys:
         """List: audit of exclusive-ownership changes of this identifier, newest first."""
         return f"{self.party_tag(tenant_id, token)}:owners"
 
+    # Profile search index (projections/redis_profile_search.py): every key of a tenant's
+    # index shares the `{s:<tenant>}` slot, so replacing a profile's terms is one script.
+    # Terms are keyed hashes (core.profile_search.term_hash), never names or values.
+
+    def search_tag(self, tenant_id: str) -> str:
+        """The hash-tagged prefix of every key of one tenant's search index."""
+        return f"{self.namespace}:{{s:{tenant_id}}}"
+
+    def search_term(self, tenant_id: str, term: str) -> str:
+        """Set: profile ids having this (hashed) term."""
+        return f"{self.search_tag(tenant_id)}:t:{term}"
+
+    def search_profile(self, tenant_id: str, profile_id: str) -> str:
+        """Hash: the profile's indexed stamp ("" field) and terms (one field each)."""
+        return f"{self.search_tag(tenant_id)}:p:{profile_id}"
+
     def interaction_link(self, tenant_id: str, interaction_id: str) -> str:
         """Hash: link actions of an interaction (profile open/relink), last one wins."""
         return f"{self.interaction_tag(tenant_id, interaction_id)}:link"

@@ -74,3 +74,17 @@ class NullPartyLookup:
 
     async def lookup(self, tenant_id: str, interaction_id: str) -> Party | None:
         return None
+
+
+class NullProfileSearchIndex:
+    """ProfileSearchIndex without a directory: indexes nothing, finds nothing."""
+
+    async def replace(
+        self, tenant_id: str, profile_id: str, stamp: tuple[int, str], terms: frozenset[str]
+    ) -> bool:
+        return False
+
+    async def search(
+        self, tenant_id: str, groups: Sequence[Sequence[str]], limit: int
+    ) -> list[str]:
+        return []

@@ -15,6 +15,7 @@ from projections.reads import ReadModel, TimelineReads, insights_hook
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
+from projections.redis_profile_search import RedisProfileSearchIndex
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_related import RedisRelatedRecords
 from projections.redis_timeline import RedisTimelineStore
@@ -135,6 +136,7 @@ def redis_directory(
         profiles=profiles,
         links=links,
         pop_cache=RedisPopCache(client, keys),
+        search=RedisProfileSearchIndex(client, keys),
         profile_config=schema,
         layouts=layouts,
         insights=insights,

@@ -15,9 +15,15 @@ from core.ports import (
     InteractionLinks,
     PopCache,
     ProfileDirectory,
+    ProfileSearchIndex,
 )
 from core.profile_schema import ProfileConfig, ProfileSchemaError, config_from_json
-from projections.null import NullInteractionLinks, NullPopCache, NullProfileDirectory
+from projections.null import (
+    NullInteractionLinks,
+    NullPopCache,
+    NullProfileDirectory,
+    NullProfileSearchIndex,
+)
 from streams.pop_metrics import PopMetrics
 from streams.settings import ConfigError, StreamSettings
 
@@ -63,6 +69,8 @@ class DirectoryDeps:
     metrics: PopMetrics = field(default_factory=PopMetrics)
     prewarm_ttl_seconds: int = PREWARM_TTL_SECONDS
     local_crm: bool = True
+    # Name/attribute search terms of the profiles (the desktop's search; docs/desktop.md).
+    search: ProfileSearchIndex = field(default_factory=NullProfileSearchIndex)
     # Per-tenant suppression rules, built on first use (a cache: the dataclass stays frozen).
     _rules: dict[str, SuppressionRules] = field(default_factory=dict)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
+from connectors.crm.routing import CrmRouting
+from connectors.gateway.desk import CrmDesk, ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.memory import InMemoryPopTopic
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
@@ -14,12 +16,16 @@ from connectors.sources.ingest_settings import IngestSettings
 from connectors.sources.ingest_web import Ingest, IngestConfig
 from core.access import TIMELINE_READ
 from core.api_keys import ApiKey, compose, secret_hash
+from core.crm.ports import CrmAdapter
+from core.layouts import LayoutConfig
 from core.ports import Party
+from core.profile_schema import ProfileConfig
 from core.rate_limits import RateLimit, RateLimiter, RateLimits
 from infra.kafka_producer import InMemoryPublisher
 from infra.oidc import JwksVerifier
 from projections.memory import InMemoryInteractionParties, InMemoryTimelineStore
 from projections.memory_api_keys import InMemoryApiKeys
+from projections.memory_profile_search import InMemoryProfileSearchIndex
 from projections.memory_profiles import InMemoryInteractionLinks, InMemoryProfileDirectory
 from projections.memory_rate_limiter import InMemoryRateLimiter
 from projections.reads import ReadModel
@@ -30,6 +36,7 @@ from web.read_api import ReadApi
 from web.read_routes import QueryApi
 
 SECRET = b"web-twins-secret-0123456789"
+TWIN_PEPPER = b"web-twins-pepper"
 DAY_MS = 86_400_000
 
 
@@ -109,6 +116,29 @@ def tokenize(tenant: str, raw: str) -> Party:
     return Party(tenant, f"tok-{raw}", "phone")
 
 
+def twin_desk(
+    *,
+    crm: str | None = None,
+    adapters: Mapping[str, CrmAdapter] | None = None,
+    schemas: ProfileConfig | None = None,
+    layouts: LayoutConfig | None = None,
+    crm_timeout_seconds: float = 4.0,
+) -> ProfileDesk:
+    """The desktop's profile side on twins: in-memory directory and search index, the
+    tenant configs given, `crm` as every tenant's CRM with these adapters."""
+    return ProfileDesk(
+        profiles=InMemoryProfileDirectory(),
+        search=InMemoryProfileSearchIndex(),
+        pepper=TWIN_PEPPER,
+        region_for=lambda _tenant: "US",
+        contacts_topic="t.c360.contacts.v1",
+        crms=CrmDesk(CrmRouting(crm), adapters or {}),
+        schemas=schemas or ProfileConfig(),
+        layouts=layouts or LayoutConfig(),
+        crm_timeout_seconds=crm_timeout_seconds,
+    )
+
+
 def twin_deps(
     query: QueryApi | None = None,
     *,
@@ -139,6 +169,7 @@ def twin_deps(
         topic,
         topic,
         publisher,
+        twin_desk(),
     )
     ingest_config = IngestConfig(
         "t.c360.interactions.v1", "t.c360.dlq.v1", 1_048_576, "demo", IngestSettings(dev=True)

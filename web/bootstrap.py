@@ -9,6 +9,9 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 
+from connectors.crm.routing import load_routing
+from connectors.crm.worker import adapter_factory
+from connectors.gateway.desk import CrmDesk, ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog
 from connectors.gateway.pops import Decoder
@@ -32,13 +35,15 @@ from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
 from projections.redis_parties import RedisInteractionParties
+from projections.redis_profile_search import RedisProfileSearchIndex
 from projections.redis_profiles import RedisProfileDirectory
 from projections.redis_rate_limiter import RedisRateLimiter
 from projections.redis_timeline_reads import CachedRedisTimeline
 from projections.topic_config import TopicConfig
 from schemas import codec
-from schemas.topics import DESKTOP, DLQ, INTERACTIONS, SCREENPOPS
+from schemas.topics import CONTACTS, DESKTOP, DLQ, INTERACTIONS, SCREENPOPS
 from streams.bootstrap import wall_clock_ms
+from streams.directory import load_configs
 from streams.handlers import party_for_identifier
 from streams.settings import StreamSettings
 from web.access import Access, BearerVerifier, RequestVerifier
@@ -103,8 +108,35 @@ def _decoder(schema_registry_url: str) -> Decoder:
     return lambda data: codec.decode(data, confluent=confluent)
 
 
+def build_desk(settings: StreamSettings, env: Mapping[str, str]) -> ProfileDesk:
+    """The desktop's profile side: directory and search index on a Redis client of their
+    own (connects on first use), the tenant configs, and the CRM adapters of the routing
+    (C360_CRM_ROUTING_FILE / C360_CRM_DEFAULT, C360_CRM_<VENDOR>_*) opened on first use,
+    built as the sink worker builds them."""
+    client = redis_client(settings.redis_url)
+    keys = Keys(settings.key_namespace)
+    schema, layouts = load_configs(settings.profile_schema_file, settings.layout_file)
+    routing = load_routing(env.get("C360_CRM_ROUTING_FILE") or None,
+                           env.get("C360_CRM_DEFAULT") or None)
+    crms = CrmDesk(routing, opener=lambda: adapter_factory(env)(frozenset(routing.crms()), env))
+    return ProfileDesk(
+        profiles=RedisProfileDirectory(client, keys, schema.policy_for),
+        search=RedisProfileSearchIndex(client, keys),
+        pepper=settings.pii_pepper,
+        region_for=settings.region_for,
+        contacts_topic=settings.topic_prefix + CONTACTS,
+        crms=crms,
+        schemas=schema,
+        layouts=layouts,
+        on_close=client.aclose,
+    )
+
+
 def build_gateway(
-    settings: StreamSettings, env: Mapping[str, str], decode: Decoder | None = None
+    settings: StreamSettings,
+    env: Mapping[str, str],
+    decode: Decoder | None = None,
+    desk: ProfileDesk | None = None,
 ) -> Gateway:
     """Kafka-backed feed, re-reads and action publisher (their clients connect when the app
     starts or on first use, never here); C360_GATEWAY_* from `env`."""
@@ -128,6 +160,7 @@ def build_gateway(
         ),
         pop_log=KafkaPopLog(kafka, config.screenpops_topic, decode, gws.max_reread),
         publisher=KafkaProducer(kafka, "c360-gateway", delivery_timeout_s=10.0),
+        desk=desk or build_desk(settings, env),
     )
 
 

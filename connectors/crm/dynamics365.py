@@ -56,6 +56,15 @@ class Dynamics365CrmAdapter:
         rows = (reply.body or {}).get("value") or []
         return md.contact_from(rows[0], self._http.base_url) if rows else None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        if not query.strip():
+            return []
+        params = {"$filter": md.search_filter(query.strip()),
+                  "$select": ",".join(md.CONTACT_SELECT), "$top": str(max(1, limit))}
+        reply = await self._http.call("GET", f"{self._api}/contacts", params=params)
+        rows = (reply.body or {}).get("value") or []
+        return [md.contact_from(r, self._http.base_url) for r in rows[:limit]]
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         found = await self.find_contact(phone=contact.phone, email=contact.email)
         row = md.contact_row(contact)

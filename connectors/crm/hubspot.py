@@ -67,6 +67,14 @@ class HubSpotCrmAdapter:
         results = (reply.body or {}).get("results") or []
         return mh.contact_from(results[0], self._app_url) if results else None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        # `query` searches the default searchable properties (names, email, phone, company).
+        body = {"query": query, "properties": list(mh.CONTACT_PROPERTIES),
+                "limit": max(1, min(limit, mh.SEARCH_LIMIT))}
+        reply = await self._http.call("POST", "/crm/v3/objects/contacts/search", json_body=body)
+        results = (reply.body or {}).get("results") or []
+        return [mh.contact_from(r, self._app_url) for r in results[:limit]]
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         found = await self.find_contact(phone=contact.phone, email=contact.email)
         props = {"properties": mh.contact_properties(contact)}

@@ -73,6 +73,24 @@ class InMemoryCrmAdapter:
                     return contact
         return None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        """Every word of the query starts a word of the name or email, or is in a phone."""
+        self._enter("search_contacts")
+        words = query.casefold().split()
+        if not words:
+            return []
+        found: list[CrmContact] = []
+        for contact in self.contacts.values():
+            text = " ".join(p for p in (contact.first_name, contact.last_name, contact.email)
+                            if p).casefold()
+            tokens = [*text.replace("@", " ").replace(".", " ").split(),
+                      (contact.email or "").casefold()]
+            digits = ["".join(c for c in p if c.isdigit()) for p in contact.phones]
+            if all(any(t.startswith(w) for t in tokens)
+                   or any(w.strip("+") and w.strip("+") in d for d in digits) for w in words):
+                found.append(contact)
+        return found[:limit]
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         found = await self.find_contact(phone=contact.phone, email=contact.email)
         ident = found.id if found else f"c{next(self._ids)}"

@@ -61,6 +61,17 @@ class SalesforceCrmAdapter:
         records = (reply.body or {}).get("records") or []
         return ms.contact_from(records[0], self._http.base_url) if records else None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        if not query.split():
+            return []
+        reply = await self._http.call("GET", f"{self._api}/search",
+                                      params={"q": ms.contact_search(query, limit)})
+        # API v37.0+: {"searchRecords": [...]}; earlier versions answer a bare list.
+        body = reply.body
+        records = body.get("searchRecords") if isinstance(body, dict) else body
+        return [ms.contact_from(r, self._http.base_url) for r in (records or [])
+                if (r.get("attributes") or {}).get("type", "Contact") == "Contact"][:limit]
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         found = await self.find_contact(phone=contact.phone, email=contact.email)
         if found is not None:

@@ -47,6 +47,9 @@ class WebhookCrmAdapter:
     async def find_contact(self, *, phone: str | None, email: str | None) -> CrmContact | None:
         return None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        return []  # the receiver owns its store and offers no search
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         identity = (contact.email or "").lower() or (contact.phone or "")
         # A keyed hash, so the header carries no reversible identifier.

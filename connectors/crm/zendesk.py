@@ -53,6 +53,16 @@ class ZendeskCrmAdapter:
                  if r.get("result_type", "user") == "user"]
         return mz.contact_from(users[0], self._http.base_url) if users else None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        terms = mz.user_search_query(query)
+        if not terms:
+            return []
+        reply = await self._http.call("GET", "/api/v2/users/search",
+                                      params={"query": terms,
+                                              "per_page": str(max(1, min(limit, 100)))})
+        users = (reply.body or {}).get("users") or []
+        return [mz.contact_from(u, self._http.base_url) for u in users[:limit]]
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         found = await self.find_contact(phone=contact.phone, email=contact.email)
         if found is not None:

@@ -62,6 +62,14 @@ class ZohoCrmAdapter:
                 return mz.contact_from(records[0], self._app_url)
         return None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        if not query.strip():
+            return []
+        params = {**mz.search_params(query.strip()), "per_page": str(max(1, min(limit, 200)))}
+        reply = await self._http.call("GET", f"{self._api}/Contacts/search", params=params)
+        records = (reply.body or {}).get("data") or [] if reply.status != 204 else []
+        return [mz.contact_from(r, self._app_url) for r in records[:limit]]
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         found = None if contact.email else await self.find_contact(phone=contact.phone,
                                                                    email=None)

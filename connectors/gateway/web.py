@@ -22,11 +22,14 @@ from connectors.gateway.actions import (
     action_messages,
     parse_action,
 )
+from connectors.gateway.desk import ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import PopFeed, PopLog
+from connectors.gateway.profiles import Answer, ProfileRoutes
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
 from connectors.gateway.stream import serve_stream
 from core.access import DESKTOP
+from core.errors import StoreUnavailable
 from infra.http_routes import PRINCIPAL, Body, Operation, Reply
 from infra.kafka_producer import Publisher, PublishFailed
 from schemas import json_limits
@@ -48,6 +51,7 @@ class Gateway:
     feed: PopFeed
     pop_log: PopLog
     publisher: Publisher
+    desk: ProfileDesk  # search, create and edit profiles (connectors.gateway.profiles)
     clock: Callable[[], float] = time.time
 
 
@@ -174,6 +178,69 @@ async def post_action(request: web.Request, gw: Gateway) -> web.Response:
     return web.json_response({"event_id": record.event_id, "action": record.action}, status=202)
 
 
+def _profile_routes(gw: Gateway) -> ProfileRoutes:
+    return ProfileRoutes(gw.desk, gw.publisher, gw.config.desktop_topic, gw.clock)
+
+
+async def _answer(call: Any) -> web.Response:
+    """Run a ProfileRoutes call; the directory unreachable is a 503 (retry), never a 500."""
+    try:
+        answer: Answer = await call
+    except StoreUnavailable as exc:
+        log.warning("desk_store_unavailable", error=str(exc))
+        return web.json_response({"error": "unavailable", "detail": "profile store unavailable"},
+                                 status=503, headers={"Retry-After": "2"})
+    status, doc = answer
+    return web.json_response(doc, status=status)
+
+
+async def _small_body(request: web.Request) -> bytes | None:
+    if (request.content_length or 0) > MAX_BODY:
+        return None
+    body = await request.read()
+    return body if len(body) <= MAX_BODY else None
+
+
+async def search(request: web.Request, gw: Gateway) -> web.Response:
+    """Contacts matching ?q= in the profile directory and the agent's CRM (docs/desktop.md)."""
+    who = identify(request, gw)
+    return await _answer(_profile_routes(gw).search(who, request.query.get("q", "")))
+
+
+async def link_crm_contact(request: web.Request, gw: Gateway) -> web.Response:
+    """Link the interaction to the profile of a CRM search result (created when needed)."""
+    who = identify(request, gw)
+    body = await _small_body(request)
+    if body is None:
+        return _error(413, "payload_too_large", f"the limit is {MAX_BODY} bytes")
+    return await _answer(_profile_routes(gw).link_crm_contact(who, body))
+
+
+async def create_profile(request: web.Request, gw: Gateway) -> web.Response:
+    """Create a profile (and optionally its CRM contact), relinking the interaction."""
+    who = identify(request, gw)
+    body = await _small_body(request)
+    if body is None:
+        return _error(413, "payload_too_large", f"the limit is {MAX_BODY} bytes")
+    return await _answer(_profile_routes(gw).create(who, body))
+
+
+async def get_profile(request: web.Request, gw: Gateway) -> web.Response:
+    """One profile of the token's tenant with the fields its layout lets agents edit."""
+    who = identify(request, gw)
+    return await _answer(_profile_routes(gw).get(who, request.match_info["profile_id"]))
+
+
+async def patch_profile(request: web.Request, gw: Gateway) -> web.Response:
+    """Edit a profile's editable fields (validated by the tenant's attribute schema)."""
+    who = identify(request, gw)
+    body = await _small_body(request)
+    if body is None:
+        return _error(413, "payload_too_large", f"the limit is {MAX_BODY} bytes")
+    pid = request.match_info["profile_id"]
+    return await _answer(_profile_routes(gw).patch(who, pid, body))
+
+
 async def session(request: web.Request, gw: Gateway) -> web.Response:
     """Exchange an agent's verified identity-provider token (OIDC JWT) for a desktop token of
     the same tenant and agent, with the gateway's TTL: the stream needs the gateway's own
@@ -265,6 +332,11 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
     app.router.add_get("/v1/desktop/stream", _guarded(stream))
     app.router.add_post("/v1/desktop/actions", _guarded(post_action))
     app.router.add_post("/v1/desktop/session", _guarded(session))
+    app.router.add_get("/v1/desktop/search", _guarded(search))
+    app.router.add_post("/v1/desktop/link-crm-contact", _guarded(link_crm_contact))
+    app.router.add_post("/v1/desktop/profiles", _guarded(create_profile))
+    app.router.add_get("/v1/desktop/profiles/{profile_id}", _guarded(get_profile))
+    app.router.add_patch("/v1/desktop/profiles/{profile_id}", _guarded(patch_profile))
     app.router.add_get("/v1/desktop/dev/agents", _guarded(dev_agents))
     app.router.add_post("/v1/desktop/dev/login", _guarded(dev_login))
     if gw.settings.dev:
@@ -279,6 +351,7 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
     async def _cleanup(_app: web.Application) -> None:
         await asyncio.to_thread(gw.feed.stop)
         await gw.publisher.close()
+        await gw.desk.close()
 
     app.on_startup.append(_start)
     app.on_shutdown.append(_shutdown)
@@ -366,6 +439,96 @@ OPERATIONS = (
             400: Reply("The token came in the URL, not Authorization", m.GatewayError),
             **_AUTH,
         },
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "GET",
+        "/v1/desktop/search",
+        "Contacts matching q (a name prefix, a phone in any format, an email, `attribute:value` "
+        "or a bare value) in the profile directory and, where the tenant has one, the CRM",
+        _TAG,
+        {
+            200: Reply("Results (source c360 or the CRM) and CRM errors", m.SearchResults),
+            400: Reply("invalid_query: q too short or too long", m.InvalidActionError),
+            **_AUTH,
+            503: Reply("Profile store unavailable", m.GatewayError, headers=("Retry-After",)),
+        },
+        query=m.SearchQuery,
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "POST",
+        "/v1/desktop/link-crm-contact",
+        "Link the interaction to the c360 profile holding a CRM contact (created with its "
+        "crm_ids when none does); publishes the relink (audited)",
+        _TAG,
+        {
+            202: Reply("Published", m.LinkedContact),
+            400: Reply("invalid_request (problems lists every reason)", m.InvalidActionError),
+            **_AUTH,
+            413: Reply(f"Body over {MAX_BODY // 1024} KiB", m.GatewayError),
+            503: Reply("Broker or store unavailable", m.GatewayError, headers=("Retry-After",)),
+        },
+        query=m.TokenQuery,
+        body=Body("The CRM contact picked", m.LinkCrmContact),
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "POST",
+        "/v1/desktop/profiles",
+        "Create a profile (source agent), optionally its CRM contact, and relink the "
+        "interaction to it",
+        _TAG,
+        {
+            201: Reply("Published", m.ProfileCreated),
+            400: Reply("invalid_request: not a JSON object", m.InvalidActionError),
+            **_AUTH,
+            413: Reply(f"Body over {MAX_BODY // 1024} KiB", m.GatewayError),
+            422: Reply("invalid_profile (problems lists every reason)", m.InvalidActionError),
+            503: Reply("Broker unavailable", m.GatewayError, headers=("Retry-After",)),
+        },
+        query=m.TokenQuery,
+        body=Body("The new profile", m.NewProfile),
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "GET",
+        "/v1/desktop/profiles/{profile_id}",
+        "A profile of the token's tenant with the fields its layout marks editable",
+        _TAG,
+        {
+            200: Reply("The profile", m.DeskProfile),
+            **_AUTH,
+            404: Reply("No such profile in this tenant", m.GatewayError),
+            503: Reply("Profile store unavailable", m.GatewayError, headers=("Retry-After",)),
+        },
+        query=m.TokenQuery,
+        path_params=m.ProfilePath,
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "PATCH",
+        "/v1/desktop/profiles/{profile_id}",
+        "Edit the fields the tenant's layout marks editable (validated by the tenant's "
+        "attribute schema); publishes the profile's new state",
+        _TAG,
+        {
+            200: Reply("Published: the new state", m.ProfileEdited),
+            400: Reply("invalid_request: not a JSON object", m.InvalidActionError),
+            **_AUTH,
+            404: Reply("No such profile in this tenant", m.GatewayError),
+            413: Reply(f"Body over {MAX_BODY // 1024} KiB", m.GatewayError),
+            422: Reply("invalid_profile (problems lists every reason)", m.InvalidActionError),
+            503: Reply("Broker or store unavailable", m.GatewayError, headers=("Retry-After",)),
+        },
+        query=m.TokenQuery,
+        path_params=m.ProfilePath,
+        body=Body("The fields to change", m.ProfileEdit),
         security=("bearer",),
         scope=DESKTOP,
     ),

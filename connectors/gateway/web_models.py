@@ -135,3 +135,130 @@ class DevToken(Described):
 class DesktopSession(DevToken):
     """A desktop token exchanged for an agent's identity-provider token (same body as the
     dev sign-in's)."""
+
+
+class SearchQuery(TokenQuery):
+    """GET /v1/desktop/search."""
+
+    q: str = Field(min_length=2, max_length=200, description="What the agent typed.")
+    interaction_id: str | None = Field(
+        None, max_length=MAX_ID, description="The interaction the search is for (optional)."
+    )
+
+
+class SearchResult(Described):
+    """One contact found; `source` is "c360" (a profile) or the CRM's name."""
+
+    source: str
+    profile_id: str | None
+    crm: str | None
+    crm_id: str | None
+    display_name: str | None
+    phones: list[str]
+    emails: list[str]
+    attributes: dict[str, str]
+    record_url: str | None
+
+
+class SearchError(Described):
+    """A source that could not answer (the CRM timed out or refused)."""
+
+    source: str
+    message: str
+
+
+class SearchResults(Described):
+    """Results of the directory and the CRM; CRM failures in `errors`, never a 5xx."""
+
+    results: list[SearchResult]
+    errors: list[SearchError]
+
+
+class LinkCrmContact(Described):
+    """A CRM search result the agent picked."""
+
+    interaction_id: str = Field(max_length=MAX_ID)
+    crm: str = Field(max_length=MAX_ID)
+    crm_id: str = Field(max_length=MAX_ID)
+    display_name: str | None = Field(None, max_length=200)
+    phones: list[str] = Field(default_factory=list, max_length=20)
+    emails: list[str] = Field(default_factory=list, max_length=20)
+
+
+class LinkedContact(Described):
+    """202: the profile the interaction is relinked to."""
+
+    profile_id: str
+    created: bool = Field(description="True when the profile was created for this contact.")
+    event_id: str = Field(description="The relink's event id.")
+
+
+class NewProfile(Described):
+    """A profile to create (prefill the caller's number from the pop)."""
+
+    interaction_id: str | None = Field(None, max_length=MAX_ID, description="Relink it.")
+    display_name: str | None = Field(None, max_length=200)
+    phones: list[str] = Field(default_factory=list, max_length=20)
+    emails: list[str] = Field(default_factory=list, max_length=20)
+    attributes: dict[str, object] = Field(
+        default_factory=dict, description="Validated by the tenant's attribute schema."
+    )
+    create_in_crm: bool = Field(False, description="Also create the contact in the CRM.")
+    crm: str | None = Field(None, description="Default: the agent's CRM (routing).")
+
+
+class ProfileCreated(Described):
+    """201: the new profile (and CRM contact id when one was created)."""
+
+    profile_id: str
+    crm_id: str | None
+    crm_error: str | None = Field(None, description="Why the CRM contact was not created.")
+
+
+class ProfilePath(Parameters):
+    """A profile of the token's tenant."""
+
+    profile_id: str = Field(description="The profile id.")
+
+
+class EditableField(Described):
+    """A field agents may edit, with its current value."""
+
+    name: str
+    label: str
+    type: str
+    value: object
+    required: bool
+    choices: list[str] | None = None
+
+
+class DeskProfile(Described):
+    """A profile as the desktop edits it."""
+
+    profile_id: str
+    display_name: str | None
+    phones: list[str]
+    emails: list[str]
+    attributes: dict[str, str]
+    crm_ids: dict[str, str]
+    editable: list[EditableField]
+
+
+class ProfileEdit(Described):
+    """Fields to change (only those the tenant's layout marks editable)."""
+
+    display_name: str | None = Field(None, max_length=200)
+    phones: list[str] | None = None
+    emails: list[str] | None = None
+    attributes: dict[str, object] | None = None
+
+
+class ProfileEdited(Described):
+    """200: the profile's new state, as published."""
+
+    profile_id: str
+    event_id: str
+    display_name: str | None
+    phones: list[str]
+    emails: list[str]
+    attributes: dict[str, str]

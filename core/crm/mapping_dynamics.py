@@ -93,3 +93,13 @@ def record_url(base_url: str, logical_name: str, ident: str) -> str:
 def logical_name(entity_set_name: str) -> str:
     """phonecalls -> phonecall, tasks -> task."""
     return _logical(entity_set_name)
+
+
+SEARCH_COLUMNS = ("fullname", "emailaddress1", "telephone1", "mobilephone")
+
+
+def search_filter(text: str) -> str:
+    """$filter for contacts whose full name, email or phone contains the text (OData
+    contains(); the literal quoted by odata_literal; URL-encoding is the client's job)."""
+    literal = odata_literal(text)
+    return " or ".join(f"contains({column},{literal})" for column in SEARCH_COLUMNS)

@@ -11,6 +11,7 @@ from schemas.records import ActivityRequested
 
 IDEMPOTENCY_PROPERTY = "c360_idempotency_key"  # custom property created on each object type
 CONTACT_PROPERTIES = ("email", "phone", "mobilephone", "firstname", "lastname")
+SEARCH_LIMIT = 200  # the search endpoints' maximum page size
 
 
 @dataclass(frozen=True, slots=True)

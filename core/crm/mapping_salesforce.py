@@ -87,3 +87,21 @@ def contact_from(record: dict[str, Any], instance_url: str) -> CrmContact:
 def record_url(instance_url: str, sobject: str, ident: str) -> str:
     """The Lightning record page."""
     return f"{instance_url.rstrip('/')}/lightning/r/{sobject}/{ident}/view"
+
+
+# SOSL reserved characters (SOQL and SOSL Reference, "FIND {SearchQuery}": escape
+# & | ! ( ) { } [ ] ^ " ~ * ? : \ ' + - with a backslash).
+_SOSL_RESERVED = frozenset("&|!(){}[]^\"~*?:\\'+-")
+
+
+def sosl_escape(text: str) -> str:
+    """A search term with every SOSL reserved character backslash-escaped."""
+    return "".join("\\" + ch if ch in _SOSL_RESERVED else ch for ch in text)
+
+
+def contact_search(text: str, limit: int) -> str:
+    """SOSL for contacts matching every word of `text` as a prefix (escaped words, each
+    followed by the * wildcard), in all searchable fields."""
+    words = [sosl_escape(w) + "*" for w in text.split()][:10]
+    return (f"FIND {{{' '.join(words)}}} IN ALL FIELDS "
+            f"RETURNING Contact({', '.join(CONTACT_FIELDS)}) LIMIT {limit}")

@@ -88,3 +88,9 @@ def contact_from(user: dict[str, Any], base_url: str) -> CrmContact:
 def ticket_url(base_url: str, ident: str) -> str:
     """The agent UI page of a ticket."""
     return f"{base_url}/agent/tickets/{ident}"
+
+
+def user_search_query(text: str) -> str:
+    """The Search Users `query`: each word as a quoted term (double quotes removed from the
+    word), so operators like `role:` or `-` in what an agent types are searched, not run."""
+    return " ".join(f'"{w}"' for w in (w.replace('"', "") for w in text.split()) if w)

@@ -75,3 +75,15 @@ def contact_from(record: dict[str, Any], app_url: str | None) -> CrmContact:
 def record_url(app_url: str | None, module: str, ident: str) -> str | None:
     """https://crm.zoho.com/crm/<org>/tab/<Module>/<id> when the org URL is configured."""
     return f"{app_url.rstrip('/')}/tab/{module}/{ident}" if app_url else None
+
+
+def search_params(text: str) -> dict[str, str]:
+    """Contacts/search parameters for free text: `email` for an address, `phone` for a
+    number, else `word` (a module-level word search). Parentheses and commas in a value
+    are backslash-escaped, as the Search Records API requires."""
+    escaped = "".join("\\" + ch if ch in "()," else ch for ch in text)
+    if "@" in text:
+        return {"email": text}
+    if sum(ch.isdigit() for ch in text) >= 5 and not any(ch.isalpha() for ch in text):
+        return {"phone": text}
+    return {"word": escaped}

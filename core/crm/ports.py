@@ -25,6 +25,12 @@ class CrmAdapter(Protocol):
         — national, digits-only — are tried too); None when nothing matches."""
         ...
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        """Contacts matching what an agent typed (a name, an email, a phone) through the
+        vendor's own search, at most `limit`; user input is escaped for the vendor's query
+        language. A CRM without a search answers []."""
+        ...
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         """Update the contact matching the draft's email/phone, or create it."""
         ...

@@ -30,7 +30,36 @@ COLUMNS = {
 }
 PRIMARY = {"contacts": "contactid", "phonecalls": "activityid", "tasks": "activityid"}
 _CLAUSE = re.compile(r"(\w+) eq '((?:[^']|'')*)'")
+_CONTAINS = re.compile(r"(contains|startswith)\((\w+),'((?:[^']|'')*)'\)")
+SEARCHABLE = COLUMNS["contacts"] | {"fullname"}
 _SET = r"{set:contacts|phonecalls|tasks}"
+
+
+def _split_or(text: str) -> list[str]:
+    """The clauses of a $filter joined by ` or ` (outside string literals)."""
+    parts, current, quoted = [], "", False
+    i = 0
+    while i < len(text):
+        if text[i] == "'":
+            quoted = not quoted
+        if not quoted and text.startswith(" or ", i):
+            parts.append(current.strip())
+            current, i = "", i + 4
+            continue
+        current += text[i]
+        i += 1
+    return [p for p in [*parts, current.strip()] if p]
+
+
+def _holds(row: dict[str, Any], op: str, column: str, value: str) -> bool:
+    """eq is exact; contains/startswith are case-insensitive (Dataverse string filters);
+    fullname is firstname + " " + lastname."""
+    stored = (f"{row.get('firstname') or ''} {row.get('lastname') or ''}".strip()
+              if column == "fullname" else row.get(column))
+    if op == "eq":
+        return stored == value
+    text = str(stored or "").lower()
+    return text.startswith(value.lower()) if op == "startswith" else value.lower() in text
 
 
 class Dynamics365Emulator(Emulator):
@@ -84,16 +113,22 @@ class Dynamics365Emulator(Emulator):
 
     async def query(self, request: web.Request) -> web.Response:
         text = request.query.get("$filter", "")
-        clauses = [_CLAUSE.fullmatch(part.strip()) for part in text.split(" or ")]
-        if not text or any(c is None for c in clauses):
+        parts = _split_or(text)
+        wanted: list[tuple[str, str, str]] = []
+        for part in parts:
+            eq, fn = _CLAUSE.fullmatch(part), _CONTAINS.fullmatch(part)
+            if eq is None and fn is None:
+                return self.error(400, "Syntax error in $filter", code="0x80060888")
+            op, column, value = ("eq", eq[1], eq[2]) if eq else (fn[1], fn[2], fn[3])  # type: ignore[index]
+            wanted.append((op, column, value.replace("''", "'")))
+        if not wanted:
             return self.error(400, "Syntax error in $filter", code="0x80060888")
-        wanted = [(c[1], c[2].replace("''", "'")) for c in clauses if c]
-        for column, _ in wanted:
-            if column not in COLUMNS["contacts"]:
+        for _, column, _ in wanted:
+            if column not in SEARCHABLE:
                 return self.error(400, f"Could not find a property named '{column}' on type "
                                   "'Microsoft.Dynamics.CRM.contact'.")
         rows = [r for r in self.table("contacts").values()
-                if any(r.get(col) == value for col, value in wanted)]
+                if any(_holds(r, op, col, value) for op, col, value in wanted)]
         rows = rows[: int(request.query.get("$top", "5000"))]
         select = request.query.get("$select")
         if select:

@@ -92,9 +92,11 @@ class HubSpotEmulator(Emulator):
     async def search(self, request: web.Request) -> web.Response:
         body = await request.json()
         groups = body.get("filterGroups") or []
+        query = str(body.get("query") or "")
         hits = [r for r in self.table(request.match_info["kind"]).values()
-                if not groups or any(_matches(r["properties"], g.get("filters", []))
-                                     for g in groups)]
+                if (not groups or any(_matches(r["properties"], g.get("filters", []))
+                                      for g in groups))
+                and (not query or _text_match(r["properties"], query))]
         limit = int(body.get("limit", 10))
         wanted = body.get("properties") or []
         return web.json_response({"total": len(hits), "results": [
@@ -160,6 +162,26 @@ def _matches(props: dict[str, str], filters: list[dict[str, Any]]) -> bool:
         if f.get("operator") == "EQ" and value != f.get("value"):
             return False
         if f.get("operator") == "IN" and value not in (f.get("values") or []):
+            return False
+    return True
+
+
+# What a contact search's `query` looks at ("default searchable properties" of contacts).
+SEARCHABLE = ("firstname", "lastname", "email", "hs_additional_emails", "phone",
+              "mobilephone", "company")
+
+
+def _text_match(props: dict[str, str], query: str) -> bool:
+    """Every word of the query starts a word of a searchable property (emails and phones
+    also match whole; phone digits match ignoring punctuation)."""
+    values = [str(props.get(p) or "") for p in SEARCHABLE]
+    words = [w for v in values for w in re.split(r"[^\w]+", v.lower()) if w]
+    whole = [v.lower() for v in values if v]
+    digits = [re.sub(r"\D", "", v) for v in values if re.sub(r"\D", "", v)]
+    for term in query.lower().split():
+        bare = re.sub(r"\D", "", term)
+        if not (any(w.startswith(term) for w in words) or term in whole
+                or (len(bare) >= 5 and any(bare in d or d in bare for d in digits))):
             return False
     return True
 

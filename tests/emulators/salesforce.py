@@ -46,6 +46,7 @@ class SalesforceEmulator(Emulator):
         return [
             web.post("/services/oauth2/token", self.token),
             web.get(f"{API}/query", self.query),
+            web.get(f"{API}/search", self.search),
             web.post(f"{API}/sobjects/{{obj}}", self.create),
             web.patch(f"{API}/sobjects/{{obj}}/{EXT}/{{key}}", self.upsert),
             web.get(f"{API}/sobjects/{{obj}}/{EXT}/{{key}}", self.read_by_key),
@@ -106,6 +107,23 @@ class SalesforceEmulator(Emulator):
         records = [{"attributes": {"type": match["obj"]}, **{f: r.get(f) for f in fields}}
                    for r in hits]
         return web.json_response({"totalSize": len(records), "done": True, "records": records})
+
+    async def search(self, request: web.Request) -> web.Response:
+        """The Search resource: the SOSL form the adapter sends (FIND {terms} IN ALL
+        FIELDS RETURNING Contact(fields) LIMIT n); an unescaped reserved character in the
+        terms is MALFORMED_SEARCH, as on Salesforce. Answers {"searchRecords": [...]}."""
+        match = _SOSL.fullmatch(request.query.get("q", "").strip())
+        if match is None:
+            return self.error(400, "unexpected token in search", code="MALFORMED_SEARCH")
+        terms = _sosl_terms(match["terms"])
+        if terms is None:
+            return self.error(400, "unexpected token: reserved character",
+                              code="MALFORMED_SEARCH")
+        fields = [f.strip() for f in match["fields"].split(",")]
+        hits = [r for r in self.table(match["obj"]).values() if _sosl_hit(r, terms)]
+        records = [{"attributes": {"type": match["obj"]}, **{f: r.get(f) for f in fields}}
+                   for r in hits[: int(match["limit"] or 2000)]]
+        return web.json_response({"searchRecords": records})
 
     async def create(self, request: web.Request) -> web.Response:
         obj = request.match_info["obj"]
@@ -181,6 +199,42 @@ class SalesforceEmulator(Emulator):
             return self.error(400, "invalid cross reference id",
                               code="INVALID_CROSS_REFERENCE_KEY", fields=["WhoId"])
         return None
+
+
+_SOSL = re.compile(r"FIND \{(?P<terms>(?:[^{}\\]|\\.)*)\} IN ALL FIELDS RETURNING "
+                   r"(?P<obj>\w+)\((?P<fields>[\w, ]+)\)(?: LIMIT (?P<limit>\d+))?")
+_SOSL_RESERVED = set("&|!(){}[]^\"~?:\\'+-")
+
+
+def _sosl_terms(text: str) -> list[tuple[str, bool]] | None:
+    """(term, prefix) per word; None when a reserved character is not escaped (a trailing
+    unescaped * is the wildcard)."""
+    terms: list[tuple[str, bool]] = []
+    for word in text.split():
+        out, i, prefix = [], 0, False
+        while i < len(word):
+            ch = word[i]
+            if ch == "\\" and i + 1 < len(word):
+                out.append(word[i + 1])
+                i += 2
+                continue
+            if ch == "*" and i == len(word) - 1:
+                prefix = True
+            elif ch in _SOSL_RESERVED or ch == "*":
+                return None
+            else:
+                out.append(ch)
+            i += 1
+        terms.append(("".join(out).lower(), prefix))
+    return terms
+
+
+def _sosl_hit(record: dict[str, Any], terms: list[tuple[str, bool]]) -> bool:
+    words = [w for v in record.values() if isinstance(v, str)
+             for w in re.split(r"[^\w@.+]+", v.lower()) if w]
+    words += [p for w in words for p in re.split(r"[@.]", w) if p]
+    return all(any(w.startswith(t) if prefix else w == t for w in words)
+               for t, prefix in terms)
 
 
 def _holds(record: dict[str, Any], field: str, op: str, literal: str) -> bool:

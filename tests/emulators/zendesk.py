@@ -31,6 +31,7 @@ class ZendeskEmulator(Emulator):
         return [
             web.post("/oauth/tokens", self.token),
             web.get("/api/v2/search.json", self.search),
+            web.get("/api/v2/users/search", self.search_users),
             web.post("/api/v2/users/create_or_update", self.create_or_update_user),
             web.put("/api/v2/users/{id}", self.update_user),
             web.get("/api/v2/tickets", self.list_tickets),
@@ -88,6 +89,19 @@ class ZendeskEmulator(Emulator):
         hits = [u for u in self.table("users").values() if _user_matches(u, terms)]
         return web.json_response({"results": [{**u, "result_type": "user"} for u in hits],
                                   "count": len(hits), "next_page": None, "previous_page": None})
+
+    async def search_users(self, request: web.Request) -> web.Response:
+        """Search Users: `query` in the search syntax; quoted terms must each appear in the
+        user's name or email (case-insensitive), or in the phone's digits."""
+        query = request.query.get("query", "")
+        if not query.strip():
+            return self.error(400, "query is required")
+        terms = [t.strip('"').lower() for t in re.findall(r'"[^"]*"|\S+', query)]
+        per_page = int(request.query.get("per_page", "100"))
+        hits = [u for u in self.table("users").values()
+                if all(_user_has(u, t) for t in terms if t)]
+        return web.json_response({"users": hits[:per_page], "count": len(hits),
+                                  "next_page": None, "previous_page": None})
 
     async def create_or_update_user(self, request: web.Request) -> web.Response:
         user = (await request.json()).get("user") or {}
@@ -155,6 +169,13 @@ class ZendeskEmulator(Emulator):
             return self.error(422, "Record validation errors", details={
                 "requester": [{"description": "Requester is invalid"}]})
         return None
+
+
+def _user_has(user: dict[str, Any], term: str) -> bool:
+    text = f"{user.get('name') or ''} {user.get('email') or ''}".lower()
+    digits = re.sub(r"\D", "", user.get("phone") or "")
+    bare = re.sub(r"\D", "", term)
+    return term in text or (len(bare) >= 5 and bare in digits)
 
 
 def _user_matches(user: dict[str, Any], terms: dict[str, str]) -> bool:

@@ -78,12 +78,20 @@ class ZohoEmulator(Emulator):
 
     async def search_contacts(self, request: web.Request) -> web.Response:
         email, phone = request.query.get("email"), request.query.get("phone")
-        if not email and not phone:
+        word = request.query.get("word")
+        if not email and not phone and not word:
             return self.error(400, "either criteria, email, phone or word is required",
                               code="REQUIRED_PARAM_MISSING")
+        if word and re.search(r"(?<!\\)[(),]", word):
+            return self.error(400, "invalid query formed", code="INVALID_QUERY")
+        wanted = re.sub(r"\\(.)", r"\1", word or "").lower()
         hits = [r for r in self.table("Contacts").values()
                 if (email and (r.get("Email") or "").lower() == email.lower())
-                or (phone and any(r.get(f) == phone for f in PHONE_FIELDS))]
+                or (phone and any(r.get(f) == phone for f in PHONE_FIELDS))
+                or (wanted and any(wanted in str(v or "").lower() for v in
+                                   (f"{r.get('First_Name') or ''} {r.get('Last_Name') or ''}",
+                                    r.get("Email"), *(r.get(f) for f in PHONE_FIELDS))))]
+        hits = hits[: int(request.query.get("per_page", "200"))]
         if not hits:
             return web.Response(status=204)
         return web.json_response({"data": hits, "info": {"count": len(hits),

@@ -91,6 +91,29 @@ class CrmAdapterContract(abc.ABC):
         found = await harness.adapter.find_contact(phone=E164, email=None)
         assert found is not None and found.id == first.id
 
+    async def test_search_contacts_by_name_and_email(self, harness: CrmHarness) -> None:
+        """The vendor's search finds a contact by a name, a name prefix, both names and its
+        email; nothing for an unknown name; `limit` bounds the answer."""
+        if not harness.supports_contacts:
+            assert await harness.adapter.search_contacts("Dana") == []
+            return
+        dana = await harness.adapter.upsert_contact(
+            ContactDraft(phone=E164, email=EMAIL, first_name="Dana", last_name="Scully"))
+        await harness.adapter.upsert_contact(ContactDraft(
+            phone="+14155550199", email="fox@example.com", first_name="Fox", last_name="Mulder"))
+        for query in ("Dana", "scul", "Dana Scully", EMAIL):
+            found = await harness.adapter.search_contacts(query, limit=5)
+            assert [c.id for c in found] == [dana.id], query
+        assert found[0].first_name == "Dana" and found[0].email == EMAIL
+        assert await harness.adapter.search_contacts("Nobody", limit=5) == []
+        assert len(await harness.adapter.search_contacts("example", limit=1)) == 1
+
+    async def test_search_escapes_the_vendor_query_language(self, harness: CrmHarness) -> None:
+        """Reserved characters of the vendor's query language are searched, not parsed: no
+        rejection, no match."""
+        weird = "O'Brien (x) {y} [z] & a|b! ^~ c*? d:e \\ \"q\" +f -g, h"
+        assert await harness.adapter.search_contacts(weird, limit=5) == []
+
     async def test_activity_created_then_updated_by_key_without_duplicate(
         self, harness: CrmHarness
     ) -> None:

@@ -39,6 +39,9 @@ class FakeCrmAdapter:
                 return contact
         return None
 
+    async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
+        return []
+
     async def upsert_contact(self, contact: ContactDraft) -> CrmContact:
         self.calls.append(("upsert_contact", contact))
         ident = self.add_contact(contact.phone, contact.email)

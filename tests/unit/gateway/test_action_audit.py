@@ -22,6 +22,7 @@ from connectors.gateway.web import Gateway, add_routes
 from infra.kafka_producer import InMemoryPublisher, PublishFailed
 from schemas import codec
 from schemas.records import AuditRecorded, DesktopActionTaken
+from tests.web_twins import twin_desk
 
 SECRET = b"unit-test-secret-0123456789abcdef"
 CTX = ActionContext("demo", "agent-1", datetime(2025, 3, 1, tzinfo=UTC))
@@ -128,6 +129,7 @@ async def served() -> AsyncIterator[
         topic,
         topic,
         publisher,
+        twin_desk(),
     )
     app = web.Application()
     add_routes(app, gateway)

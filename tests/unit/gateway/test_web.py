@@ -23,6 +23,7 @@ from infra.kafka_producer import InMemoryPublisher, PublishFailed
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from tests.gateway_helpers import pop, pop_key, read_events, wait_connected
+from tests.web_twins import twin_desk
 
 SECRET = b"unit-test-secret-0123456789abcdef"  # 32+ bytes, as RFC 7518 asks of HS256
 OTHER_SECRET = b"other-secret-0123456789abcdefghi"
@@ -56,7 +57,7 @@ async def serve(
         kafka_bootstrap_servers="unused:1", topic_prefix="t.", default_tenant="demo"))
     topic, publisher = InMemoryPopTopic(partitions=2), InMemoryPublisher()
     gateway = Gateway(settings, config, Hub(2, 60_000, lambda: int(time.time() * 1000)),
-                      topic, topic, publisher, clock)
+                      topic, topic, publisher, twin_desk(), clock)
     app = web.Application()
     add_routes(app, gateway)
     client = TestClient(TestServer(app))

@@ -123,6 +123,30 @@ async def test_desktop_answers_match_their_models(http: Client) -> None:
     await _check(await http.post("/v1/desktop/dev/login", json={"nobody": 1}), 400, gw.GatewayError)
 
 
+async def test_desktop_profile_answers_match_their_models(http: Client) -> None:
+    """Search, create, link, get and edit, through the access check, and their errors."""
+    login = await http.post("/v1/desktop/dev/login", json={"agent": "agent-1"})
+    auth = {"Authorization": "Bearer " + (await login.json())["token"]}
+    new = {"display_name": "Ada Lovelace", "phones": ["+14155550100"], "interaction_id": "c-1"}
+    gw.NewProfile.model_validate(new)
+    created = await http.post("/v1/desktop/profiles", json=new, headers=auth)
+    await _check(created, 201, gw.ProfileCreated)
+    await _check(await http.post("/v1/desktop/profiles", json={"phones": ["x"]}, headers=auth),
+                 422, gw.InvalidActionError)
+    await _check(await http.get("/v1/desktop/search", params={"q": "ada"}, headers=auth), 200,
+                 gw.SearchResults)
+    await _check(await http.get("/v1/desktop/search", params={"q": "a"}, headers=auth), 400,
+                 gw.InvalidActionError)
+    link = {"interaction_id": "c-1", "crm": "hubspot", "crm_id": "9"}
+    gw.LinkCrmContact.model_validate(link)
+    await _check(await http.post("/v1/desktop/link-crm-contact", json=link, headers=auth), 202,
+                 gw.LinkedContact)
+    await _check(await http.get("/v1/desktop/profiles/nope", headers=auth), 404, gw.GatewayError)
+    await _check(await http.patch("/v1/desktop/profiles/nope", json={}, headers=auth), 404,
+                 gw.GatewayError)
+    await _check(await http.get("/v1/desktop/search", params={"q": "ada"}), 401, AccessError)
+
+
 async def test_ingest_answers_match_their_models(http: Client) -> None:
     """Accepted, and the error bodies (unknown source, malformed payload)."""
     body = "[" + ",".join(to_json(e) for e in voice_call("ix-1", tenant="demo")) + "]"
