@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
@@ -25,6 +26,16 @@ _NS = uuid.UUID("c2a3e1d4-58b0-4f3e-9c61-7d2b0e4f8a95")
 class NoAdapter(C360Error):
     """The routing selects a CRM this worker has no adapter for (a config error: DLQ, and
     redrive once the adapter is configured)."""
+
+
+class AgentAdapterResolver(Protocol):
+    """Per-agent CRM identity (connectors.crm.agent_adapters.AgentAdapters)."""
+
+    async def adapter_for(
+        self, crm: str, request: ActivityRequested, service: CrmAdapter
+    ) -> CrmAdapter:
+        """The adapter writing as the request's agent, else `service`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +95,8 @@ class CrmSink:
     create_contacts: bool = False
     # Test hook: called right after the CRM accepted a write, before anything is recorded.
     after_write: Callable[[], None] | None = None
+    # Per-agent CRM identity: writes as the request's agent where they connected the CRM.
+    agent_adapters: AgentAdapterResolver | None = None
 
     def crm_of(self, request: ActivityRequested) -> str | None:
         """The CRM selected for this request (None = the tenant has none)."""
@@ -97,6 +110,8 @@ class CrmSink:
         adapter = self.adapters.get(crm)
         if adapter is None:
             raise NoAdapter(f"no adapter configured for CRM {crm!r}")
+        if self.agent_adapters is not None:
+            adapter = await self.agent_adapters.adapter_for(crm, request, adapter)
         key, print_ = request.idempotency_key, fingerprint(request)
         stored = self.ledger.get(key, crm)
         if stored is not None and request.revision < stored.revision:
