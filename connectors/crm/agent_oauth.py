@@ -200,6 +200,8 @@ class AgentCredential:
         self._timeout = timeout
         self._clock = clock
         self._lock = asyncio.Lock()
+        # The instance URL the token endpoint named (Salesforce, Zoho), else the settings'.
+        self.base_url: str | None = tokens.instance_url
 
 
     async def headers(self, session: aiohttp.ClientSession) -> dict[str, str]:
