@@ -4,8 +4,9 @@ disconnect) and the agent's own credential, refreshed and rotated in the token s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import NoReturn
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from core.crm.agent_auth import (
     sign_state,
     tokens_from_grant,
 )
+from core.errors import StoreUnavailable
 from infra.settings_crm_oauth import OAuthApp
 from schemas.errors import C360Error
 
@@ -233,13 +235,25 @@ class AgentCredential:
             except ValueError as exc:
                 await self._revoked(str(exc))
             self.tokens, self.base_url = tokens, tokens.instance_url
-            await self._store.put(self._tenant, self._agent, self._app.crm, tokens)
+            with self._store_errors():
+                await self._store.put(self._tenant, self._agent, self._app.crm, tokens)
             log.info("agent_crm_token_refreshed", crm=self._app.crm,
                      rotated=tokens.refresh_token != refresh)
             return True
 
+    @contextlib.contextmanager
+    def _store_errors(self) -> Iterator[None]:
+        # Inside a CRM write a store outage is transient like the CRM's own (the worker
+        # pauses and retries), never a dead letter.
+        try:
+            yield
+        except StoreUnavailable as exc:
+            raise CrmUnavailable(f"{self._app.crm}: agent token store unavailable",
+                                 crm=self._app.crm) from exc
+
     async def _revoked(self, why: str) -> NoReturn:
-        await self._store.delete(self._tenant, self._agent, self._app.crm)
+        with self._store_errors():
+            await self._store.delete(self._tenant, self._agent, self._app.crm)
         log.warning("agent_crm_authorization_dropped", crm=self._app.crm, reason=why)
         raise AgentAuthorizationRevoked(f"{self._app.crm}: the agent's authorization was "
                                         f"refused ({why})", crm=self._app.crm, status=400)
