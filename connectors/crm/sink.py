@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import structlog
@@ -21,6 +21,8 @@ from schemas.records import ActivityRequested, ActivityResult
 
 log = structlog.get_logger("c360.crm.sink")
 _NS = uuid.UUID("c2a3e1d4-58b0-4f3e-9c61-7d2b0e4f8a95")
+FELL_BACK = ("written with the service credentials: the CRM refused the agent's own "
+             "authorization (they can reconnect from the panel)")
 
 
 class NoAdapter(C360Error):
@@ -141,7 +143,10 @@ class CrmSink:
         entry = LedgerEntry(activity.crm_activity_id, request.revision, print_, status,
                             contact_id, activity.record_url)
         self.ledger.put(key, crm, entry)
-        return Written(self._result(request, crm, entry), status)
+        result = self._result(request, crm, entry)
+        if getattr(adapter, "fell_back", False):  # per-agent identity refused mid-write
+            result = replace(result, detail=FELL_BACK)
+        return Written(result, status)
 
     async def _upsert(
         self, adapter: CrmAdapter, request: ActivityRequested, contact_id: str | None,

@@ -22,7 +22,7 @@ from connectors.crm.factory import build_adapter
 from connectors.crm.ledger import InMemoryActivityLedger
 from connectors.crm.routing import CrmRouting
 from connectors.crm.settings import CrmSettingsSet
-from connectors.crm.sink import CrmSink
+from connectors.crm.sink import FELL_BACK, CrmSink
 from connectors.gateway import auth
 from connectors.gateway.crm_oauth_web import CrmIdentity
 from core.crm.agent_auth import AgentTokens
@@ -147,6 +147,7 @@ async def test_an_agent_connects_and_their_activities_are_written_as_them(world:
     sink = world.sink()
     written = await sink.write(activity(agent_id=ALICE))
     assert written.reason == "created"
+    assert written.result is not None and written.result.detail is None
     assert world.writer() == "crm-user-alice"
     await sink.write(activity(agent_id=BOB, idempotency_key="ix-2:crm:call",
                               interaction_id="ix-2"))
@@ -209,6 +210,7 @@ async def test_a_revoked_authorization_falls_back_to_the_service_credentials(
     with capture_logs() as logs:
         written = await world.sink().write(activity(agent_id=ALICE))
     assert written.reason == "created"
+    assert written.result is not None and written.result.detail == FELL_BACK
     assert world.writer() == SERVICE_USER
     assert await world.store.get("acme", ALICE, world.crm) is None
     events = [e["event"] for e in logs]
