@@ -92,9 +92,11 @@ class CrmOAuthConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
-                 crms: CrmSettingsSet | None = None) -> CrmOAuthConfig:
+                 crms: CrmSettingsSet | None = None, *,
+                 callbacks: bool = True) -> CrmOAuthConfig:
         """Read C360_CRM_*_OAUTH_* and C360_CRM_TOKEN_*; raises CrmConfigError listing every
-        problem (an app for an unconfigured CRM, no redirect URL, no keys outside dev)."""
+        problem (an app for an unconfigured CRM, no redirect URL, no keys outside dev).
+        `callbacks=False` (the CRM worker: it only refreshes) needs no redirect URL."""
         env = os.environ if env is None else env
         crms = CrmSettingsSet.from_env(env) if crms is None else crms
         store = CrmTokenSettings.load(env)
@@ -112,6 +114,8 @@ class CrmOAuthConfig:
             redirect = app.redirect_url or (
                 f"{store.redirect_base.rstrip('/')}/v1/desktop/crm/{name}/callback"
                 if store.redirect_base else None)
+            if redirect is None and not callbacks:
+                redirect = ""
             if redirect is None:
                 problems.append(f"{prefix}REDIRECT_URL or C360_CRM_OAUTH_REDIRECT_BASE is required")
                 continue

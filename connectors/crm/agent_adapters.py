@@ -114,7 +114,7 @@ async def open_agent_adapters(env: Mapping[str, str]) -> AsyncIterator[AgentAdap
     """The resolver on Redis (C360_REDIS_URL) with its own HTTP session, or None when no CRM
     has an OAuth app (C360_CRM_<VENDOR>_OAUTH_CLIENT_ID). Raises CrmConfigError."""
     settings = CrmSettingsSet.from_env(env)
-    config = CrmOAuthConfig.from_env(env, settings)
+    config = CrmOAuthConfig.from_env(env, settings, callbacks=False)
     if not config.enabled:
         yield None
         return

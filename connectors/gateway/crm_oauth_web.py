@@ -90,12 +90,18 @@ def _oauth(request: web.Request) -> AgentOAuth | None:
     return request.app[CRM_IDENTITY].oauth
 
 
+async def connected_crms(request: web.Request, tenant: str, agent: str) -> dict[str, bool]:
+    """For every CRM with per-agent identity: has this agent connected it? ({} when the
+    feature is off). For GET /v1/desktop/crms's "connected" map. Raises StoreUnavailable."""
+    oauth = _oauth(request)
+    return {} if oauth is None else await oauth.connected_crms(tenant, agent)
+
+
 async def connections(request: web.Request, gw: GatewayDeps) -> web.Response:
     """{"connected": {crm: bool}} for the token's agent."""
     who = identify(request, gw)
-    oauth = _oauth(request)
     try:
-        found = {} if oauth is None else await oauth.connected_crms(who.tenant, who.agent)
+        found = await connected_crms(request, who.tenant, who.agent)
     except StoreUnavailable:
         return _json_error(503, "unavailable", "the token store does not answer: retry")
     return web.json_response({"connected": found})

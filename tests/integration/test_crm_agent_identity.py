@@ -137,6 +137,7 @@ def test_agent_identity_through_the_worker(
                 "C360_CRM_DEFAULT": "zendesk", "C360_CRM_CREATE_CONTACTS": "1"}
         wenv.pop("C360_CRM_HUBSPOT_BASE_URL")
         wenv.pop("C360_CRM_HUBSPOT_TOKEN")
+        wenv.pop("C360_CRM_OAUTH_REDIRECT_BASE")  # the worker never serves a callback
         log = tmp_path / "worker.log"
         proc = start_worker(wenv, log)
         results = topic_prefix + ACTIVITIES_RESULTS

@@ -199,3 +199,13 @@ def test_dev_mode_has_working_default_keys() -> None:
     config = CrmOAuthConfig.from_env({**env, "C360_ENV": "dev"})
     assert FernetSealer(config.token_keys).open(FernetSealer(config.token_keys).seal(b"x"))
     assert config.id_key
+
+
+def test_the_worker_needs_no_redirect_url() -> None:
+    """The CRM worker only refreshes: no redirect URL is required of it."""
+    env = {k: v for k, v in _with_apps("zendesk").items()
+           if k != "C360_CRM_OAUTH_REDIRECT_BASE"}
+    with pytest.raises(CrmConfigError, match="REDIRECT"):
+        CrmOAuthConfig.from_env(env)
+    assert CrmOAuthConfig.from_env(env, callbacks=False).apps["zendesk"].token_url == (
+        "https://acme.zendesk.com/oauth/tokens")
