@@ -350,3 +350,14 @@ async def test_identity_off_routes_still_answer() -> None:
         assert await resp.json() == {"connected": {}}
         assert (await client.get("/v1/desktop/crm/hubspot/callback?code=x&state=y")).status \
             == 400
+
+
+async def test_a_manual_note_by_the_agent_is_written_as_them(world: World) -> None:
+    """Manual activities (a note from the panel) follow the same rule as automatic ones."""
+    world.emulator.consent_user = "u-alice"
+    await world.connect(ALICE)
+    note = activity(agent_id=ALICE, kind="note", idempotency_key="ix-1:note:1",
+                    subject="Note", body="Customer prefers email.", duration_seconds=None)
+    written = await world.sink().write(note)
+    assert written.reason == "created"
+    assert world.writer() == "u-alice"
