@@ -112,6 +112,15 @@ class Keys:
         """String: the pre-warmed screen-pop view of an interaction (short TTL)."""
         return f"{self.interaction_tag(tenant_id, interaction_id)}:pop"
 
+    def agent_crm_tokens(self, tenant_id: str, agent_token: str) -> str:
+        """Hash: CRM name -> one agent's sealed OAuth token set (agent id as a keyed hash,
+        core.crm.agent_auth.agent_token)."""
+        return f"{self.namespace}:{{crmauth:{tenant_id}:{agent_token}}}:tokens"
+
+    def crm_connect_attempt(self, nonce: str) -> str:
+        """String: a sealed pending OAuth connect attempt (TTL; taken once by the callback)."""
+        return f"{self.namespace}:{{crmconnect:{nonce}}}"
+
 
 # Entry fields and index members: an interaction id in its shortest unambiguous bytes. A
 # canonical UUID (the usual id) is its 16 raw bytes, which saves 20 bytes in the hash field

@@ -114,9 +114,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def access_middleware(access: Access, operations: Iterable[Operation]) -> Middleware:
-    """The middleware every request passes: routes without a declared scope are public;
-    the others need a credential (401), with the scope and of the tenant the request
-    names (403, before any storage is touched), within the credential's rate (429)."""
+    """The middleware every request passes: routes without a declared scope are public
+    (probes, documents, the panel, dev sign-in, and the CRM OAuth callback, whose signed
+    single-use state is its credential: connectors/gateway/crm_oauth_web.py); the others
+    need a credential (401), with the scope and of the tenant the request names (403,
+    before any storage is touched), within the credential's rate (429)."""
     scopes = {op.key: op.scope for op in operations}
 
     @web.middleware

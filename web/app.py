@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
+from connectors.gateway import crm_oauth_web as crm_identity_routes
 from connectors.gateway import web as gateway_routes
+from connectors.gateway.crm_oauth_web import CrmIdentity
 from connectors.gateway.web import Gateway
 from connectors.sources import ingest_web as ingest_routes
 from connectors.sources.ingest_web import Ingest
@@ -45,6 +47,8 @@ class WebDeps:
     # What the composition root opened and the route modules do not own (Redis clients,
     # the ingest producer): closed, in order, when the app cleans up.
     closers: tuple[Callable[[], Awaitable[object]], ...]
+    # Per-agent CRM identity (OAuth connect flow); off (routes answer 404) by default.
+    crm_identity: CrmIdentity = field(default_factory=CrmIdentity)
 
 
 class Health(Described):
@@ -88,6 +92,7 @@ ALL_OPERATIONS: tuple[Operation, ...] = (
     *read_routes.OPERATIONS,
     *ingest_routes.OPERATIONS,
     *gateway_routes.OPERATIONS,
+    *crm_identity_routes.OPERATIONS,
     *openapi.OPERATIONS,
 )
 
@@ -121,6 +126,7 @@ def create_app(settings: StreamSettings, deps: WebDeps) -> web.Application:
     read_routes.add_routes(app, deps.query)
     ingest_routes.add_routes(app, deps.ingest)
     gateway_routes.add_routes(app, deps.gateway)
+    crm_identity_routes.add_routes(app, deps.crm_identity)
     openapi.add_routes(app, openapi.document(ALL_OPERATIONS))
 
     async def _close(_app: web.Application) -> None:

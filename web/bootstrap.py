@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 
+from connectors.crm.agent_oauth import AgentOAuth
 from connectors.crm.routing import load_routing
 from connectors.crm.worker import adapter_factory
+from connectors.gateway.crm_oauth_web import CrmIdentity
 from connectors.gateway.desk import CrmDesk, ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog
@@ -27,10 +29,13 @@ from infra.kafka_config import KafkaEndpoint
 from infra.kafka_producer import KafkaProducer
 from infra.oidc import JwksVerifier, aiohttp_fetch
 from infra.settings_access import AccessSettings
+from infra.settings_crm_oauth import CrmOAuthConfig
 from infra.settings_web import QuerySettings
+from infra.token_crypto import FernetSealer
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel
+from projections.redis_agent_tokens import RedisAgentTokens
 from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
@@ -221,6 +226,23 @@ def build_access(
     return Access(bearers, ingest[1], limiter, access.limits), client.aclose
 
 
+def build_crm_identity(
+    settings: StreamSettings, env: Mapping[str, str]
+) -> tuple[CrmIdentity, Closer | None]:
+    """Per-agent CRM identity (C360_CRM_<VENDOR>_OAUTH_*, C360_CRM_TOKEN_*): the connect
+    flow on the sealed Redis token store, or off when no CRM has an OAuth app."""
+    config = CrmOAuthConfig.from_env({"C360_ENV": settings.env, **env})
+    if not config.enabled:
+        return CrmIdentity(), None
+    client = redis_client(settings.redis_url)
+    store = RedisAgentTokens(client, Keys(settings.key_namespace),
+                             FernetSealer(config.token_keys), config.id_key)
+    oauth = AgentOAuth(config.apps, store, config.id_key,
+                       state_ttl_seconds=config.state_ttl_seconds)
+    log.info("agent_crm_identity_enabled", crms=sorted(config.apps))
+    return CrmIdentity(oauth), client.aclose
+
+
 def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = None) -> WebDeps:
     """Everything the web process serves with, from its settings and `env` (default: the
     environment) for the parts still configured there (read limits, gateway, ingest)."""
@@ -234,11 +256,14 @@ def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = Non
     access, close_access = build_access(
         settings, AccessSettings.from_env(env), gateway, ingest_credentials(settings, env)
     )
+    crm_identity, close_identity = build_crm_identity(settings, env)
+    closers = (close_query, probe.aclose, close_ingest, close_access)
     return WebDeps(
         query=query,
         store=probe,
         gateway=gateway,
         ingest=ingest,
         access=access,
-        closers=(close_query, probe.aclose, close_ingest, close_access),
+        closers=(*closers, close_identity) if close_identity else closers,
+        crm_identity=crm_identity,
     )

@@ -20,34 +20,38 @@ from core.crm.ports import CrmAdapter
 
 
 def build_adapter(
-    name: str, settings: CrmSettingsSet | CrmSettings, session: aiohttp.ClientSession
+    name: str, settings: CrmSettingsSet | CrmSettings, session: aiohttp.ClientSession,
+    credential: Credential | None = None,
 ) -> CrmAdapter:
-    """The adapter for CRM `name`, using `session` (owned by the caller, never closed here).
-    Raises CrmConfigError for an unknown or unconfigured CRM."""
+    """The adapter for CRM `name`, using `session` (owned by the caller, never closed here)
+    and `credential` (default: the tenant's service credentials from the settings; an
+    agent's own one for per-agent identity). Raises CrmConfigError for an unknown or
+    unconfigured CRM."""
     s = settings.get(name) if isinstance(settings, CrmSettingsSet) else settings
     if name == "webhook":
         return WebhookCrmAdapter(session, url=s.base_url, secret=s.secret or "",
                                  timeout_s=s.timeout_seconds)
     if name == "hubspot":
-        return HubSpotCrmAdapter(_http(s, session, hubspot.SPEECH), app_url=s.app_url)
+        return HubSpotCrmAdapter(_http(s, session, credential, hubspot.SPEECH), app_url=s.app_url)
     if name == "salesforce":
-        return SalesforceCrmAdapter(_http(s, session, salesforce.SPEECH),
+        return SalesforceCrmAdapter(_http(s, session, credential, salesforce.SPEECH),
                                     api_version=s.api_version or "v60.0")
     if name == "zendesk":
-        return ZendeskCrmAdapter(_http(s, session, zendesk.SPEECH))
+        return ZendeskCrmAdapter(_http(s, session, credential, zendesk.SPEECH))
     if name == "zoho":
-        return ZohoCrmAdapter(_http(s, session, zoho.SPEECH),
+        return ZohoCrmAdapter(_http(s, session, credential, zoho.SPEECH),
                               api_version=s.api_version or "v3", app_url=s.app_url)
     if name == "dynamics365":
-        return Dynamics365CrmAdapter(_http(s, session, dynamics365.SPEECH),
+        return Dynamics365CrmAdapter(_http(s, session, credential, dynamics365.SPEECH),
                                      api_version=s.api_version or "v9.2")
     raise CrmConfigError(f"unknown CRM {name!r}")
 
 
-def _http(s: CrmSettings, session: aiohttp.ClientSession, speech: ErrorSpeech) -> VendorHttp:
+def _http(s: CrmSettings, session: aiohttp.ClientSession, credential: Credential | None,
+          speech: ErrorSpeech) -> VendorHttp:
     extra = {"OData-MaxVersion": "4.0", "OData-Version": "4.0"} if s.name == "dynamics365" else {}
     return VendorHttp(crm=s.name, session=session, base_url=s.base_url,
-                      credential=credential_for(s), speech=speech,
+                      credential=credential or credential_for(s), speech=speech,
                       timeout=s.timeout_seconds, extra_headers=extra)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import structlog
 
@@ -20,11 +21,23 @@ from schemas.records import ActivityRequested, ActivityResult
 
 log = structlog.get_logger("c360.crm.sink")
 _NS = uuid.UUID("c2a3e1d4-58b0-4f3e-9c61-7d2b0e4f8a95")
+FELL_BACK = ("written with the service credentials: the CRM refused the agent's own "
+             "authorization (they can reconnect from the panel)")
 
 
 class NoAdapter(C360Error):
     """The routing selects a CRM this worker has no adapter for (a config error: DLQ, and
     redrive once the adapter is configured)."""
+
+
+class AgentAdapterResolver(Protocol):
+    """Per-agent CRM identity (connectors.crm.agent_adapters.AgentAdapters)."""
+
+    async def adapter_for(
+        self, crm: str, request: ActivityRequested, service: CrmAdapter
+    ) -> CrmAdapter:
+        """The adapter writing as the request's agent, else `service`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,8 @@ class CrmSink:
     create_contacts: bool = False
     # Test hook: called right after the CRM accepted a write, before anything is recorded.
     after_write: Callable[[], None] | None = None
+    # Per-agent CRM identity: writes as the request's agent where they connected the CRM.
+    agent_adapters: AgentAdapterResolver | None = None
 
     def crm_of(self, request: ActivityRequested) -> str | None:
         """The CRM selected for this request (None = the tenant has none)."""
@@ -97,6 +112,8 @@ class CrmSink:
         adapter = self.adapters.get(crm)
         if adapter is None:
             raise NoAdapter(f"no adapter configured for CRM {crm!r}")
+        if self.agent_adapters is not None:
+            adapter = await self.agent_adapters.adapter_for(crm, request, adapter)
         key, print_ = request.idempotency_key, fingerprint(request)
         stored = self.ledger.get(key, crm)
         if stored is not None and request.revision < stored.revision:
@@ -126,7 +143,10 @@ class CrmSink:
         entry = LedgerEntry(activity.crm_activity_id, request.revision, print_, status,
                             contact_id, activity.record_url)
         self.ledger.put(key, crm, entry)
-        return Written(self._result(request, crm, entry), status)
+        result = self._result(request, crm, entry)
+        if getattr(adapter, "fell_back", False):  # per-agent identity refused mid-write
+            result = replace(result, detail=FELL_BACK)
+        return Written(result, status)
 
     async def _upsert(
         self, adapter: CrmAdapter, request: ActivityRequested, contact_id: str | None,

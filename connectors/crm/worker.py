@@ -17,6 +17,7 @@ import aiohttp
 import structlog
 from confluent_kafka import Consumer
 
+from connectors.crm.agent_adapters import open_agent_adapters
 from connectors.crm.factory import build_adapter
 from connectors.crm.kafka_consumer import (
     FETCH_WAIT_MAX_MS,
@@ -100,9 +101,13 @@ async def run(
     )
     consumer = Consumer(config)
     try:
-        async with adapter_factory(env)(frozenset(routing.crms()), env) as adapters:
+        async with (
+            adapter_factory(env)(frozenset(routing.crms()), env) as adapters,
+            open_agent_adapters(env) as agent_adapters,
+        ):
             sink = CrmSink(adapters, routing, ledger, settings.create_contacts,
-                           _crash_after_write if settings.crash_after_write else None)
+                           _crash_after_write if settings.crash_after_write else None,
+                           agent_adapters=agent_adapters)
             # Committed offsets outside the log (a reset broker, a truncated log) restart
             # from the earliest record, loudly (docs/operations.md, "Offsets outside the log").
             loop = ConsumeLoop(consumer, SinkHandler(sink, publisher, settings),

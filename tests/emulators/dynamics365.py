@@ -68,10 +68,15 @@ class Dynamics365Emulator(Emulator):
     vendor = "dynamics365"
     write_method = "PATCH"  # upsert by external id / alternate key
     token_paths = (f"/{TENANT}/oauth2/v2.0/token",)
+    authorize_path = f"/{TENANT}/oauth2/v2.0/authorize"
+    oauth_client_id = CLIENT_ID
+    oauth_client_secret = CLIENT_SECRET
+    rotates_user_refresh = True  # the identity platform hands out a new refresh token
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post(f"/{TENANT}/oauth2/v2.0/token", self.token),
+            web.get(self.authorize_path, self.authorize),
             web.get(f"{API}/contacts", self.query),
             web.post(f"{API}/contacts", self.create_contact),
             web.patch(API + "/" + _SET + "({key})", self.patch),
@@ -102,6 +107,9 @@ class Dynamics365Emulator(Emulator):
 
     async def token(self, request: web.Request) -> web.Response:
         params = await self.grant(request)
+        user = self.user_grant(params)
+        if user is not None:
+            return user
         if not self.grant_ok(params, grant_type="client_credentials", client_id=CLIENT_ID,
                              client_secret=CLIENT_SECRET, scope=f"{self.url}/.default"):
             return web.json_response({"error": "invalid_client",
@@ -110,6 +118,11 @@ class Dynamics365Emulator(Emulator):
         self.refresh_count += 1
         return web.json_response({"token_type": "Bearer", "expires_in": 3599,
                                   "ext_expires_in": 3599, "access_token": self.issue_token()})
+
+    def user_token_body(self, access: str, refresh: str | None, user: str) -> dict[str, Any]:
+        body = {"token_type": "Bearer", "scope": f"{self.url}/user_impersonation",
+                "expires_in": 3599, "ext_expires_in": 3599, "access_token": access}
+        return {**body, "refresh_token": refresh} if refresh else body
 
     async def query(self, request: web.Request) -> web.Response:
         text = request.query.get("$filter", "")
@@ -155,7 +168,9 @@ class Dynamics365Emulator(Emulator):
             if request.headers.get("If-Match") == "*" or not key.startswith(f"{KEY}="):
                 return self.error(404, f"{entity_set[:-1]} With Id = {key} Does Not Exist")
             value = key[len(KEY) + 1:].strip("'").replace("''", "'")
-            ident = self.seed(entity_set, {**columns, KEY: value})
+            # ownerid defaults to the calling user (the impersonated one, per-agent).
+            ident = self.seed(entity_set, {**columns, KEY: value,
+                                           "_ownerid_value": self.owner_of(request)})
             return self._answer(entity_set, ident, 201, request)
         self.table(entity_set)[ident].update(columns)
         return self._answer(entity_set, ident, 200, request)

@@ -40,11 +40,15 @@ class HubSpotEmulator(Emulator):
 
     vendor = "hubspot"
     token_paths = ("/oauth/v1/token",)
+    authorize_path = "/oauth/authorize"  # app.hubspot.com in production
+    oauth_client_id = CLIENT_ID
+    oauth_client_secret = CLIENT_SECRET
     write_path = r"/objects/\w+$"  # not .../search
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/oauth/v1/token", self.token),
+            web.get(self.authorize_path, self.authorize),
             web.post(f"/crm/v3/objects/{OBJECT_PATH}/search", self.search),
             web.post(f"/crm/v3/objects/{OBJECT_PATH}", self.create),
             web.patch(f"/crm/v3/objects/{OBJECT_PATH}/{{id}}", self.update),
@@ -81,6 +85,9 @@ class HubSpotEmulator(Emulator):
 
     async def token(self, request: web.Request) -> web.Response:
         params = await self.grant(request)
+        user = self.user_grant(params)
+        if user is not None:
+            return user
         if not self.grant_ok(params, grant_type="refresh_token", client_id=CLIENT_ID,
                              client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN):
             return web.json_response({"status": "BAD_REFRESH_TOKEN",
@@ -113,7 +120,8 @@ class HubSpotEmulator(Emulator):
             for record in self.table(kind).values():
                 if record["properties"].get("email", "").lower() == props["email"].lower():
                     return self.error(409, f"Contact already exists. Existing ID: {record['id']}")
-        ident = self.seed(kind, props)
+        # HubSpot stamps the creating user on every object (hs_created_by_user_id).
+        ident = self.seed(kind, {**props, "hs_created_by_user_id": self.owner_of(request)})
         self.table(kind)[ident]["associations"] = body.get("associations") or []
         return web.json_response(self._view(self.table(kind)[ident]), status=201)
 

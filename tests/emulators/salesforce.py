@@ -41,10 +41,14 @@ class SalesforceEmulator(Emulator):
     vendor = "salesforce"
     write_method = "PATCH"  # upsert by external id / alternate key
     token_paths = ("/services/oauth2/token",)
+    authorize_path = "/services/oauth2/authorize"
+    oauth_client_id = CLIENT_ID
+    oauth_client_secret = CLIENT_SECRET
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/services/oauth2/token", self.token),
+            web.get(self.authorize_path, self.authorize),
             web.get(f"{API}/query", self.query),
             web.get(f"{API}/search", self.search),
             web.post(f"{API}/sobjects/{{obj}}", self.create),
@@ -81,6 +85,9 @@ class SalesforceEmulator(Emulator):
 
     async def token(self, request: web.Request) -> web.Response:
         params = await self.grant(request)
+        user = self.user_grant(params)
+        if user is not None:
+            return user
         if not self.grant_ok(params, grant_type="refresh_token", client_id=CLIENT_ID,
                              client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN):
             return web.json_response({"error": "invalid_grant",
@@ -90,6 +97,14 @@ class SalesforceEmulator(Emulator):
         return web.json_response({"access_token": self.issue_token(), "instance_url": self.url,
                                   "id": f"{self.url}/id/00D/005", "token_type": "Bearer",
                                   "issued_at": "1715000000000", "signature": "sig"})
+
+    def user_token_body(self, access: str, refresh: str | None, user: str) -> dict[str, Any]:
+        """Salesforce's web server flow answer: no expires_in; a refresh token only on the
+        code exchange; the identity URL names the user."""
+        body = {"access_token": access, "instance_url": self.url, "token_type": "Bearer",
+                "id": f"{self.url}/id/00D000000000001AAA/{user}",
+                "issued_at": "1715000000000", "signature": "sig", "scope": "api refresh_token"}
+        return {**body, "refresh_token": refresh} if refresh else body
 
     async def query(self, request: web.Request) -> web.Response:
         match = _QUERY.fullmatch(request.query.get("q", "").strip())
@@ -131,7 +146,7 @@ class SalesforceEmulator(Emulator):
         problem = self._invalid(obj, fields, creating=True)
         if problem:
             return problem
-        ident = self.seed(obj, fields)
+        ident = self.seed(obj, {**fields, "OwnerId": self.owner_of(request)})
         return web.json_response({"id": ident, "success": True, "errors": []}, status=201)
 
     async def upsert(self, request: web.Request) -> web.Response:
@@ -147,7 +162,8 @@ class SalesforceEmulator(Emulator):
             existing[0].update(fields)
             return web.json_response({"id": existing[0]["Id"], "success": True, "errors": [],
                                       "created": False})
-        ident = self.seed(obj, {**fields, EXT: key})
+        # OwnerId defaults to the user the session speaks as (the API user).
+        ident = self.seed(obj, {**fields, EXT: key, "OwnerId": self.owner_of(request)})
         return web.json_response({"id": ident, "success": True, "errors": [], "created": True},
                                  status=201)
 

@@ -22,6 +22,10 @@ class ZendeskEmulator(Emulator):
 
     vendor = "zendesk"
     token_paths = ("/oauth/tokens",)
+    authorize_path = "/oauth/authorizations/new"
+    oauth_client_id = CLIENT_ID
+    oauth_client_secret = CLIENT_SECRET
+    rotates_user_refresh = True  # the previous pair is deleted on refresh
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,6 +34,7 @@ class ZendeskEmulator(Emulator):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/oauth/tokens", self.token),
+            web.get(self.authorize_path, self.authorize),
             web.get("/api/v2/search.json", self.search),
             web.get("/api/v2/users/search", self.search_users),
             web.post("/api/v2/users/create_or_update", self.create_or_update_user),
@@ -71,6 +76,9 @@ class ZendeskEmulator(Emulator):
 
     async def token(self, request: web.Request) -> web.Response:
         params = await self.grant(request)
+        user = self.user_grant(params)
+        if user is not None:
+            return user
         if not self.grant_ok(params, grant_type="refresh_token", client_id=CLIENT_ID,
                              client_secret=CLIENT_SECRET, refresh_token=self.refresh_token):
             return web.json_response({"error": "invalid_grant",
@@ -81,6 +89,11 @@ class ZendeskEmulator(Emulator):
         return web.json_response({"access_token": self.issue_token(), "token_type": "bearer",
                                   "refresh_token": self.refresh_token, "expires_in": 172800,
                                   "refresh_token_expires_in": 7776000, "scope": "read write"})
+
+    def user_token_body(self, access: str, refresh: str | None, user: str) -> dict[str, Any]:
+        return {"access_token": access, "token_type": "bearer", "expires_in": 172800,
+                "refresh_token": refresh, "refresh_token_expires_in": 7776000,
+                "scope": "read write"}
 
     async def search(self, request: web.Request) -> web.Response:
         terms = {k: v.strip('"') for k, v in _TERM.findall(request.query.get("query", ""))}
@@ -135,7 +148,10 @@ class ZendeskEmulator(Emulator):
             return problem
         ident = int(self.next_id())
         comment = ticket.pop("comment")
+        # The submitter (and the first comment's author) is the authenticated user.
+        comment.setdefault("author_id", self.owner_of(request))
         stored = {"id": ident, "status": "new", "requester_id": ticket.get("requester_id"),
+                  "submitter_id": self.owner_of(request),
                   "description": comment["body"], "comments": [comment], **ticket}
         self.table("tickets")[str(ident)] = stored
         return web.json_response({"ticket": stored}, status=201)

@@ -26,10 +26,14 @@ class ZohoEmulator(Emulator):
 
     vendor = "zoho"
     token_paths = ("/oauth/v2/token",)
+    authorize_path = "/oauth/v2/auth"  # on the accounts server in production
+    oauth_client_id = CLIENT_ID
+    oauth_client_secret = CLIENT_SECRET
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/oauth/v2/token", self.token),
+            web.get(self.authorize_path, self.authorize),
             web.get(f"{API}/Contacts/search", self.search_contacts),
             web.post(f"{API}/Contacts/upsert", self.upsert_contact),
             web.post(API + "/{module:Calls|Tasks}", self.insert),
@@ -44,9 +48,15 @@ class ZohoEmulator(Emulator):
                 "C360_CRM_ZOHO_APP_URL": "https://crm.zoho.com/crm/org123",
                 "C360_CRM_ZOHO_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS)}
 
-    def authorized(self, request: web.Request) -> bool:
+    def presented_token(self, request: web.Request) -> str | None:
         header = request.headers.get("Authorization", "")
-        return header.startswith("Zoho-oauthtoken ") and header[16:] in self.tokens
+        return header[16:] if header.startswith("Zoho-oauthtoken ") else None
+
+    def user_token_body(self, access: str, refresh: str | None, user: str) -> dict[str, Any]:
+        """Zoho: the refresh token comes with the code exchange only (access_type=offline)."""
+        body = {"access_token": access, "api_domain": self.url, "token_type": "Bearer",
+                "expires_in": 3600}
+        return {**body, "refresh_token": refresh} if refresh else body
 
     def error(self, status: int, message: str, *, code: str = "") -> web.Response:
         code = code or {400: "INVALID_DATA", 401: "INVALID_TOKEN",
@@ -69,6 +79,9 @@ class ZohoEmulator(Emulator):
 
     async def token(self, request: web.Request) -> web.Response:
         params = {**request.query, **(await self.grant(request))}
+        user = self.user_grant(params)
+        if user is not None:
+            return user
         if not self.grant_ok(params, grant_type="refresh_token", client_id=CLIENT_ID,
                              client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN):
             return web.json_response({"error": "invalid_code"})  # Zoho answers 200 here
@@ -122,6 +135,8 @@ class ZohoEmulator(Emulator):
                     "api_name": KEY, "json_path": f"$.data[0].{KEY}",
                     "duplicate_record": {"id": existing["id"],
                                          "module": {"api_name": module}}})
+        # Owner defaults to the user the token speaks as.
+        record = {**record, "Owner": {"id": self.owner_of(request)}}
         return _ok(self.seed(module, record), "insert", "record added", status=201)
 
     async def update(self, request: web.Request) -> web.Response:

@@ -49,6 +49,7 @@ PATH_VALUES = {
     "interaction_id": B_SECRET_ID,
     "filename": "panel.js",
     "source": "canonical",
+    "crm": "hubspot",
 }
 
 
@@ -207,7 +208,8 @@ async def test_the_probe_covers_every_operation_of_the_served_document(served: S
 
 
 async def test_public_routes_answer_without_credentials(served: Served) -> None:
-    """Health, readiness, the document, the panel, its assets and the dev sign-in."""
+    """Health, readiness, the document, the panel, its assets, the dev sign-in and the CRM
+    OAuth callback (its signed single-use state is the credential: a 400 page without)."""
     for method, path, op in operations(served.doc):
         if "x-c360-scope" in op:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 
 from c360.procs import free_port
 from connectors.gateway import auth
+from infra.token_crypto import new_key
 from tests.credentials import redis_key
 from tests.factories import CALLER
 from tests.integration.stack import ROOT, wait_http
@@ -66,6 +68,9 @@ def test_no_secret_reaches_the_log(
     token = auth.issue(gateway_secret.encode(), "acme", "agent-1", time.time(), 600)
     foreign = auth.issue(b"not-the-gateway-secret-000", "acme", "agent-1", time.time(), 600)
     port = free_port()
+    # Per-agent CRM identity on (HubSpot): its keys and client secret must not leak either.
+    token_key, id_key = new_key(), f"id-key-{uuid.uuid4().hex}"
+    crm_secret, crm_token = f"hs-secret-{uuid.uuid4().hex}", f"hs-token-{uuid.uuid4().hex}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("C360_")},
         "PYTHONPATH": str(ROOT),
@@ -80,6 +85,13 @@ def test_no_secret_reaches_the_log(
         "C360_DEFAULT_REGION": "GB",
         "C360_LOG_FORMAT": "json",
         "C360_LOG_LEVEL": "debug",
+        "C360_CRM_HUBSPOT_BASE_URL": "https://api.hubapi.com",
+        "C360_CRM_HUBSPOT_TOKEN": crm_token,
+        "C360_CRM_HUBSPOT_OAUTH_CLIENT_ID": "hs-client",
+        "C360_CRM_HUBSPOT_OAUTH_CLIENT_SECRET": crm_secret,
+        "C360_CRM_OAUTH_REDIRECT_BASE": f"http://127.0.0.1:{port}",
+        "C360_CRM_TOKEN_KEY": token_key,
+        "C360_CRM_TOKEN_ID_KEY": id_key,
     }
     log_path = tmp_path / "web.log"
     with log_path.open("wb") as out:
@@ -103,6 +115,15 @@ def test_no_secret_reaches_the_log(
         assert _status(me, {"Authorization": f"Bearer {token}"}) == 200
         assert _status(f"{me}?token={urllib.parse.quote(foreign)}", {}) == 401
         assert _status(f"{base}/v1/desktop/dev/login", {}) in (404, 405)  # not in prod
+        connect = f"{base}/v1/desktop/crm/hubspot/connect"
+        with urllib.request.urlopen(urllib.request.Request(
+                connect, headers={"Authorization": f"Bearer {token}"}), timeout=10) as r:
+            authorize = json.loads(r.read())["authorize_url"]
+        state = urllib.parse.parse_qs(urllib.parse.urlparse(authorize).query)["state"][0]
+        forged_state = state[:-4] + ("AAAA" if not state.endswith("AAAA") else "BBBB")
+        callback = f"{base}/v1/desktop/crm/hubspot/callback?" + urllib.parse.urlencode(
+            {"code": "auth-code-secret", "state": forged_state})
+        assert _status(callback, {}) == 400
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -121,6 +142,12 @@ def test_no_secret_reaches_the_log(
         "desktop token": token,
         "desktop token signature": token.rsplit(".", 1)[1],
         "foreign token": foreign,
+        "CRM token key": token_key,
+        "CRM token id key": id_key,
+        "CRM client secret": crm_secret,
+        "CRM service token": crm_token,
+        "OAuth state": state,
+        "OAuth code": "auth-code-secret",
     }
     leaked = [name for name, value in secrets.items() if value in log]
     assert leaked == [], leaked
