@@ -121,6 +121,7 @@ class StandIn:
         r.add_post("/v1/desktop/profiles", self.create_profile)
         r.add_get("/v1/desktop/profiles/{id}", self.get_profile)
         r.add_patch("/v1/desktop/profiles/{id}", self.patch_profile)
+        r.add_get("/v1/desktop/crm/connections", self.connections)
         r.add_get("/v1/desktop/crm/{crm}/connect", self.connect)
         r.add_get("/standin/authorize", self.authorize)
         app.on_shutdown.append(self._close)
@@ -218,7 +219,7 @@ class StandIn:
         if pid not in self.profiles:
             return web.json_response({"error": "not_found"}, status=404)
         p = self.profiles[pid]
-        values = {"display_name": p["display_name"], **p["attributes"]}
+        values = {"display_name": p["display_name"], "phones": p["phones"], **p["attributes"]}
         editable = [{**f, "value": values.get(f["name"])} for f in self.editable]
         return web.json_response({"profile_id": pid, **p, "editable": editable})
 
@@ -227,8 +228,7 @@ class StandIn:
         body = await request.json()
         specs = {f["name"]: f for f in self.editable}
         changes = {**body.get("attributes", {})}
-        if "display_name" in body:
-            changes["display_name"] = body["display_name"]
+        changes.update({k: body[k] for k in ("display_name", "phones", "emails") if k in body})
         problems = [f"{name}: {why}" for name, value in changes.items()
                     if (why := _invalid(specs.get(name), value))]
         if problems:
@@ -236,11 +236,11 @@ class StandIn:
                                      status=422)
         p = self.profiles[pid]
         for name, value in changes.items():
-            if name == "display_name":
-                p["display_name"] = value
-            else:
-                p["attributes"][name] = value
+            (p if name in ("display_name", "phones", "emails") else p["attributes"])[name] = value
         return web.json_response({"profile_id": pid, **p})
+
+    async def connections(self, _request: web.Request) -> web.Response:
+        return web.json_response({"connected": self.crms.get("connected", {})})
 
     async def connect(self, request: web.Request) -> web.Response:
         if not self.connect_route:

@@ -143,6 +143,8 @@ async def test_create_profile_for_an_unknown_caller(browser: Browser, desk: Stan
         "interaction_id": iid, "display_name": "Erin Example", "phones": [CALLER], "emails": [],
         "attributes": {}, "create_in_crm": True, "crm": "hubspot"}]
     await expect(page.locator("#notice")).to_contain_text("HubSpot contact c-new")
+    # /crms said nothing of per-agent sign-in: the panel asked the sign-in route itself
+    assert asked(desk, "/v1/desktop/crm/connections")
 
 
 async def test_edit_shows_only_editable_fields_and_the_problems(
@@ -152,6 +154,7 @@ async def test_edit_shows_only_editable_fields_and_the_problems(
     at its field, then PATCHes only what changed; Esc closes the dialog."""
     desk.editable.extend([
         {"name": "display_name", "label": "Name", "type": "text", "required": True},
+        {"name": "phones", "label": "Phones", "type": "list", "required": False},
         {"name": "tier", "label": "Tier", "type": "text", "required": False,
          "choices": ["gold", "silver"]},
         {"name": "lifetime_value", "label": "Lifetime value", "type": "number",
@@ -168,9 +171,11 @@ async def test_edit_shows_only_editable_fields_and_the_problems(
     dialog = page.get_by_role("dialog", name="Edit Dave Miller")
     fields = dialog.locator("#profile-fields label")
     await expect(fields).to_have_text(
-        ["Name (required)", "Tier", "Lifetime value", "Renewal", "VIP"])
+        ["Name (required)", "Phones (comma-separated)", "Tier", "Lifetime value", "Renewal",
+         "VIP"])
     await expect(dialog.get_by_label("Name (required)")).to_have_value("Dave Miller")
     await expect(dialog.get_by_label("Tier")).to_have_value("gold")
+    await expect(dialog.get_by_label("Phones")).to_have_value("+442079460001")
     assert await dialog.get_by_label("Renewal").get_attribute("type") == "date"
     assert await dialog.get_by_label("Lifetime value").get_attribute("type") == "number"
     assert await dialog.get_by_label("VIP").get_attribute("type") == "checkbox"
@@ -190,12 +195,15 @@ async def test_edit_shows_only_editable_fields_and_the_problems(
 
     await dialog.get_by_label("Lifetime value").fill("1200")
     await dialog.get_by_label("VIP").check()
+    await dialog.get_by_label("Phones").fill("+442079460001, +442079460077")
     await dialog.get_by_role("button", name="Save").click()
     await expect(dialog).to_be_hidden()
     await expect(page.locator("#notice")).to_have_text("Profile saved.")
     await expect(caller.locator(".fields")).to_contain_text("silver")
-    assert posted(desk, "/v1/desktop/profiles/p-1", "PATCH")[-1] == {"attributes": {
-        "tier": "silver", "lifetime_value": 1200, "renewal": "2026-06-30", "vip": True}}
+    assert posted(desk, "/v1/desktop/profiles/p-1", "PATCH")[-1] == {
+        "phones": ["+442079460001", "+442079460077"],
+        "attributes": {"tier": "silver", "lifetime_value": 1200, "renewal": "2026-06-30",
+                       "vip": True}}
     assert desk.profiles["p-1"]["attributes"]["tier"] == "silver"
 
 

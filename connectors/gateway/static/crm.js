@@ -26,7 +26,15 @@
     let r;
     try { r = await deps.api("/v1/desktop/crms?" + params.toString()); } catch (_e) { r = { status: 0 }; }
     if (mine !== seq) return;
-    state.crms = r.status === 200 && r.body ? r.body : null;
+    const menu = r.status === 200 && r.body ? r.body : { crms: [], default: null, chosen: null };
+    // Who is connected comes with the menu, or from the per-agent sign-in route itself.
+    if (!menu.connected || !Object.keys(menu.connected).length) {
+      let c;
+      try { c = await deps.api("/v1/desktop/crm/connections"); } catch (_e) { c = { status: 0 }; }
+      if (mine !== seq) return;
+      menu.connected = c.status === 200 && c.body && c.body.connected ? c.body.connected : {};
+    }
+    state.crms = menu;
     render(state, deps);
   }
 
@@ -45,7 +53,8 @@
       parts.push(h("p", { class: "muted crm-one" }, "Logged to " + name(crms[0]) + "."));
     }
     // connected[crm] === false: per-agent sign-in exists and this agent has not done it.
-    const unconnected = connectMissing ? [] : crms.filter((crm) => connected[crm] === false);
+    const unconnected = connectMissing ? [] : [...new Set([...crms, ...Object.keys(connected)])]
+      .filter((crm) => connected[crm] === false);
     if (unconnected.length) {
       parts.push(h("p", { class: "connect" }, unconnected.map((crm) => h("button", { type: "button", class: "link-button",
         "data-crm": crm, onclick: () => connect(state, deps, crm) }, "Connect " + name(crm)))));

@@ -136,10 +136,13 @@
       const missing = changed.filter((f) => f.required && valueOf(f) === null);
       if (missing.length) { showProblems({ problems: missing.map((f) => f.name + ": required") }, "", {}); return; }
       if (!changed.length) { close(); deps.notice("Nothing changed."); return; }
-      const body = { attributes: {} };
+      // The built-in fields go at the top level (phones and emails as lists), the rest
+      // are the tenant's attributes; null clears one.
+      const body = {};
       for (const f of changed) {
         if (f.name === "display_name") body.display_name = valueOf(f);
-        else body.attributes[f.name] = valueOf(f);
+        else if (f.name === "phones" || f.name === "emails") body[f.name] = valueOf(f) || [];
+        else (body.attributes = body.attributes || {})[f.name] = valueOf(f);
       }
       const saved = await send(path, "PATCH", body, deps);
       if (saved.status !== 200 && saved.status !== 202 && saved.status !== 204) { showProblems(saved.body, "Not saved", {}); return; }

@@ -82,7 +82,7 @@
         " ", h("strong", {}, name),
         contact ? h("span", { class: "muted contact" }, contact) : null),
       h("div", { class: "result-actions" },
-        res.record_url ? h("a", { href: res.record_url, target: "_blank", rel: "noopener",
+        /^https?:\/\//.test(res.record_url || "") ? h("a", { href: res.record_url, target: "_blank", rel: "noopener",
           "aria-label": "Open " + name + " in " + sourceName(source) }, "Record") : null,
         state.pop ? h("button", { type: "button", class: "pick", "aria-label": "Link " + name + " (" + sourceName(source) + ")",
           onclick: (ev) => pick(state, deps, res, name, ev.currentTarget) }, "Link") : null));
