@@ -7,7 +7,7 @@ middlewares and seed the same data (profiles, CRM contacts, CRMs, editable layou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -40,10 +40,19 @@ async def desk() -> AsyncIterator[StandIn]:
         yield stand_in
 
 
-async def open_panel(browser: Browser, desk: StandIn) -> Page:
+@pytest.fixture
+def page_errors() -> Iterator[list[str]]:
+    """Uncaught script errors of the pages opened with it: none by the end of the test."""
+    errors: list[str] = []
+    yield errors
+    assert errors == []
+
+
+async def open_panel(browser: Browser, desk: StandIn, errors: list[str]) -> Page:
     """The panel signed in with a token in the URL fragment, its stream live."""
     context = await browser.new_context(viewport={"width": 560, "height": 1400})
     page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(desk.url + "/desktop/#token=stand-in")
     await expect(page.locator("body")).to_have_attribute("data-conn", "live", timeout=20_000)
     return page
@@ -59,14 +68,14 @@ def asked(desk: StandIn, path: str) -> list[Call]:
 
 
 async def test_search_shows_sources_and_picking_links_the_interaction(
-    browser: Browser, desk: StandIn
+    browser: Browser, desk: StandIn, page_errors: list[str]
 ) -> None:
     """Search works with no call on screen (no Link buttons); on a call, a name prefix finds
     the c360 profile and the CRM contact with their source badges, a failing CRM is a
     notice; picking the c360 result relinks, picking the CRM result posts
     link-crm-contact; the pop that follows shows the linked profile. No profile id to type."""
     desk.crm_errors.append({"source": "salesforce", "message": "timed out"})
-    page = await open_panel(browser, desk)
+    page = await open_panel(browser, desk, page_errors)
     box = page.get_by_role("searchbox", name="Name, phone, email or attribute")
     results = page.locator("#search-results > li")
     await box.fill("dav")
@@ -115,13 +124,24 @@ async def test_search_shows_sources_and_picking_links_the_interaction(
         "interaction_id": iid, "crm": "hubspot", "crm_id": "501", "display_name": "Dave Morgan",
         "phones": ["+442079460099"], "emails": ["dmorgan@example.org"]}]
 
+    # a CRM's data is text, never markup; a record URL that is not http(s) is no link
+    desk.crm_contacts.append({"crm": "zendesk", "crm_id": "9", "phones": [], "emails": [],
+                              "display_name": "<img src=x onerror=alert(1)>",
+                              "record_url": "javascript:alert(1)"})
+    await box.fill("<img")
+    await expect(results).to_have_count(1)
+    await expect(results.locator("strong")).to_have_text("<img src=x onerror=alert(1)>")
+    await expect(results.locator("img, a")).to_have_count(0)
 
-async def test_create_profile_for_an_unknown_caller(browser: Browser, desk: StandIn) -> None:
+
+async def test_create_profile_for_an_unknown_caller(
+    browser: Browser, desk: StandIn, page_errors: list[str]
+) -> None:
     """An unknown caller: "Create profile…" opens a form with the caller's number; the name
     is required; "also create in HubSpot" goes in the body; the fresh pop shows the new
     profile."""
     desk.crms.update({"crms": ["hubspot"], "default": "hubspot"})
-    page = await open_panel(browser, desk)
+    page = await open_panel(browser, desk, page_errors)
     iid = desk.pop(status="none", candidates=[], phone=CALLER)
     caller = page.locator("#caller")
     await expect(caller).to_contain_text("Not identified", timeout=20_000)
@@ -148,7 +168,7 @@ async def test_create_profile_for_an_unknown_caller(browser: Browser, desk: Stan
 
 
 async def test_edit_shows_only_editable_fields_and_the_problems(
-    browser: Browser, desk: StandIn
+    browser: Browser, desk: StandIn, page_errors: list[str]
 ) -> None:
     """Edit lists the layout's editable fields with an input per type, shows a 422 problem
     at its field, then PATCHes only what changed; Esc closes the dialog."""
@@ -162,7 +182,7 @@ async def test_edit_shows_only_editable_fields_and_the_problems(
         {"name": "renewal", "label": "Renewal", "type": "date", "required": False},
         {"name": "vip", "label": "VIP", "type": "boolean", "required": False},
     ])
-    page = await open_panel(browser, desk)
+    page = await open_panel(browser, desk, page_errors)
     desk.pop(status="one", candidates=[("p-1", "Dave Miller")])
     caller = page.locator("#caller")
     await expect(caller.locator(".name")).to_contain_text("Dave Miller", timeout=20_000)
@@ -207,13 +227,15 @@ async def test_edit_shows_only_editable_fields_and_the_problems(
     assert desk.profiles["p-1"]["attributes"]["tier"] == "silver"
 
 
-async def test_crm_choice_and_connect(browser: Browser, desk: StandIn) -> None:
+async def test_crm_choice_and_connect(
+    browser: Browser, desk: StandIn, page_errors: list[str]
+) -> None:
     """Two CRMs: the selector shows the routing default, a change posts choose_crm; the CRM
     the agent is not connected to offers Connect, which opens its authorize URL in a popup;
     where the connect route 404s the button goes away."""
     desk.crms.update({"crms": ["hubspot", "salesforce"], "default": "hubspot", "chosen": None,
                       "connected": {"hubspot": True, "salesforce": False}})
-    page = await open_panel(browser, desk)
+    page = await open_panel(browser, desk, page_errors)
     iid = desk.pop(status="one", candidates=[("p-2", "Alice Smith")])
     select = page.get_by_label("Log to CRM")
     await expect(select).to_have_value("hubspot", timeout=20_000)

@@ -50,7 +50,9 @@
     if (f.type === "list") return raw.split(",").map((x) => x.trim()).filter(Boolean);
     return raw;
   }
-  const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  // Whether the input still holds the field's value (an unset boolean is an unticked box).
+  const unchanged = (f) => (f.type === "boolean" ? valueOf(f) === (f.value === true || f.value === "true")
+    : JSON.stringify(valueOf(f)) === JSON.stringify(f.value ?? null));
 
   // ---- problems -----------------------------------------------------------------------------
   // A problem is "name: message" (core.profile_schema) or {field|name, message}; "phones[0]",
@@ -120,7 +122,10 @@
         state.chosen = { profile_id: r.body.profile_id, display_name: name };
         deps.render();
       }
-      deps.notice("Profile created for " + name + (r.body.crm_id ? " (" + window.C360Search.sourceName(crm) + " contact " + r.body.crm_id + ")" : "") + ".");
+      const crmName = inCrm ? window.C360Search.sourceName(crm) : "";
+      const crmPart = !inCrm ? "" : r.body.crm_id ? " (" + crmName + " contact " + r.body.crm_id + ")"
+        : "; the " + crmName + " contact was not created" + (r.body.crm_error ? " (" + r.body.crm_error + ")" : "");
+      deps.notice("Profile created for " + name + crmPart + ".");
     });
   }
 
@@ -132,17 +137,17 @@
     const list = (r.body.editable || []).filter((f) => f && f.name);
     if (!list.length) { deps.notice("No field of this profile is editable."); return; }
     open("Edit " + (r.body.display_name || profileId), "Save", list, null, async () => {
-      const changed = list.filter((f) => !same(valueOf(f), f.value));
-      const missing = changed.filter((f) => f.required && valueOf(f) === null);
+      const changed = list.filter((f) => !unchanged(f)).map((f) => Object.assign({}, f, { value: valueOf(f) }));
+      const missing = changed.filter((f) => f.required && f.value === null);
       if (missing.length) { showProblems({ problems: missing.map((f) => f.name + ": required") }, "", {}); return; }
       if (!changed.length) { close(); deps.notice("Nothing changed."); return; }
       // The built-in fields go at the top level (phones and emails as lists), the rest
       // are the tenant's attributes; null clears one.
       const body = {};
       for (const f of changed) {
-        if (f.name === "display_name") body.display_name = valueOf(f);
-        else if (f.name === "phones" || f.name === "emails") body[f.name] = valueOf(f) || [];
-        else (body.attributes = body.attributes || {})[f.name] = valueOf(f);
+        if (f.name === "display_name") body.display_name = f.value;
+        else if (f.name === "phones" || f.name === "emails") body[f.name] = f.value || [];
+        else (body.attributes = body.attributes || {})[f.name] = f.value;
       }
       const saved = await send(path, "PATCH", body, deps);
       if (saved.status !== 200 && saved.status !== 202 && saved.status !== 204) { showProblems(saved.body, "Not saved", {}); return; }
@@ -153,13 +158,14 @@
     });
   }
 
-  // The pop on screen shows the new values until the next pop re-renders the profile.
+  // The pop on screen shows the new values (`changed`: the fields with their new value)
+  // until the next pop re-renders the profile.
   function showSaved(state, profileId, changed) {
     const p = state.view && state.view.profile;
     if (!p || p.profile_id !== profileId) return;
     p.fields = p.fields || [];
     for (const f of changed) {
-      const value = valueOf(f);
+      const value = f.value;
       if (f.name === "display_name") p.display_name = value;
       const shown = p.fields.find((x) => x.name === f.name);
       if (value === null) p.fields = p.fields.filter((x) => x.name !== f.name);

@@ -106,7 +106,7 @@
       display_name: res.display_name, phones: res.phones || [], emails: res.emails || [] };
     let r;
     try { r = await deps.api("/v1/desktop/link-crm-contact", { method: "POST", json: body }); } catch (_e) { r = { status: 0 }; }
-    if ((r.status !== 200 && r.status !== 202) || !r.body || !r.body.profile_id) {
+    if (![200, 201, 202].includes(r.status) || !r.body || !r.body.profile_id) {
       deps.notice("Could not link " + name + detailOf(r) + ".");
       return false;
     }
