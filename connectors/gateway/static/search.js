@@ -51,7 +51,8 @@
     if (r.status === 401) { deps.signedOut("Your session expired; sign in again."); return; }
     if (r.status !== 200 || !r.body) {
       clear();
-      status("Search is not available right now" + detailOf(r) + ". Try again.");
+      status(r.status === 400 ? "Cannot search for that" + detailOf(r) + "."
+        : "Search is not available right now" + detailOf(r) + ". Try again.");
       return;
     }
     show(state, deps, r.body.results || [], r.body.errors || []);
@@ -69,7 +70,13 @@
     $("search-results").replaceChildren(...results.map((res) => row(state, deps, res)));
     // A CRM that failed is a notice: the other sources' results still stand.
     $("search-errors").replaceChildren(...errors.map((e) => h("span", { class: "search-error" },
-      sourceName(e.source) + " could not be searched: " + (e.message || "error") + ". ")));
+      sourceName(e.source) + " could not be searched: " + messageOf(e) + ". ")));
+  }
+
+  // "hubspot: HTTP 503" from the hubspot source reads "HTTP 503" after "HubSpot …: ".
+  function messageOf(e) {
+    const m = String(e.message || "error");
+    return e.source && m.startsWith(e.source + ": ") ? m.slice(e.source.length + 2) : m;
   }
 
   function row(state, deps, res) {
