@@ -3,12 +3,14 @@ desktop routes (connectors.gateway.profiles) on twins: web.app.create_app with a
 directory, search index, pop topic, publisher and HubSpot adapter. Two stand-ins remain:
 the contacts worker (ProfileUpserted -> directory) and the streams worker's fresh pop after a
 relink, both replayed from what the routes published. Skipped where the routes are not
-there yet (they are built on another branch of issue 11)."""
+there yet (they are built on other branches of issue 11); the CRM choice needs
+connectors.gateway.crms (GET /v1/desktop/crms) as well."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib.util
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -93,6 +95,16 @@ async def workers(real: Real, publisher: InMemoryPublisher) -> None:
         done = len(publisher.messages)
 
 
+def crm_menu() -> Any:
+    """HubSpot by default, Salesforce offered too, the agents' choices in memory."""
+    from connectors.crm.routing import CrmRouting, TenantCrm  # noqa: PLC0415
+    from connectors.gateway.crms import CrmMenu  # noqa: PLC0415
+    from core.activity_log import InMemoryInteractionActivities  # noqa: PLC0415
+
+    routing = CrmRouting("hubspot", {TENANT: TenantCrm("hubspot", {}, ("salesforce",))})
+    return CrmMenu(routing, InMemoryInteractionActivities())
+
+
 @pytest.fixture
 async def real() -> AsyncIterator[Real]:
     crm = InMemoryCrmAdapter("hubspot")
@@ -100,7 +112,10 @@ async def real() -> AsyncIterator[Real]:
                      layouts=LayoutConfig(LAYOUT))
     topic, publisher = InMemoryPopTopic(partitions=1), InMemoryPublisher()
     base = twin_deps(topic=topic, publisher=publisher)
-    deps = dataclasses.replace(base, gateway=dataclasses.replace(base.gateway, desk=desk))
+    gateway = dataclasses.replace(base.gateway, desk=desk)
+    if importlib.util.find_spec("connectors.gateway.crms"):  # GET /v1/desktop/crms is there
+        gateway = dataclasses.replace(gateway, crm_menu=crm_menu())
+    deps = dataclasses.replace(base, gateway=gateway)
     calls: list[Call] = []
     app = create_app(SETTINGS, deps)
     app.middlewares.append(record(calls))
@@ -128,6 +143,13 @@ async def open_panel(browser: Browser, real: Real) -> Page:
     return page
 
 
+async def shows(page: Page, name: str) -> None:
+    """The caller section shows `name` from the fresh pop (not "linked, refreshing")."""
+    caller = page.locator("#caller")
+    await expect(caller.locator(".name")).to_contain_text(name, timeout=20_000)
+    await expect(caller.get_by_text("linked, refreshing")).to_have_count(0, timeout=20_000)
+
+
 def sent(real: Real, method: str, path: str) -> list[Any]:
     return [c.body for c in real.calls if (c.method, c.path) == (method, path)]
 
@@ -150,11 +172,11 @@ async def test_search_pick_create_and_edit_on_the_real_routes(
     await expect(results).to_have_count(2, timeout=10_000)
     await expect(results.locator(".badge")).to_have_text(["c360", "HubSpot"])
     await page.get_by_role("button", name="Link Dave Miller (c360)").click()
-    await expect(caller.locator(".name")).to_contain_text("Dave Miller", timeout=20_000)
+    await shows(page, "Dave Miller")
 
     await box.fill("morgan")
     await page.get_by_role("button", name="Link Dave Morgan (HubSpot)").click()
-    await expect(caller.locator(".name")).to_contain_text("Dave Morgan", timeout=20_000)
+    await shows(page, "Dave Morgan")
     linked = await real.desk.profiles.get(TENANT, caller_profile := await page.evaluate(
         "window.c360Panel.state.pop.profile_id"))
     assert linked is not None and linked.crm_ids == {"hubspot": "501"}, caller_profile
@@ -163,16 +185,22 @@ async def test_search_pick_create_and_edit_on_the_real_routes(
     await expect(results).to_have_count(1, timeout=10_000)
     await expect(results).to_contain_text("Dave Miller")
 
-    # create: the crms menu comes from another route; without it, no CRM checkbox
     iid = real.pop(status="none", candidates=[], phone=CALLER)
     await expect(caller).to_contain_text("Not identified", timeout=20_000)
     await caller.get_by_role("button", name="Create profile…").click()
     dialog = page.get_by_role("dialog", name="Create a profile for this caller")
     await expect(dialog.get_by_label("Phone")).to_have_value(CALLER)
     await dialog.get_by_label("Name").fill("Erin Example")
+    in_crm = importlib.util.find_spec("connectors.gateway.crms") is not None
+    if in_crm:  # the CRM menu says HubSpot: the contact can be made there too
+        await dialog.get_by_label("Also create the contact in HubSpot").check()
     await dialog.get_by_role("button", name="Create").click()
-    await expect(caller.locator(".name")).to_contain_text("Erin Example", timeout=20_000)
+    await shows(page, "Erin Example")
     assert sent(real, "POST", "/v1/desktop/profiles")[-1]["interaction_id"] == iid
+    if in_crm:
+        await expect(page.locator("#notice")).to_contain_text("HubSpot contact c")
+        assert [(c.first_name, c.phones) for c in real.crm.contacts.values()
+                if c.id != "501"] == [("Erin", (CALLER,))]
 
     await caller.get_by_role("button", name="Edit Erin Example").click()
     edit = page.get_by_role("dialog", name="Edit Erin Example")
@@ -195,4 +223,22 @@ async def test_search_pick_create_and_edit_on_the_real_routes(
             break
         await asyncio.sleep(0.1)
     assert saved is not None and saved.attributes == {"tier": "silver", "vip": "true"}
+    assert real.errors == []
+
+
+async def test_crm_choice_on_the_real_route(browser: Browser, real: Real) -> None:
+    """GET /v1/desktop/crms lists HubSpot (default) and Salesforce: the selector shows the
+    default; picking Salesforce publishes choose_crm for the interaction."""
+    pytest.importorskip("connectors.gateway.crms", reason="GET /v1/desktop/crms")
+    page = await open_panel(browser, real)
+    iid = real.pop(status="one", candidates=[("p-1", "Dave Miller")])
+    select = page.get_by_label("Log to CRM")
+    await expect(select).to_have_value("hubspot", timeout=20_000)
+    await expect(select.locator("option:checked")).to_have_text("HubSpot (default)")
+    await select.select_option("salesforce")
+    await expect(page.locator("#notice")).to_have_text(
+        "Activities of this interaction go to Salesforce.")
+    assert [(b["action"], b["interaction_id"], b["crm"])
+            for b in sent(real, "POST", "/v1/desktop/actions")] == [
+        ("choose_crm", iid, "salesforce")]
     assert real.errors == []

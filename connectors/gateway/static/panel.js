@@ -226,9 +226,12 @@
       Recent.render(state, deps);
       return;
     }
+    // The pop re-sent after a link on the interaction on screen is no new call: the
+    // notice of the link (or of the profile created) stays.
+    const relinked = !away && state.pop && LINK_TRIGGERS.has(triggerOf(pop));
     show(ev.data);
     save();
-    notice("New " + channelName(pop.channel).toLowerCase() + " for you.");
+    if (!relinked) notice("New " + channelName(pop.channel).toLowerCase() + " for you.");
   }
 
   const LINK_TRIGGERS = new Set(["open_profile", "relink"]);
