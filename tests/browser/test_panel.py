@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 from confluent_kafka import Producer
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from c360.devsignin import signin_lines
 from schemas import codec
 from schemas.records import DesktopActionTaken
 from schemas.topics import DESKTOP, SCREENPOPS
 from streams.settings import StreamSettings
+from tests.browser.standin import serve
 from tests.gateway_helpers import insights_doc, pop, pop_key, timeline_item
 from tests.kafka_helpers import Received, produce_sync
 from web.app import create_app
@@ -26,10 +24,6 @@ from web.bootstrap import build_web_deps
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-# Debian's chromium (never a downloaded browser); scripts/test.sh exports C360_CHROMIUM.
-CHROMIUM = os.environ.get("C360_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = "/tmp"
 
 
@@ -43,26 +37,8 @@ async def base_url(
         "C360_TOPIC_PREFIX": topic_prefix, "C360_REDIS_URL": redis_url,
         "C360_KEY_NAMESPACE": redis_namespace,
     })
-    runner = web.AppRunner(create_app(settings, build_web_deps(settings)))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium from the system package."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("chromium is missing: apt-get install -y chromium", pytrace=False)
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        await chromium.close()
+    async with serve(create_app(settings, build_web_deps(settings))) as url:
+        yield url
 
 
 async def sign_in(

@@ -12,12 +12,15 @@
     aged: false,  // it came in live and has since passed the freshness window
     freshMs: 120000,  // the gateway's freshness window (/v1/desktop/me fresh_seconds)
     candidates: [],  // every match seen for the interaction on screen
+    crms: null,  // GET /v1/desktop/crms for the interaction on screen (crm.js)
     received: [],  // interaction ids of the pops this panel was sent (newest last)
     recent: [],  // latest pop per recent interaction, newest first (recent.js)
   };
 
   const R = window.C360Render;
   const Recent = window.C360Recent;
+  const Search = window.C360Search;
+  const Crm = window.C360Crm;
   const h = R.h;
   const channelName = R.channelName;
   function uuid() {
@@ -102,6 +105,7 @@
     $("login").hidden = true;
     if (!state.pop) restore();
     if (!state.pop) $("idle").hidden = false;
+    Search.place(state, deps);
     connect();
   }
 
@@ -143,7 +147,10 @@
     state.token = null; state.me = null; state.pop = null; state.view = null; state.received = [];
     state.earlier = false;
     state.recent = [];
+    state.crms = null;
     Recent.render(state, deps);
+    Search.clear();
+    Search.place(state, deps);
     showLogin(message);
   }
 
@@ -219,9 +226,12 @@
       Recent.render(state, deps);
       return;
     }
+    // The pop re-sent after a link on the interaction on screen is no new call: the
+    // notice of the link (or of the profile created) stays.
+    const relinked = !away && state.pop && LINK_TRIGGERS.has(triggerOf(pop));
     show(ev.data);
     save();
-    notice("New " + channelName(pop.channel).toLowerCase() + " for you.");
+    if (!relinked) notice("New " + channelName(pop.channel).toLowerCase() + " for you.");
   }
 
   const LINK_TRIGGERS = new Set(["open_profile", "relink"]);
@@ -247,6 +257,7 @@
     state.chosen = null;
     state.filter = "all";
     render();
+    Crm.load(state, deps);
   }
 
   // A pop without a view (older producers) still says who is calling.
@@ -267,12 +278,13 @@
     $("caller").focus();
   }
 
-  const deps = { act, notice, render, showEntry };
+  const deps = { act, api, notice, render, showEntry, signedOut };
   function render() {
     $("idle").hidden = true;
     $("panel").hidden = false;
     R.renderAll(state, deps);
     Recent.render(state, deps);
+    Search.place(state, deps);
     $("note-status").textContent = "";
   }
 
@@ -300,6 +312,8 @@
     $("logout").addEventListener("click", () => signedOut("Signed out.", true));
     $("note-form").addEventListener("submit", addNote);
     R.wireRelinkDialog(state, deps);
+    Search.wire(state, deps);
+    window.C360ProfileForm.wire();
     setInterval(R.refreshTimes, 30000);
     // A call on screen past the freshness window is no longer new: say so in place.
     setInterval(() => {

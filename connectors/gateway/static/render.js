@@ -85,7 +85,7 @@
     return String(v);
   }
 
-  function profileBlock(name, profileId, fields, badge, deps) {
+  function profileBlock(state, name, profileId, fields, badge, deps) {
     const dl = h("dl", { class: "fields" }, (fields || [])
       .filter((f) => f.name !== "display_name")
       .map((f) => [h("dt", {}, f.label || f.name), h("dd", {}, fieldValue(f))]));
@@ -93,7 +93,10 @@
       h("h3", { class: "name" }, name || profileId, badge ? h("span", { class: "badge info" }, badge) : null),
       h("p", { class: "muted" }, "Profile ", h("code", {}, profileId)),
       dl,
-      h("button", { type: "button", class: "relink", onclick: () => openRelink("relink") }, "Relink…"),
+      h("p", { class: "profile-actions" },
+        h("button", { type: "button", class: "relink", onclick: () => openRelink("relink") }, "Relink…"),
+        h("button", { type: "button", class: "edit", "aria-label": "Edit " + (name || profileId),
+          onclick: () => window.C360ProfileForm.openEdit(state, deps, profileId) }, "Edit")),
     ];
   }
 
@@ -120,9 +123,9 @@
       h("p", { class: "party" }, who),
     ];
     if (state.chosen) {
-      parts.push(...profileBlock(state.chosen.display_name, state.chosen.profile_id, [], "linked, refreshing", deps));
+      parts.push(...profileBlock(state, state.chosen.display_name, state.chosen.profile_id, [], "linked, refreshing", deps));
     } else if (v.profile) {
-      parts.push(...profileBlock(v.profile.display_name, v.profile.profile_id, v.profile.fields, null, deps));
+      parts.push(...profileBlock(state, v.profile.display_name, v.profile.profile_id, v.profile.fields, null, deps));
     } else if (m.status === "several") {
       parts.push(
         h("h3", { class: "name" }, (m.count || m.candidates.length) + " matches"),
@@ -131,7 +134,9 @@
           h("span", { class: "cand" }, c.display_name || c.profile_id, " ", h("code", {}, c.profile_id)),
           h("button", { type: "button", class: "open", "aria-label": "Open " + (c.display_name || c.profile_id),
             onclick: () => choose(state, deps, "open_profile", c) }, "Open")))),
-        h("button", { type: "button", class: "link-button", onclick: () => openRelink("open_profile") }, "None of these…"),
+        h("p", { class: "profile-actions" },
+          h("button", { type: "button", class: "link-button", onclick: () => window.C360Search.focus() }, "None of these: find a contact…"),
+          createButton(state, deps)),
       );
     } else if (m.status === "hint" && m.hint) {
       parts.push(h("h3", { class: "name" }, "CRM record"),
@@ -140,11 +145,16 @@
       parts.push(
         h("h3", { class: "name unknown" }, "Not identified"),
         m.reason ? h("p", { class: "muted" }, m.reason) : null,
-        h("button", { type: "button", class: "relink", onclick: () => openRelink("open_profile") }, "Link to a profile…"),
+        h("p", { class: "profile-actions" },
+          h("button", { type: "button", class: "relink", onclick: () => window.C360Search.focus() }, "Find a contact…"),
+          createButton(state, deps)),
       );
     }
     fill("caller", ...parts);
   }
+
+  const createButton = (state, deps) => h("button", { type: "button", class: "create",
+    onclick: () => window.C360ProfileForm.openCreate(state, deps) }, "Create profile…");
 
   async function choose(state, deps, action, cand) {
     const r = await deps.act(action, { profile_id: cand.profile_id });
@@ -167,6 +177,7 @@
       mode = m;
       const current = state.chosen ? state.chosen.profile_id : state.view.profile ? state.view.profile.profile_id : null;
       const cands = state.candidates.filter((c) => c.profile_id !== current);
+      if (!cands.length) { window.C360Search.focus(); return; }  // nothing to choose among: search
       $("relink-h").textContent = mode === "relink" ? "Relink this interaction to another profile" : "Link this interaction to a profile";
       $("relink-confirm").textContent = mode === "relink" ? "Relink" : "Link";
       fill("relink-choices", h("legend", {}, "Matching profiles"),
@@ -174,18 +185,16 @@
           h("input", { type: "radio", name: "profile", value: c.profile_id, "data-name": c.display_name || "", checked: i === 0 }),
           " ", c.display_name || c.profile_id, " ", h("code", {}, c.profile_id)))
           : h("p", { class: "muted" }, "No other matching profiles."));
-      $("relink-other").value = "";
       $("relink-msg").textContent = "";
       dialog.showModal();
     };
     $("relink-cancel").addEventListener("click", () => dialog.close());
+    $("relink-search").addEventListener("click", () => { dialog.close(); window.C360Search.focus(); });
     $("relink-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const other = $("relink-other").value.trim();
       const picked = dialog.querySelector("input[name=profile]:checked");
-      const cand = other ? { profile_id: other, display_name: null }
-        : picked ? { profile_id: picked.value, display_name: picked.dataset.name || null } : null;
-      if (!cand) { $("relink-msg").textContent = "Choose a profile or type its id."; return; }
+      const cand = picked ? { profile_id: picked.value, display_name: picked.dataset.name || null } : null;
+      if (!cand) { $("relink-msg").textContent = "Choose a profile, or search for another contact."; return; }
       if (await choose(state, deps, mode, cand)) dialog.close();
       else $("relink-msg").textContent = "The link was not saved; try again.";
     });
@@ -256,5 +265,5 @@
     related(state, deps);
   }
 
-  window.C360Render = { h, fill, cap, timeEl, icon, channelName, relative, refreshTimes, renderAll, wireRelinkDialog };
+  window.C360Render = { h, fill, cap, timeEl, icon, channelName, relative, refreshTimes, renderAll, wireRelinkDialog, choose };
 })();

@@ -244,7 +244,8 @@ async def test_panel_is_served(env: Env) -> None:
         page = await env.client.get(path)
         assert page.status == 200, path
         assert "panel.js" in await page.text()
-    for asset in ("panel.js", "render.js", "insights.js", "recent.js", "panel.css"):
+    for asset in ("panel.js", "render.js", "insights.js", "recent.js", "search.js",
+                  "profile_form.js", "crm.js", "panel.css"):
         assert (await env.client.get("/desktop/static/" + asset)).status == 200
 
 
