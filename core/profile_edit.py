@@ -1,6 +1,6 @@
 """Pure parts of the desktop's profile routes: reading a create/edit body, which fields a
-tenant's layout lets agents edit, merging an edit into the stored profile, and the JSON
-shapes of a profile and of a search result (docs/desktop.md)."""
+tenant's layout lets agents edit, the fields of the create form, merging an edit into the
+stored profile, and the JSON shapes of a profile and of a search result (docs/desktop.md)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,20 @@ def _values(profile: Profile, kind: str) -> list[str]:
     return [i.value for i in profile.identifiers if i.kind == kind]
 
 
+def _described(item: LayoutField, schema: TenantSchema) -> dict[str, Any]:
+    """A field as the desktop's forms show it: name, label, type, required (and choices)."""
+    if item.name in BUILTINS:
+        label, kind = BUILTINS[item.name]
+        return {"name": item.name, "label": item.label or label, "type": kind, "required": False}
+    spec = schema.spec(item.name)
+    assert spec is not None  # callers keep schema attributes only
+    entry: dict[str, Any] = {"name": item.name, "label": item.label or spec.title,
+                             "type": spec.type, "required": spec.required}
+    if spec.choices:
+        entry["choices"] = list(spec.choices)
+    return entry
+
+
 def profile_doc(profile: Profile, layout: TenantLayout, schema: TenantSchema) -> dict[str, Any]:
     """GET /v1/desktop/profiles/{id}: the profile and its editable fields with their
     current values, in layout order."""
@@ -147,21 +161,13 @@ def profile_doc(profile: Profile, layout: TenantLayout, schema: TenantSchema) ->
     for item in layout_fields(layout, schema):
         if item.name not in editable:
             continue
+        entry = _described(item, schema)
         if item.name in BUILTINS:
-            label, kind = BUILTINS[item.name]
-            value: object = (profile.display_name if item.name == "display_name"
-                             else _values(profile, item.name[:-1]))
-            entry: dict[str, Any] = {"name": item.name, "label": item.label or label,
-                                     "type": kind, "value": value, "required": False}
+            entry["value"] = (profile.display_name if item.name == "display_name"
+                              else _values(profile, item.name[:-1]))
         else:
-            spec = schema.spec(item.name)
-            assert spec is not None  # editable_names keeps schema attributes only
             raw = profile.attributes.get(item.name)
-            entry = {"name": item.name, "label": item.label or spec.title, "type": spec.type,
-                     "value": None if raw is None else typed_value(spec.type, raw),
-                     "required": spec.required}
-            if spec.choices:
-                entry["choices"] = list(spec.choices)
+            entry["value"] = None if raw is None else typed_value(entry["type"], raw)
         fields.append(entry)
     return {
         "profile_id": profile.profile_id,
@@ -172,6 +178,19 @@ def profile_doc(profile: Profile, layout: TenantLayout, schema: TenantSchema) ->
         "crm_ids": dict(profile.crm_ids),
         "editable": fields,
     }
+
+
+def create_form(layout: TenantLayout, schema: TenantSchema) -> list[dict[str, Any]]:
+    """GET /v1/desktop/profile-form: the fields an agent fills to create a profile. The
+    built-ins (display_name, phones, emails), the attributes the layout marks editable (in
+    layout order), then every other required attribute (schema order); labels from the
+    layout where it names the field."""
+    items = layout_fields(layout, schema)
+    named = {f.name: f for f in reversed(items)}  # the first mention of a name wins
+    editable = editable_names(layout, schema)
+    names = [*EDITABLE_BUILTINS, *(f.name for f in items if f.name in editable),
+             *(a.name for a in schema.attributes if a.required)]
+    return [_described(named.get(n, LayoutField(n)), schema) for n in dict.fromkeys(names)]
 
 
 def merge_edit(

@@ -1,7 +1,7 @@
 """The desktop's contact search and profile routes (docs/desktop.md "Search, create and edit"):
 GET /v1/desktop/search, POST /v1/desktop/link-crm-contact, POST /v1/desktop/profiles,
-GET and PATCH /v1/desktop/profiles/{id}. Each function returns (status, JSON body); the
-gateway (connectors.gateway.web) authenticates and answers."""
+GET and PATCH /v1/desktop/profiles/{id}, GET /v1/desktop/profile-form. Each function returns
+(status, JSON body); the gateway (connectors.gateway.web) authenticates and answers."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from core.crm.model import ContactDraft, CrmContact
 from core.crm.ports import CRM_NAMES
 from core.profile_edit import (
     ProfileFields,
+    create_form,
     merge_edit,
     profile_doc,
     read_fields,
@@ -306,6 +307,13 @@ class ProfileRoutes:
         except C360Error as exc:
             return None, str(exc)[:300]
         return contact, None
+
+    # -- GET /v1/desktop/profile-form ---------------------------------------------------------
+    async def form(self, who: AgentIdentity) -> Answer:
+        """The fields of the create form for the token's tenant (no profile needed)."""
+        tenant = who.tenant
+        return 200, {"fields": create_form(self.desk.layouts.for_tenant(tenant),
+                                           self.desk.schemas.for_tenant(tenant))}
 
     # -- GET / PATCH /v1/desktop/profiles/{id} -----------------------------------------------
     async def get(self, who: AgentIdentity, profile_id: str) -> Answer:

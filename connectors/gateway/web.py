@@ -225,6 +225,12 @@ async def create_profile(request: web.Request, gw: Gateway) -> web.Response:
     return await _answer(_profile_routes(gw).create(who, body))
 
 
+async def profile_form(request: web.Request, gw: Gateway) -> web.Response:
+    """The fields an agent fills to create a profile in the token's tenant."""
+    who = identify(request, gw)
+    return await _answer(_profile_routes(gw).form(who))
+
+
 async def get_profile(request: web.Request, gw: Gateway) -> web.Response:
     """One profile of the token's tenant with the fields its layout lets agents edit."""
     who = identify(request, gw)
@@ -335,6 +341,7 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
     app.router.add_get("/v1/desktop/search", _guarded(search))
     app.router.add_post("/v1/desktop/link-crm-contact", _guarded(link_crm_contact))
     app.router.add_post("/v1/desktop/profiles", _guarded(create_profile))
+    app.router.add_get("/v1/desktop/profile-form", _guarded(profile_form))
     app.router.add_get("/v1/desktop/profiles/{profile_id}", _guarded(get_profile))
     app.router.add_patch("/v1/desktop/profiles/{profile_id}", _guarded(patch_profile))
     app.router.add_get("/v1/desktop/dev/agents", _guarded(dev_agents))
@@ -492,6 +499,17 @@ OPERATIONS = (
         },
         query=m.TokenQuery,
         body=Body("The new profile", m.NewProfile),
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "GET",
+        "/v1/desktop/profile-form",
+        "The fields of the create-profile form: name, phones, emails, the attributes the "
+        "tenant's layout marks editable and every required attribute",
+        _TAG,
+        {200: Reply("The form's fields", m.ProfileForm), **_AUTH},
+        query=m.TokenQuery,
         security=("bearer",),
         scope=DESKTOP,
     ),

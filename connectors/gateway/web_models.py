@@ -221,15 +221,27 @@ class ProfilePath(Parameters):
     profile_id: str = Field(description="The profile id.")
 
 
-class EditableField(Described):
-    """A field agents may edit, with its current value."""
+class FormField(Described):
+    """A field of a desktop form (type: text, number, boolean, date, list, email, phone, url)."""
 
     name: str
     label: str
     type: str
-    value: object
     required: bool
     choices: list[str] | None = None
+
+
+class EditableField(FormField):
+    """A field agents may edit, with its current value."""
+
+    value: object
+
+
+class ProfileForm(Described):
+    """The fields an agent fills to create a profile (no values: the panel prefills the
+    caller's identifier)."""
+
+    fields: list[FormField]
 
 
 class DeskProfile(Described):

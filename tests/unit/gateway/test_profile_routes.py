@@ -43,6 +43,12 @@ SCHEMA = TenantSchema((
     AttributeSpec("account", "text"),
     AttributeSpec("vip", "boolean"),
 ))
+# Tenant "acme" requires a region (not in the layout) and offers the layout's editable tier.
+STRICT = TenantSchema((
+    AttributeSpec("tier", "text", choices=("gold", "silver")),
+    AttributeSpec("account", "text"),
+    AttributeSpec("region", "text", label="Region", required=True),
+))
 LAYOUT = TenantLayout(fields=(
     LayoutField("display_name", editable=True),
     LayoutField("phones"),
@@ -104,7 +110,8 @@ async def seed(desk: ProfileDesk, pid: str, name: str, phones: tuple[str, ...] =
 async def env() -> AsyncIterator[Env]:
     crm = InMemoryCrmAdapter("hubspot")
     desk = twin_desk(crm="hubspot", adapters={"hubspot": crm},
-                     schemas=ProfileConfig(SCHEMA), layouts=LayoutConfig(LAYOUT),
+                     schemas=ProfileConfig(SCHEMA, {"acme": STRICT}),
+                     layouts=LayoutConfig(LAYOUT, {"plain": TenantLayout()}),
                      crm_timeout_seconds=0.5)
     config = GatewayConfig.from_settings(SimpleNamespace(
         kafka_bootstrap_servers="unused:1", topic_prefix="t.", default_tenant="demo"))
@@ -299,3 +306,39 @@ async def test_patch_edits_editable_fields_only(env: Env) -> None:
     missing = await env.client.patch("/v1/desktop/profiles/p-other", headers=env.headers(),
                                      json={"display_name": "X"})
     assert missing.status == 404
+
+
+async def test_profile_form_lists_builtins_editable_and_required_attributes(env: Env) -> None:
+    """The create form: name, phones, emails, the layout's editable attributes and every
+    required one, typed as the edit route types them; the tenant comes from the token."""
+    builtins = [
+        {"name": "display_name", "label": "Name", "type": "text", "required": False},
+        {"name": "phones", "label": "Phones", "type": "list", "required": False},
+        {"name": "emails", "label": "Emails", "type": "list", "required": False},
+    ]
+    tier = {"name": "tier", "label": "Tier", "type": "text", "required": False,
+            "choices": ["gold", "silver"]}
+    region = {"name": "region", "label": "Region", "type": "text", "required": True}
+    for tenant, expected in (("demo", [*builtins, tier]), ("acme", [*builtins, tier, region]),
+                             ("plain", builtins)):  # the default layout marks nothing editable
+        reply = await env.client.get("/v1/desktop/profile-form", headers=env.headers(
+            tenant=tenant))
+        assert reply.status == 200
+        assert (await reply.json())["fields"] == expected, tenant
+    assert (await env.client.get("/v1/desktop/profile-form")).status == 401
+
+
+async def test_create_profile_demands_the_required_attribute(env: Env) -> None:
+    """A tenant whose schema requires an attribute: the create is 422 without it, 201 with it
+    (the attribute published with the profile)."""
+    headers = env.headers(tenant="acme")
+    body = {"display_name": "Zed", "phones": ["+14155550123"]}
+    bad = await env.client.post("/v1/desktop/profiles", headers=headers, json=body)
+    assert bad.status == 422
+    assert (await bad.json())["problems"] == ["region: required"]
+    ok = await env.client.post("/v1/desktop/profiles", headers=headers,
+                               json={**body, "attributes": {"region": "EU", "tier": "gold"}})
+    assert ok.status == 201, await ok.text()
+    [record] = [codec.decode(m.value) for m in env.publisher.messages]
+    assert isinstance(record, ProfileUpserted)
+    assert (record.tenant_id, record.attributes) == ("acme", {"region": "EU", "tier": "gold"})
