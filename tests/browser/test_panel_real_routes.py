@@ -46,6 +46,9 @@ TENANT, AGENT, CALLER = "demo", "agent-a", "+12025550143"
 SETTINGS = StreamSettings.from_env({"C360_ENV": "dev", "C360_PII_PEPPER": TWIN_PEPPER.decode()})
 SCHEMA = TenantSchema((AttributeSpec("tier", "text", choices=("gold", "silver")),
                        AttributeSpec("renewal", "date"), AttributeSpec("vip", "boolean")))
+# A schema requiring an attribute the layout does not show (test_create_form_...).
+STRICT = TenantSchema((*SCHEMA.attributes,
+                       AttributeSpec("account", "text", "Account number", required=True)))
 LAYOUT = TenantLayout(fields=(LayoutField("display_name", editable=True),
                               LayoutField("phones", editable=True),
                               LayoutField("tier", "Tier", editable=True),
@@ -71,7 +74,8 @@ class Real:
 
     async def upsert(self, record_: ProfileUpserted) -> Profile:
         """What the contacts worker does with a ProfileUpserted."""
-        profile, _dropped = profile_of(record_, SETTINGS, SCHEMA)
+        schema = self.desk.schemas.for_tenant(TENANT)
+        profile, _dropped = profile_of(record_, SETTINGS, schema)
         await self.desk.profiles.upsert(profile)
         await self.desk.search.replace(TENANT, profile.profile_id, profile.stamp,
                                        index_terms(profile, TWIN_PEPPER))
@@ -242,3 +246,46 @@ async def test_crm_choice_on_the_real_route(browser: Browser, real: Real) -> Non
             for b in sent(real, "POST", "/v1/desktop/actions")] == [
         ("choose_crm", iid, "salesforce")]
     assert real.errors == []
+
+
+async def test_create_form_asks_the_required_attribute(browser: Browser, real: Real) -> None:
+    """The tenant's schema requires an account number: the create form (GET
+    /v1/desktop/profile-form) shows it after the layout's editable fields; Create without
+    it shows "required" under it and sends nothing; a phone the server refuses shows under
+    Phones (422); filled in, the profile is created with the attributes."""
+    real.desk.schemas.tenants[TENANT] = STRICT
+    page = await open_panel(browser, real)
+    iid = real.pop(status="none", candidates=[], phone=CALLER)
+    caller = page.locator("#caller")
+    await expect(caller).to_contain_text("Not identified", timeout=20_000)
+    await caller.get_by_role("button", name="Create profile…").click()
+    dialog = page.get_by_role("dialog", name="Create a profile for this caller")
+    await expect(dialog.locator("#profile-fields label")).to_have_text([
+        "Name (required)", "Phones (comma-separated)", "Emails (comma-separated)", "Tier",
+        "Renewal", "VIP", "Account number (required)"])
+    await expect(dialog.get_by_label("Phones")).to_have_value(CALLER)
+    await dialog.get_by_label("Name").fill("Fay Required")
+    await dialog.get_by_role("button", name="Create").click()
+    await expect(page.locator("#pf-account-err")).to_have_text("required")
+    await expect(dialog.get_by_label("Account number")).to_be_focused()
+    assert sent(real, "POST", "/v1/desktop/profiles") == []
+
+    await dialog.get_by_label("Account number").fill("AC-9")
+    await dialog.get_by_label("Phones").fill(CALLER + ", call me")
+    await dialog.get_by_role("button", name="Create").click()
+    await expect(page.locator("#pf-phones-err")).not_to_be_empty()
+    await expect(page.locator("#pf-account-err")).to_be_empty()
+    await expect(dialog).to_be_visible()
+
+    await dialog.get_by_label("Phones").fill(CALLER)
+    await dialog.get_by_label("Tier").select_option("gold")
+    await dialog.get_by_role("button", name="Create").click()
+    await shows(page, "Fay Required")
+    body = sent(real, "POST", "/v1/desktop/profiles")[-1]
+    assert (body["interaction_id"], body["phones"], body["attributes"]) == (
+        iid, [CALLER], {"tier": "gold", "account": "AC-9"})
+    pid = await page.evaluate("window.c360Panel.state.pop.profile_id")
+    created = await real.desk.profiles.get(TENANT, pid)
+    assert created is not None and created.attributes == {"tier": "gold", "account": "AC-9"}
+    assert real.errors == []
+

@@ -1,5 +1,6 @@
 // c360 agent panel, profile forms in one modal dialog: "Create profile" for a caller no
-// profile matches (POST /v1/desktop/profiles, prefilled with the caller's identifier) and
+// profile matches (the fields of GET /v1/desktop/profile-form, POST /v1/desktop/profiles,
+// prefilled with the caller's identifier) and
 // "Edit" of the profile on screen (GET/PATCH /v1/desktop/profiles/{id}, only the fields the
 // tenant's layout marks editable). Problems (400/422) are shown next to their field.
 "use strict";
@@ -57,7 +58,7 @@
   // ---- problems -----------------------------------------------------------------------------
   // A problem is "name: message" (core.profile_schema) or {field|name, message}; "phones[0]",
   // "attributes.tier" and the like are shown at the field they are about.
-  function showProblems(body, fallback, aliases) {
+  function showProblems(body, fallback) {
     for (const p of document.querySelectorAll("#profile-fields .field-error")) p.textContent = "";
     const general = [];
     const problems = (body && Array.isArray(body.problems)) ? body.problems : [];
@@ -66,8 +67,7 @@
       if (p && typeof p === "object") { key = p.field || p.name || null; text = p.message || p.detail || JSON.stringify(p); }
       else { const i = text.indexOf(": "); if (i > 0) { key = text.slice(0, i); text = text.slice(i + 2); } }
       const name = key ? key.replace(/^attributes\./, "").replace(/\[\d+\]$/, "") : null;
-      const target = name && (aliases[name] || name);
-      const el = target && fields.some((f) => f.name === target) ? $(idOf({ name: target }) + "-err") : null;
+      const el = name && fields.some((f) => f.name === name) ? $(idOf({ name }) + "-err") : null;
       if (el) el.textContent = el.textContent ? el.textContent + " " + text : text;
       else general.push(key ? key + ": " + text : text);
     }
@@ -92,33 +92,67 @@
     if (first) first.focus();
   }
 
-  // ---- create -------------------------------------------------------------------------------
-  const CREATE_ALIASES = { phones: "phone", emails: "email", name: "display_name" };
+  // Whether a required field is empty (then its problem shows under it); `filled`: the
+  // fields with the values their inputs hold.
+  function lacksRequired(filled) {
+    const missing = filled.filter((f) => f.required && f.value === null);
+    if (missing.length) {
+      showProblems({ problems: missing.map((f) => f.name + ": " + (f.name === "display_name" ? "enter the customer's name" : "required")) }, "");
+    }
+    return missing.length > 0;
+  }
 
-  function openCreate(state, deps) {
+  // A create or PATCH body from fields with their new value: the built-ins at the top level
+  // (phones and emails as lists), the rest are the tenant's attributes (null clears one).
+  function bodyOf(filled) {
+    const body = {};
+    for (const f of filled) {
+      if (f.name === "display_name") body.display_name = f.value;
+      else if (f.name === "phones" || f.name === "emails") body[f.name] = f.value === null ? [] : [].concat(f.value);
+      else (body.attributes = body.attributes || {})[f.name] = f.value;
+    }
+    return body;
+  }
+
+  // ---- create -------------------------------------------------------------------------------
+  const BUILTINS = ["display_name", "phones", "emails"];
+  // A server without GET /v1/desktop/profile-form: name, phone and email only.
+  const BASIC_FORM = [
+    { name: "display_name", label: "Name", type: "text" },
+    { name: "phones", label: "Phone", type: "phone" },
+    { name: "emails", label: "Email", type: "email" },
+  ];
+
+  async function openCreate(state, deps) {
     if (!state.pop || !state.view) return;
     const party = state.view.party || {};
-    const list = [
-      { name: "display_name", label: "Name", type: "text", value: "", required: true },
-      { name: "phone", label: "Phone", type: "phone", value: party.kind === "phone" ? party.value : "" },
-      { name: "email", label: "Email", type: "email", value: party.kind === "email" ? party.value : "" },
-    ];
+    const iid = state.pop.interaction_id;
+    const form = await send("/v1/desktop/profile-form", "GET", undefined, deps);
+    if (form.status === 401) return;
+    const described = form.status === 200 && form.body && Array.isArray(form.body.fields)
+      ? form.body.fields.filter((f) => f && f.name) : BASIC_FORM;
+    const prefill = { phones: party.kind === "phone" ? party.value : null, emails: party.kind === "email" ? party.value : null };
+    // The panel names every profile it creates; the tenant's schema says which attributes
+    // are required.
+    const list = described.map((f) => Object.assign({}, f, { required: Boolean(f.required) || f.name === "display_name", value: prefill[f.name] ?? null }));
     const crm = window.C360Crm.current(state);
     const extra = crm ? h("label", { class: "choice", for: "pf-create-in-crm" },
       h("input", { type: "checkbox", id: "pf-create-in-crm", name: "create_in_crm" }),
       " Also create the contact in " + window.C360Search.sourceName(crm)) : null;
-    const iid = state.pop.interaction_id;
     open("Create a profile for this caller", "Create", list, extra, async () => {
-      const name = valueOf(list[0]), phone = valueOf(list[1]), email = valueOf(list[2]);
-      if (!name) { showProblems({ problems: ["display_name: enter the customer's name"] }, "", CREATE_ALIASES); return; }
+      const filled = list.map((f) => Object.assign({}, f, { value: valueOf(f) }));
+      if (lacksRequired(filled)) return;
+      // Attributes left empty (an optional box unticked) are not sent.
+      const given = filled.filter((f) => BUILTINS.includes(f.name) || (f.value !== null && (f.value !== false || f.required)));
       const inCrm = Boolean(crm && $("pf-create-in-crm").checked);
-      const body = { interaction_id: iid, display_name: name, phones: phone ? [phone] : [],
-        emails: email ? [email] : [], attributes: {}, create_in_crm: inCrm };
+      const body = Object.assign({ interaction_id: iid, phones: [], emails: [], attributes: {} }, bodyOf(given), { create_in_crm: inCrm });
       if (inCrm) body.crm = crm;
       const r = await send("/v1/desktop/profiles", "POST", body, deps);
-      if (r.status !== 201 && r.status !== 200) { showProblems(r.body, "The profile was not created", CREATE_ALIASES); return; }
+      if (r.status !== 201 && r.status !== 200) { showProblems(r.body, "The profile was not created"); return; }
       close();
-      if (state.pop && state.pop.interaction_id === iid) {
+      const name = body.display_name;
+      // The fresh pop naming the new profile may have come before this answer.
+      if (state.pop && state.pop.interaction_id === iid && state.pop.profile_id !== r.body.profile_id) {
         state.chosen = { profile_id: r.body.profile_id, display_name: name };
         deps.render();
       }
@@ -138,19 +172,10 @@
     if (!list.length) { deps.notice("No field of this profile is editable."); return; }
     open("Edit " + (r.body.display_name || profileId), "Save", list, null, async () => {
       const changed = list.filter((f) => !unchanged(f)).map((f) => Object.assign({}, f, { value: valueOf(f) }));
-      const missing = changed.filter((f) => f.required && f.value === null);
-      if (missing.length) { showProblems({ problems: missing.map((f) => f.name + ": required") }, "", {}); return; }
+      if (lacksRequired(changed)) return;
       if (!changed.length) { close(); deps.notice("Nothing changed."); return; }
-      // The built-in fields go at the top level (phones and emails as lists), the rest
-      // are the tenant's attributes; null clears one.
-      const body = {};
-      for (const f of changed) {
-        if (f.name === "display_name") body.display_name = f.value;
-        else if (f.name === "phones" || f.name === "emails") body[f.name] = f.value || [];
-        else (body.attributes = body.attributes || {})[f.name] = f.value;
-      }
-      const saved = await send(path, "PATCH", body, deps);
-      if (saved.status !== 200 && saved.status !== 202 && saved.status !== 204) { showProblems(saved.body, "Not saved", {}); return; }
+      const saved = await send(path, "PATCH", bodyOf(changed), deps);
+      if (saved.status !== 200 && saved.status !== 202 && saved.status !== 204) { showProblems(saved.body, "Not saved"); return; }
       close();
       showSaved(state, profileId, changed);
       deps.render();
