@@ -59,12 +59,18 @@ class Target:
     target: str
 
 
+def plan_hint(hint: str) -> CrmRecordHint:
+    """The routing plan's hint ("<crm>:<object type>:<id>") as a CrmRecordHint."""
+    crm, object_type, record_id = hint.split(":", 2)
+    return CrmRecordHint(crm, object_type, record_id)
+
+
 def picked_record(crm: str | None, record_id: str | None) -> CrmRecordHint | None:
     """The CRM record a relink names (`record_id` "<crm>:contact:<id>"), or None."""
     if not record_id:
         return None
     parts = record_id.split(":", 2)
-    if len(parts) != 3 or not all(parts) or parts[1] != "contact":  # noqa: PLR2004
+    if len(parts) != 3 or not all(parts) or parts[1] != "contact":
         return None
     if crm is not None and parts[0] != crm:
         return None

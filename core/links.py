@@ -47,7 +47,7 @@ class LinkAction:
         """Parse the stored form (the event id is the hash field)."""
         doc = json.loads(raw)
         at_ms, profile_id, by, agent_id, action = doc[:5]
-        record_id, crm = (doc[5:7] + [None, None])[:2]
+        record_id, crm = [*doc[5:7], None, None][:2]
         return cls(event_id, int(at_ms), profile_id, by, agent_id, action, record_id, crm)
 
 
