@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 
+from connectors.crm.routing import load_routing
+from connectors.gateway.crms import CrmMenu
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog
 from connectors.gateway.pops import Decoder
@@ -28,6 +30,7 @@ from infra.settings_web import QuerySettings
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel
+from projections.redis_activities import RedisInteractionActivities
 from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
@@ -103,8 +106,25 @@ def _decoder(schema_registry_url: str) -> Decoder:
     return lambda data: codec.decode(data, confluent=confluent)
 
 
+def build_crm_menu(
+    settings: StreamSettings, env: Mapping[str, str]
+) -> tuple[CrmMenu | None, Closer | None]:
+    """The CRM menu of GET /v1/desktop/crms: the routing file (C360_CRM_ROUTING_FILE /
+    C360_CRM_DEFAULT, the sink's) and the activity log the streams process keeps the agents'
+    choices in; None when no CRM is routed. A bad routing file fails the start."""
+    routing = load_routing(env.get("C360_CRM_ROUTING_FILE") or None,
+                           env.get("C360_CRM_DEFAULT") or None)
+    if not routing.crms():
+        return None, None
+    client = redis_client(settings.redis_url)
+    log_ = RedisInteractionActivities(client, Keys(settings.key_namespace),
+                                      (settings.timeline_retention_days or 400) * 86_400)
+    return CrmMenu(routing, log_), client.aclose
+
+
 def build_gateway(
-    settings: StreamSettings, env: Mapping[str, str], decode: Decoder | None = None
+    settings: StreamSettings, env: Mapping[str, str], decode: Decoder | None = None,
+    crm_menu: CrmMenu | None = None,
 ) -> Gateway:
     """Kafka-backed feed, re-reads and action publisher (their clients connect when the app
     starts or on first use, never here); C360_GATEWAY_* from `env`."""
@@ -128,6 +148,7 @@ def build_gateway(
         ),
         pop_log=KafkaPopLog(kafka, config.screenpops_topic, decode, gws.max_reread),
         publisher=KafkaProducer(kafka, "c360-gateway", delivery_timeout_s=10.0),
+        crm_menu=crm_menu,
     )
 
 
@@ -197,7 +218,8 @@ def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = Non
     # waits behind a burst of reads for one of their connections.
     probe = redis_client(settings.redis_url)
     ingest, close_ingest = build_ingest(settings, env)
-    gateway = build_gateway(settings, env)
+    menu, close_menu = build_crm_menu(settings, env)
+    gateway = build_gateway(settings, env, crm_menu=menu)
     access, close_access = build_access(
         settings, AccessSettings.from_env(env), gateway, ingest_credentials(settings, env)
     )
@@ -207,5 +229,6 @@ def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = Non
         gateway=gateway,
         ingest=ingest,
         access=access,
-        closers=(close_query, probe.aclose, close_ingest, close_access),
+        closers=(close_query, probe.aclose, close_ingest, close_access,
+                 *((close_menu,) if close_menu else ())),
     )
