@@ -57,7 +57,7 @@ class InteractionActivitiesContract(abc.ABC):
         store = self.make()
         other = dataclasses.replace(CALL, crm="salesforce")
         await store.put("acme", "ix-1", [CALL, other, other])
-        assert len((await store.read("acme", "ix-1")).activities) == 2  # noqa: PLR2004
+        assert len((await store.read("acme", "ix-1")).activities) == 2
 
     async def test_the_latest_choice_wins_whatever_the_order(self):
         """The choice with the highest (at ms, event id) counts; replays change nothing."""
