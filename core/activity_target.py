@@ -162,6 +162,22 @@ def fill(
     return apply(activity, target)
 
 
+def _revised(activity: ActivityRequested, revision: int, why: str) -> ActivityRequested:
+    name = f"{activity.idempotency_key}:{activity.crm}:{revision}:{why}"
+    return dataclasses.replace(activity, revision=revision, event_id=str(uuid.uuid5(_NS, name)))
+
+
+def over(activity: ActivityRequested, prior: ActivityRequested | None) -> ActivityRequested:
+    """A freshly built activity, revised above `prior` (the one last emitted for its slot)
+    when a re-target gave that one a higher revision and this one says something new (a
+    late recording after a relink); a replay of what `prior` says is `prior` (a duplicate)."""
+    if prior is None or prior.revision <= activity.revision:
+        return activity
+    if dataclasses.replace(activity, revision=prior.revision, event_id=prior.event_id) == prior:
+        return prior
+    return _revised(activity, prior.revision + 1, "update")
+
+
 def retarget(
     stored: ActivityRequested,
     *,
@@ -184,6 +200,4 @@ def retarget(
     moved = apply(stored, target)
     if moved == stored:
         return None
-    revision = max(revision, stored.revision + 1)
-    name = f"{stored.idempotency_key}:{moved.crm}:{revision}:retarget"
-    return dataclasses.replace(moved, revision=revision, event_id=str(uuid.uuid5(_NS, name)))
+    return _revised(moved, max(revision, stored.revision + 1), "retarget")

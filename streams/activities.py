@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from core.activity_log import CrmChoice
+from core.activity_log import CrmChoice, slot_of
 from core.activity_target import (
     CHOICE_AGENT,
     CHOICE_RULE,
@@ -18,6 +18,7 @@ from core.activity_target import (
     LinkedProfile,
     fill,
     linked_profile,
+    over,
     plan_hint,
     retarget,
 )
@@ -95,7 +96,9 @@ async def targeted(
         linked_now(deps, tenant_id, interaction_id),
     )
     chosen = book.choice.crm if book.choice else None
+    held = {slot_of(a): a for a in book.activities}
     filled = [fill(a, caller=caller, linked=linked, chosen_crm=chosen) for a in built]
+    filled = [over(a, held.get(slot_of(a))) for a in filled]
     await deps.activity_log.put(tenant_id, interaction_id, filled)
     if not deps.directory.local_crm:
         return filled

@@ -15,7 +15,12 @@ from projections.memory_profiles import (
     InMemoryProfileDirectory,
 )
 from schemas import codec
-from schemas.records import ActivityRequested, DesktopActionTaken, ProfileUpserted
+from schemas.records import (
+    ActivityRequested,
+    DesktopActionTaken,
+    ProfileUpserted,
+    RecordingAvailable,
+)
 from streams.activities import handle_crm_choice, handle_desktop_activity
 from streams.bootstrap import build_deps
 from streams.contacts import handle_profile_upserted
@@ -136,3 +141,20 @@ async def test_choose_crm_sends_later_and_earlier_activities_to_the_chosen_crm(d
     assert sorted((a.crm or "", a.kind) for a in moved) == [
         ("", "call"), ("salesforce", "call"), ("salesforce", "note")]
     assert {a.profile_id for a in moved} == {"p-dave"}
+
+
+async def test_a_late_update_after_a_relink_is_revised_above_the_re_target(deps):
+    """A recording that arrives after the relink, stamped before it, still reaches the CRM:
+    its activity gets a revision above the re-targeted one; a replay stays a duplicate."""
+    await profiles(deps)
+    call = voice_call("ix-1")
+    await activities(call, deps)
+    out = emitted(await handle_desktop_action(
+        action("relink", WRAP + timedelta(hours=1), profile_id="p-dave"), deps))
+    late = RecordingAvailable(eid(), "acme", WRAP + timedelta(minutes=1), "ix-1", "voice",
+                              "https://rec.test/ix-1.wav")
+    (updated,) = await activities([late], deps)
+    assert updated.revision == out[0].revision + 1
+    assert (updated.recording_url, updated.profile_id) == ("https://rec.test/ix-1.wav", "p-dave")
+    (replayed,) = await activities([late], deps)
+    assert replayed == updated  # the sink sees a duplicate
