@@ -22,6 +22,7 @@ from core.activity_target import (
     plan_hint,
     retarget,
 )
+from core.crm.ports import CRM_NAMES
 from core.links import LinkAction, current_link
 from core.ports import InteractionParties, Party, TimelineStore
 from core.related import (
@@ -99,7 +100,9 @@ async def targeted(
     held = {slot_of(a): a for a in book.activities}
     filled = [fill(a, caller=caller, linked=linked, chosen_crm=chosen) for a in built]
     filled = [over(a, held.get(slot_of(a))) for a in filled]
-    await deps.activity_log.put(tenant_id, interaction_id, filled)
+    news = [a for a in filled if held.get(slot_of(a)) != a]  # a re-emit writes nothing
+    if news:
+        await deps.activity_log.put(tenant_id, interaction_id, news)
     if not deps.directory.local_crm:
         return filled
     again, linked = await linked_now(deps, tenant_id, interaction_id)
@@ -155,7 +158,7 @@ async def handle_crm_choice(record: DesktopActionTaken, deps: Deps) -> list[Outg
     """choose_crm: activities written after it go to the chosen CRM; the ones already
     written for the interaction are written there too (new writes in that CRM). A rule
     that names its CRM keeps it. Other desktop actions: nothing."""
-    if record.action != "choose_crm" or not record.crm:
+    if record.action != "choose_crm" or record.crm not in CRM_NAMES:
         return []
     tenant_id, interaction_id = record.tenant_id, record.interaction_id
     at_ms = to_ms(record.occurred_at)
