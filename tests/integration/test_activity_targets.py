@@ -29,6 +29,7 @@ from projections.keys import Keys
 from projections.redis_activities import RedisInteractionActivities
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks
+from projections.redis_profiles import RedisProfileDirectory
 from schemas import codec
 from schemas.records import ActivityRequested, ActivityResult, DesktopActionTaken, ProfileUpserted
 from schemas.topics import ACTIVITIES_REQUESTED, ACTIVITIES_RESULTS, CONTACTS, DESKTOP, INTERACTIONS
@@ -199,6 +200,7 @@ def test_activities_follow_the_link_in_every_crm(kafka_bootstrap, redis_url, tmp
                         str(uuid.uuid4()), tenant, start - timedelta(days=1), pid, pid,
                         (phone,), (), {}, "csv", crm_ids=crm_ids))
             _publish(kafka_bootstrap, prefix + CONTACTS, profiles, lambda r: r.profile_id)
+            _wait_profiles(redis_url, prefix, [(p.tenant_id, p.profile_id) for p in profiles])
 
             # Relink before wrap-up: ix-b to Dave (CRM id), ix-s to Dave2 (search).
             relinks = []
@@ -281,6 +283,21 @@ def test_activities_follow_the_link_in_every_crm(kafka_bootstrap, redis_url, tmp
             assert not [k for k in hubspot_keys if k.startswith(f"{choice_tenant}:ix-b:")]
         finally:
             assert stop_worker(worker) == 0, (tmp_path / "crm-worker.log").read_text()
+
+
+def _wait_profiles(redis_url: str, prefix: str, wanted: list[tuple[str, str]]) -> None:
+    """Until the directory holds every profile (the pops must match Alice by her number)."""
+    keys = Keys(f"c360t{prefix[:-1]}")
+
+    async def all_there() -> bool:
+        client = redis_client(redis_url)
+        try:
+            profiles = RedisProfileDirectory(client, keys)
+            return all([await profiles.get(t, p) is not None for t, p in wanted])
+        finally:
+            await client.aclose()
+
+    _until("profiles stored", lambda: asyncio.run(all_there()))
 
 
 def _wait_linked(redis_url: str, prefix: str, wanted: list[tuple[str, str, str]],
