@@ -68,3 +68,16 @@ async def test_without_crm_routing_the_menu_is_empty(bare: Env) -> None:
     resp = await got.client.get("/v1/desktop/crms", params={
         "interaction_id": "ix-1", "token": got.token("a")})
     assert await resp.json() == {"crms": [], "default": None, "chosen": None, "connected": {}}
+
+
+async def test_a_relink_to_a_crm_record_carries_its_crm(env) -> None:
+    """relink with crm + record_id (a CRM search result): both reach the desktop event."""
+    got, _log = env
+    headers = {"Authorization": "Bearer " + got.token("a")}
+    ok = await got.client.post("/v1/desktop/actions", headers=headers, json={
+        "action": "relink", "interaction_id": "ix-1", "profile_id": "p-9",
+        "crm": "hubspot", "record_id": "hubspot:contact:77"})
+    assert ok.status == 202
+    record = codec.decode(got.publisher.messages[0].value)
+    assert (record.profile_id, record.crm, record.record_id) == (
+        "p-9", "hubspot", "hubspot:contact:77")
