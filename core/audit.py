@@ -16,6 +16,7 @@ ACTIONS = (
     "open_profile",
     "link_record",
     "unlink_record",
+    "choose_crm",
     "contacts_import",
     "key_created",
     "key_revoked",

@@ -26,23 +26,29 @@ class LinkAction:
     by: str = AGENT  # agent | system
     agent_id: str | None = None
     action: str = "relink"  # open_profile | relink | screen_pop
+    # A relink to a CRM search result: the record picked ("<crm>:contact:<id>") and its CRM.
+    record_id: str | None = None
+    crm: str | None = None
 
     def rank(self) -> tuple[int, int, str]:
         """Order of precedence: agent over system, then newest, then event id."""
         return (1 if self.by == AGENT else 0, self.at_ms, self.event_id)
 
     def to_json(self) -> str:
-        """Stored form."""
-        return json.dumps(
-            [self.at_ms, self.profile_id, self.by, self.agent_id, self.action],
-            separators=(",", ":"),
-        )
+        """Stored form (the picked record only when there is one: older readers and
+        older stored actions keep the five-item form)."""
+        doc: list[object] = [self.at_ms, self.profile_id, self.by, self.agent_id, self.action]
+        if self.record_id is not None or self.crm is not None:
+            doc += [self.record_id, self.crm]
+        return json.dumps(doc, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, event_id: str, raw: str | bytes) -> LinkAction:
         """Parse the stored form (the event id is the hash field)."""
-        at_ms, profile_id, by, agent_id, action = json.loads(raw)
-        return cls(event_id, int(at_ms), profile_id, by, agent_id, action)
+        doc = json.loads(raw)
+        at_ms, profile_id, by, agent_id, action = doc[:5]
+        record_id, crm = [*doc[5:7], None, None][:2]
+        return cls(event_id, int(at_ms), profile_id, by, agent_id, action, record_id, crm)
 
 
 def current_link(actions: Iterable[LinkAction]) -> LinkAction | None:

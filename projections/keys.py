@@ -60,6 +60,10 @@ class Keys:
         """Hash: the interaction's related-record facts (CRM results, desktop link/unlink)."""
         return f"{self.interaction_tag(tenant_id, interaction_id)}:related"
 
+    def interaction_activities(self, tenant_id: str, interaction_id: str) -> str:
+        """Hash: the activities emitted for an interaction and the agent's CRM choice."""
+        return f"{self.interaction_tag(tenant_id, interaction_id)}:activities"
+
     def interaction_parked(self, tenant_id: str, interaction_id: str) -> str:
         """List: raw events parked until the interaction's party is known."""
         return f"{self.interaction_tag(tenant_id, interaction_id)}:parked"

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import structlog
+
+from core.activity_log import CrmChoice, slot_of
+from core.activity_target import (
+    CHOICE_AGENT,
+    CHOICE_RULE,
+    Caller,
+    LinkedProfile,
+    fill,
+    linked_profile,
+    over,
+    plan_hint,
+    retarget,
+)
+from core.crm.ports import CRM_NAMES
+from core.links import LinkAction, current_link
 from core.ports import InteractionParties, Party, TimelineStore
 from core.related import (
     RelatedRecordsStore,
@@ -28,6 +45,7 @@ from schemas.records import (
 from schemas.topics import ACTIVITIES_REQUESTED
 from streams.handlers import Deps, Outgoing, party_of
 
+log = structlog.get_logger("c360.activities")
 MANUAL_KINDS = {"add_note": "note", "add_task": "task", "add_call": "call", "add_event": "event"}
 _NS = uuid.UUID("5a1d7e39-0c1b-4d8e-a7b4-2f7e6c3d9a10")
 _SUBJECT_MAX = 120
@@ -39,14 +57,132 @@ def _out(activity: ActivityRequested) -> Outgoing:
     return Outgoing(ACTIVITIES_REQUESTED, activity.idempotency_key.encode(), activity)
 
 
-def activities_for_entry(
+def caller_of(party: Party | None) -> Caller:
+    """The caller's own identifiers (what the CRM search uses when nothing is linked)."""
+    if party is None:
+        return Caller()
+    return Caller(phone=party.value if party.kind == "phone" else None,
+                  email=party.value if party.kind == "email" else None)
+
+
+async def linked_now(
+    deps: Deps, tenant_id: str, interaction_id: str
+) -> tuple[LinkAction | None, LinkedProfile | None]:
+    """The interaction's current link and the linked profile (None, None: not linked, or
+    no profile directory in this deployment)."""
+    directory = deps.directory
+    if not directory.local_crm:
+        return None, None
+    link = current_link(await directory.links.actions(tenant_id, interaction_id))
+    if link is None:
+        return None, None
+    profile = await directory.profiles.get(tenant_id, link.profile_id)
+    return link, linked_profile(link, profile)
+
+
+async def targeted(
+    deps: Deps, tenant_id: str, interaction_id: str, caller: Caller,
+    built: Sequence[ActivityRequested],
+) -> list[ActivityRequested]:
+    """`built` filled by the target rule (core/activity_target.py) for the interaction's
+    current link and CRM choice, and kept in the activity log so a later relink or CRM
+    choice re-targets them.
+
+    The link is read again after the log write: a relink recorded in between either sees
+    the logged activities (and re-targets them itself) or is seen here."""
+    if not built:
+        return []
+    book, (link, linked) = await asyncio.gather(
+        deps.activity_log.read(tenant_id, interaction_id),
+        linked_now(deps, tenant_id, interaction_id),
+    )
+    chosen = book.choice.crm if book.choice else None
+    held = {slot_of(a): a for a in book.activities}
+    filled = [fill(a, caller=caller, linked=linked, chosen_crm=chosen) for a in built]
+    filled = [over(a, held.get(slot_of(a))) for a in filled]
+    news = [a for a in filled if held.get(slot_of(a)) != a]  # a re-emit writes nothing
+    if news:
+        await deps.activity_log.put(tenant_id, interaction_id, news)
+    if not deps.directory.local_crm:
+        return filled
+    again, linked = await linked_now(deps, tenant_id, interaction_id)
+    if again == link or again is None:
+        return filled
+    moved = [retarget(a, caller=caller, linked=linked, chosen_crm=_chosen_of(a),
+                      revision=again.at_ms) for a in filled]
+    later = [a for a in moved if a is not None]
+    await deps.activity_log.put(tenant_id, interaction_id, later)
+    return filled + later
+
+
+def _chosen_of(activity: ActivityRequested) -> str | None:
+    """The agent's CRM an activity was written to (None: the routing default or a rule's)."""
+    return activity.crm if activity.crm_choice == CHOICE_AGENT else None
+
+
+async def activities_for_entry(
     record: PartyInteraction, entry: InteractionEntry, deps: Deps, rules: RuleSet | None = None
 ) -> list[Outgoing]:
     """The activity requests the tenant's rules ask for on the interaction's merged entry
-    (`rules` None = the current tenant rules: the rules file, else the built-in call rule).
-    Duplicates re-emit the same revision, which the sink ignores."""
+    (`rules` None = the current tenant rules: the rules file, else the built-in call rule),
+    targeted at the record the interaction is linked to now. Duplicates re-emit the same
+    revision, which the sink ignores. Only interactions with activities read their link."""
     ruleset = rules if rules is not None else deps.rules.current()
-    return [_out(a) for a in activities_for(entry, party_of(record), ruleset)]
+    party = party_of(record)
+    built = activities_for(entry, party, ruleset)
+    filled = await targeted(deps, record.tenant_id, entry.interaction_id, caller_of(party),
+                            built)
+    return [_out(a) for a in filled]
+
+
+async def retarget_logged(
+    deps: Deps, tenant_id: str, interaction_id: str, party: Party | None, at_ms: int
+) -> list[Outgoing]:
+    """After a relink/open_profile: every logged activity of the interaction re-emitted for
+    the current link (a higher revision, at least `at_ms`), if its target changed."""
+    book = await deps.activity_log.read(tenant_id, interaction_id)
+    if not book.activities:
+        return []
+    _link, linked = await linked_now(deps, tenant_id, interaction_id)
+    caller = caller_of(party)
+    moved = [retarget(a, caller=caller, linked=linked, chosen_crm=_chosen_of(a),
+                      revision=at_ms) for a in book.activities]
+    out = [a for a in moved if a is not None]
+    await deps.activity_log.put(tenant_id, interaction_id, out)
+    if out:
+        log.info("activities_retargeted", interaction_id=interaction_id, count=len(out))
+    return [_out(a) for a in out]
+
+
+async def handle_crm_choice(record: DesktopActionTaken, deps: Deps) -> list[Outgoing]:
+    """choose_crm: activities written after it go to the chosen CRM; the ones already
+    written for the interaction are written there too (new writes in that CRM). A rule
+    that names its CRM keeps it. Other desktop actions: nothing."""
+    if record.action != "choose_crm" or record.crm not in CRM_NAMES:
+        return []
+    tenant_id, interaction_id = record.tenant_id, record.interaction_id
+    at_ms = to_ms(record.occurred_at)
+    await deps.activity_log.choose(tenant_id, interaction_id,
+                                   CrmChoice(record.crm, at_ms, record.event_id))
+    book = await deps.activity_log.read(tenant_id, interaction_id)
+    chosen = book.choice.crm if book.choice else record.crm
+    there = {a.idempotency_key for a in book.activities if a.crm == chosen}
+    todo: dict[str, ActivityRequested] = {}
+    for a in book.activities:
+        if a.crm_choice != CHOICE_RULE and a.idempotency_key not in there:
+            held = todo.get(a.idempotency_key)
+            if held is None or held.revision < a.revision:
+                todo[a.idempotency_key] = a
+    if not todo:
+        return []
+    party = await deps.parties.lookup(tenant_id, interaction_id)
+    _link, linked = await linked_now(deps, tenant_id, interaction_id)
+    caller = caller_of(party)
+    copies = [retarget(a, caller=caller, linked=linked, chosen_crm=chosen, revision=at_ms)
+              for a in todo.values()]
+    out = [a for a in copies if a is not None]
+    await deps.activity_log.put(tenant_id, interaction_id, out)
+    return [_out(a) for a in out]
 
 
 def manual_activity_for(
@@ -82,6 +218,7 @@ def manual_activity_for(
         customer_phone=party.value if party and party.kind == "phone" else None,
         customer_email=party.value if party and party.kind == "email" else None,
         profile_id=record.profile_id,
+        crm_record_hint=plan_hint(entry.hinted.hint) if entry and entry.hinted else None,
         recording_url=entry.recording.url if with_call and entry and entry.recording else None,
     )
 
@@ -99,7 +236,11 @@ async def handle_desktop_activity(record: DesktopActionTaken, deps: Deps) -> lis
     if party is not None:
         entry = await deps.timeline.get(record.tenant_id, party.token, record.interaction_id)
     activity = manual_activity_for(record, party, entry)
-    return [_out(activity)] if activity is not None else []
+    if activity is None:
+        return []
+    filled = await targeted(deps, record.tenant_id, record.interaction_id, caller_of(party),
+                            [activity])
+    return [_out(a) for a in filled]
 
 
 async def handle_activity_result(

@@ -11,6 +11,7 @@ from schemas.records import ActivityResult, DesktopActionTaken, ProfileUpserted
 from schemas.topics import ACTIVITIES_RESULTS, CONTACTS, DESKTOP
 from streams.activities import (
     handle_activity_result,
+    handle_crm_choice,
     handle_desktop_activity,
     handle_related_action,
 )
@@ -29,13 +30,15 @@ def routes(deps: Deps) -> dict[str, Routes]:
     """The handler table of every single-message input topic: record type -> handlers.
 
     One desktop action is decoded once and offered to each of its handlers in order: the
-    link/relink one (a fresh pop), the manual-activity one and the related-records one.
+    link/relink one (a fresh pop, re-targeted activities), the manual-activity one, the CRM
+    choice and the related-records one.
     """
     return {
         DESKTOP: {
             DesktopActionTaken: (
                 Route("desktop_links", lambda r: handle_desktop_action(r, deps)),
                 Route("desktop_activities", lambda r: handle_desktop_activity(r, deps)),
+                Route("crm_choice", lambda r: handle_crm_choice(r, deps)),
                 Route("related_links", lambda r: handle_related_action(r, deps.related)),
             ),
         },

@@ -6,12 +6,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.activity_log import InMemoryInteractionActivities, InteractionActivities
 from core.ports import InteractionParties, TimelineStore
 from core.related import InMemoryRelatedRecords, RelatedRecordsStore
 from core.timeline import Retention
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel, TimelineReads, insights_hook
+from projections.redis_activities import RedisInteractionActivities
 from projections.redis_client import redis_client
 from projections.redis_links import RedisInteractionLinks, RedisPopCache
 from projections.redis_parties import RedisInteractionParties
@@ -54,6 +56,7 @@ def build_deps(
     rules: RulesSource | None = None,
     related: RelatedRecordsStore | None = None,
     pop_metrics: PopMetrics | None = None,
+    activity_log: InteractionActivities | None = None,
 ) -> Deps:
     """Build the handlers' dependencies: Redis adapters, unless twins are passed in. With
     twins, the parts not passed are the "no local CRM" Null directory and an in-memory
@@ -71,6 +74,8 @@ def build_deps(
         timeline = timeline or RedisTimelineStore(client, keys, retention)
         parties = parties or RedisInteractionParties(client, keys, settings.party_link_ttl_seconds)
         related = related or RedisRelatedRecords(client, keys)
+        activity_log = activity_log or RedisInteractionActivities(
+            client, keys, (settings.timeline_retention_days or 400) * 86_400)
         if directory is None:
             # Pop insights read every channel of the party: one script call, and the entries
             # decoded once per stored version (projections/entry_cache.py), not per pop.
@@ -88,6 +93,7 @@ def build_deps(
         rules=rules or rules_source(settings),
         related=related or InMemoryRelatedRecords(),
         confluent=_confluent(settings),
+        activity_log=activity_log or InMemoryInteractionActivities(),
     )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.activity_log import InMemoryInteractionActivities, InteractionActivities
 from core.errors import InvalidIdentifier as InvalidIdentifierError
 from core.identity import Identifier, normalize, party_token
 from core.ports import InteractionParties, Party, TimelineStore
@@ -61,6 +62,9 @@ class Deps:
     # C360_SCHEMA_REGISTRY_URL is set (outputs in the Confluent wire format; inputs in any of
     # the three formats are read), else None (single-object Avro out).
     confluent: ConfluentCodec | None = None
+    # The activities emitted per interaction and the agent's CRM choice (re-targeted on a
+    # relink or a choice: streams/activities.py).
+    activity_log: InteractionActivities = field(default_factory=InMemoryInteractionActivities)
 
     def encode(self, record: object, topic: str) -> bytes:
         """Bytes of an output record for a catalogue topic (unprefixed name)."""

@@ -116,7 +116,7 @@ async def run_batch(messages: Sequence[Message], deps: Deps, cache: PartyCache) 
     live = [r for r in folded if entries[r.key] is not None]
     out.pops = await _pops(live, entries, deps, out)
     out.outputs = [rekeyed(r.party, r.item.event) for r in folded]
-    out.outputs += _activities(live, entries, deps, out)
+    out.outputs += await _activities(live, entries, deps, out)
     return out
 
 
@@ -334,21 +334,29 @@ async def _pops(
     return pops
 
 
-def _activities(
+async def _activities(
     live: list[_Resolved],
     entries: dict[EntryKey, InteractionEntry | None],
     deps: Deps,
     out: BatchOutcome,
 ) -> list[Outgoing]:
-    """Rules evaluated once per interaction on its merged entry (the latest revision)."""
+    """Rules evaluated once per interaction on its merged entry (the latest revision);
+    interactions with activities read their link concurrently (bounded like the pops)."""
     last: dict[EntryKey, _Resolved] = {r.key: r for r in live}
-    found: list[Outgoing] = []
-    for key, r in last.items():
-        entry = entries[key]
+    gate = asyncio.Semaphore(POP_CONCURRENCY)
+
+    async def one(r: _Resolved) -> list[Outgoing]:
+        entry = entries[r.key]
         assert entry is not None
         try:
-            found += activities_for_entry(r.record, entry, deps)
+            async with gate:
+                return await activities_for_entry(r.record, entry, deps)
+        except RETRYABLE:
+            raise
         except Exception as exc:
             log.exception("activity_rules_crashed")
             out.failures.append(Failure(r.item.message, exc, "crash", value=r.item.raw))
-    return found
+            return []
+
+    found = await asyncio.gather(*(one(r) for r in last.values()))
+    return [o for outs in found for o in outs]

@@ -6,6 +6,7 @@ from core.links import AGENT, LinkAction
 from core.policies import PopDecision
 from core.timeline import to_ms
 from schemas.records import DesktopActionTaken
+from streams.activities import retarget_logged
 from streams.handlers import Deps, Outgoing
 from streams.linking import apply_link
 from streams.screen_pops import pop_out, render_pop
@@ -14,8 +15,9 @@ LINK_ACTIONS = frozenset({"open_profile", "relink"})
 
 
 async def handle_desktop_action(record: DesktopActionTaken, deps: Deps) -> list[Outgoing]:
-    """Link the interaction to the profile the agent opened (the last one opened wins) and
-    send that agent a fresh pop showing it; other desktop actions are not ours."""
+    """Link the interaction to the profile the agent opened (the last one opened wins),
+    re-target the activities already emitted for it (streams/activities.py) and send that
+    agent a fresh pop showing it; other desktop actions are not ours."""
     directory = deps.directory
     # Without a directory (no local CRM) there is no profile to link to.
     if not directory.local_crm or record.action not in LINK_ACTIONS or not record.profile_id:
@@ -28,14 +30,18 @@ async def handle_desktop_action(record: DesktopActionTaken, deps: Deps) -> list[
         by=AGENT,
         agent_id=record.agent_id,
         action=record.action,
+        record_id=record.record_id if record.crm else None,
+        crm=record.crm,
     )
     token = party.token if party else None
-    await apply_link(directory, record.tenant_id, record.interaction_id, token, action)
+    current = await apply_link(directory, record.tenant_id, record.interaction_id, token, action)
+    moved = await retarget_logged(deps, record.tenant_id, record.interaction_id, party,
+                                  current.at_ms if current else action.at_ms)
     if party is None:
-        return []
+        return moved
     entry = await deps.timeline.get(record.tenant_id, party.token, record.interaction_id)
     if entry is None:
-        return []
+        return moved
     decision = PopDecision(record.agent_id, suppressed=False, trigger=record.action)
     pop = await render_pop(deps, party, entry, decision, record.event_id, action.at_ms)
-    return [pop_out(pop)]
+    return [*moved, pop_out(pop)]

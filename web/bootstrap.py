@@ -13,6 +13,7 @@ from connectors.crm.agent_oauth import AgentOAuth
 from connectors.crm.routing import load_routing
 from connectors.crm.worker import adapter_factory
 from connectors.gateway.crm_oauth_web import CrmIdentity
+from connectors.gateway.crms import CrmMenu
 from connectors.gateway.desk import CrmDesk, ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog
@@ -35,6 +36,7 @@ from infra.token_crypto import FernetSealer
 from projections.entry_cache import EntryCache
 from projections.keys import Keys
 from projections.reads import ReadModel
+from projections.redis_activities import RedisInteractionActivities
 from projections.redis_agent_tokens import RedisAgentTokens
 from projections.redis_api_keys import RedisApiKeys
 from projections.redis_client import redis_client
@@ -113,6 +115,22 @@ def _decoder(schema_registry_url: str) -> Decoder:
     return lambda data: codec.decode(data, confluent=confluent)
 
 
+def build_crm_menu(
+    settings: StreamSettings, env: Mapping[str, str]
+) -> tuple[CrmMenu | None, Closer | None]:
+    """The CRM menu of GET /v1/desktop/crms: the routing file (C360_CRM_ROUTING_FILE /
+    C360_CRM_DEFAULT, the sink's) and the activity log the streams process keeps the agents'
+    choices in; None when no CRM is routed. A bad routing file fails the start."""
+    routing = load_routing(env.get("C360_CRM_ROUTING_FILE") or None,
+                           env.get("C360_CRM_DEFAULT") or None)
+    if not routing.crms():
+        return None, None
+    client = redis_client(settings.redis_url)
+    log_ = RedisInteractionActivities(client, Keys(settings.key_namespace),
+                                      (settings.timeline_retention_days or 400) * 86_400)
+    return CrmMenu(routing, log_), client.aclose
+
+
 def build_desk(settings: StreamSettings, env: Mapping[str, str]) -> ProfileDesk:
     """The desktop's profile side: directory and search index on a Redis client of their
     own (connects on first use), the tenant configs, and the CRM adapters of the routing
@@ -142,6 +160,7 @@ def build_gateway(
     env: Mapping[str, str],
     decode: Decoder | None = None,
     desk: ProfileDesk | None = None,
+    crm_menu: CrmMenu | None = None,
 ) -> Gateway:
     """Kafka-backed feed, re-reads and action publisher (their clients connect when the app
     starts or on first use, never here); C360_GATEWAY_* from `env`."""
@@ -166,6 +185,7 @@ def build_gateway(
         pop_log=KafkaPopLog(kafka, config.screenpops_topic, decode, gws.max_reread),
         publisher=KafkaProducer(kafka, "c360-gateway", delivery_timeout_s=10.0),
         desk=desk or build_desk(settings, env),
+        crm_menu=crm_menu,
     )
 
 
@@ -252,12 +272,14 @@ def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = Non
     # waits behind a burst of reads for one of their connections.
     probe = redis_client(settings.redis_url)
     ingest, close_ingest = build_ingest(settings, env)
-    gateway = build_gateway(settings, env)
+    menu, close_menu = build_crm_menu(settings, env)
+    gateway = build_gateway(settings, env, crm_menu=menu)
     access, close_access = build_access(
         settings, AccessSettings.from_env(env), gateway, ingest_credentials(settings, env)
     )
     crm_identity, close_identity = build_crm_identity(settings, env)
-    closers = (close_query, probe.aclose, close_ingest, close_access)
+    closers = (close_query, probe.aclose, close_ingest, close_access,
+               *((close_menu,) if close_menu else ()))
     return WebDeps(
         query=query,
         store=probe,

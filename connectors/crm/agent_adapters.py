@@ -56,9 +56,11 @@ class FallbackAdapter:
         return await self._run(lambda a: a.upsert_contact(contact))
 
     async def upsert_activity(self, request: ActivityRequested, *, contact_id: str | None,
-                              existing_activity_id: str | None) -> ActivityWrite:
+                              existing_activity_id: str | None,
+                              previous_contact_id: str | None = None) -> ActivityWrite:
         return await self._run(lambda a: a.upsert_activity(
-            request, contact_id=contact_id, existing_activity_id=existing_activity_id))
+            request, contact_id=contact_id, existing_activity_id=existing_activity_id,
+            previous_contact_id=previous_contact_id))
 
     async def search_contacts(self, query: str, *, limit: int = 10) -> list[CrmContact]:
         return await self._run(lambda a: a.search_contacts(query, limit=limit))

@@ -83,8 +83,11 @@ class Dynamics365CrmAdapter:
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         target = md.entity_set(request)
+        # The update binds regardingobjectid to the contact: a relink (previous_contact_id)
+        # re-binds it in the same PATCH.
         row = md.activity_row(request, contact_id)
         if existing_activity_id:
             reply = await self._http.call(

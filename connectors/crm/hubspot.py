@@ -96,6 +96,7 @@ class HubSpotCrmAdapter:
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         target = mh.object_for(request)
         base = f"/crm/v3/objects/{target.path}"
@@ -105,12 +106,24 @@ class HubSpotCrmAdapter:
                 "PATCH", f"{base}/{ident}", stale_on_404=True,
                 json_body={"properties": mh.activity_properties(request)})
             created = False
+            if previous_contact_id and contact_id:
+                await self._move(target, ident, previous_contact_id, contact_id)
         else:
             reply = await self._http.call("POST", base,
                                           json_body=mh.activity_create(request, contact_id))
             created = True
         new_id = str(reply.body["id"])
         return ActivityWrite(new_id, created, mh.record_url(self._app_url, target.type_id, new_id))
+
+    async def _move(
+        self, target: mh.HubSpotObject, ident: str, old: str, new: str
+    ) -> None:
+        """A relink: associate the activity with the new contact, then remove its
+        association with the old one (v4 associations API; the PATCH cannot do either)."""
+        await self._http.call("PUT", mh.association_path(target, ident, new),
+                              json_body=mh.association_types(target), stale_on_404=True)
+        await self._http.call("DELETE", mh.association_path(target, ident, old),
+                              accept=(404,))
 
     async def _find_activity(self, base: str, key: str) -> str | None:
         body = mh.search_by(mh.IDEMPOTENCY_PROPERTY, (key,), (mh.IDEMPOTENCY_PROPERTY,))

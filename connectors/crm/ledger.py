@@ -16,6 +16,10 @@ class LedgerEntry:
     status: str  # created | updated (the result to re-emit for a duplicate)
     crm_contact_id: str | None = None
     record_url: str | None = None
+    # How the contact was chosen ("id:<contact>" / "search:<hash of the identifiers>"): a
+    # request with the same target reuses crm_contact_id without a search.
+    target: str | None = None
+    detail: str | None = None  # what the write said (re-associated / correction written)
 
 
 class ActivityLedger(Protocol):

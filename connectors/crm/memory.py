@@ -19,6 +19,7 @@ class InMemoryCrmAdapter:
         self.name = name
         self.contacts: dict[str, CrmContact] = {}
         self.activities: dict[str, ActivityRequested] = {}
+        self.contact_of: dict[str, str | None] = {}  # activity id -> its contact
         self.refresh_count = 0
         self.calls: list[str] = []
         self._keys: dict[str, str] = {}
@@ -110,6 +111,7 @@ class InMemoryCrmAdapter:
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         self._enter("upsert_activity")
         if existing_activity_id is not None and existing_activity_id not in self.activities:
@@ -122,6 +124,8 @@ class InMemoryCrmAdapter:
         previous = self.activities.get(ident)
         if previous is None or previous.revision <= request.revision:  # last wrap-up wins
             self.activities[ident] = request
+            if contact_id is not None or previous is None:
+                self.contact_of[ident] = contact_id  # an update with a contact moves it
         self._keys[request.idempotency_key] = ident
         if self._failures_after:
             raise self._failures_after.pop(0)

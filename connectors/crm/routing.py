@@ -17,6 +17,8 @@ class TenantCrm:
 
     crm: str | None = None
     agents: Mapping[str, str] = field(default_factory=dict)
+    # The CRMs the tenant's agents may pick per call (choose_crm) besides the default.
+    crms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +49,22 @@ class CrmRouting:
         names = {self.default_crm} if self.default_crm else set()
         for tenant in self.tenants.values():
             names |= set(tenant.agents.values()) | ({tenant.crm} if tenant.crm else set())
+            names |= set(tenant.crms)
         return names
+
+    def offered(self, tenant_id: str, agent_id: str | None) -> list[str]:
+        """The CRMs an agent of the tenant may log to (the default first, then the
+        tenant's `crms`); empty when the tenant has no CRM."""
+        default = self.crm_for(tenant_id, agent_id, None)
+        tenant = self.tenants.get(tenant_id)
+        extra = tenant.crms if tenant is not None else ()
+        return list(dict.fromkeys([*([default] if default else []), *extra]))
 
 
 def routing_from_dict(doc: Any, default_crm: str | None = None) -> CrmRouting:
     """`{"default": "hubspot", "tenants": {"acme": {"crm": "salesforce", "agents":
-    {"agent-7": "hubspot"}}}}`; raises WorkerConfigError listing every problem."""
+    {"agent-7": "hubspot"}, "crms": ["salesforce", "hubspot"]}}}` ("crms": what the agents
+    may pick per call); raises WorkerConfigError listing every problem."""
     problems: list[str] = []
     if not isinstance(doc, dict):
         raise WorkerConfigError("CRM routing: expected a table with 'default' and/or 'tenants'")
@@ -69,10 +81,14 @@ def routing_from_dict(doc: Any, default_crm: str | None = None) -> CrmRouting:
         raw_tenants = {}
     for tenant_id, sel in raw_tenants.items():
         where = f"CRM routing tenants.{tenant_id}"
-        if not isinstance(sel, dict) or set(sel) - {"crm", "agents"}:
-            problems.append(f"{where}: expected {{crm: name, agents: {{agent id: name}}}}")
+        if not isinstance(sel, dict) or set(sel) - {"crm", "agents", "crms"}:
+            problems.append(
+                f"{where}: expected {{crm: name, agents: {{agent id: name}}, crms: [names]}}")
             continue
-        crm, agents = sel.get("crm"), sel.get("agents", {})
+        crm, agents, offered = sel.get("crm"), sel.get("agents", {}), sel.get("crms", [])
+        if not isinstance(offered, list) or not all(isinstance(v, str) and v for v in offered):
+            problems.append(f"{where}.crms: expected a list of CRM names")
+            offered = []
         if crm is not None and (not isinstance(crm, str) or not crm):
             problems.append(f"{where}.crm: expected a CRM name")
             crm = None
@@ -81,7 +97,8 @@ def routing_from_dict(doc: Any, default_crm: str | None = None) -> CrmRouting:
         ):
             problems.append(f"{where}.agents: expected agent id -> CRM name")
             agents = {}
-        tenants[str(tenant_id)] = TenantCrm(crm, {str(k): v for k, v in agents.items()})
+        tenants[str(tenant_id)] = TenantCrm(crm, {str(k): v for k, v in agents.items()},
+                                            tuple(offered))
     if problems:
         raise WorkerConfigError("; ".join(problems))
     return CrmRouting(default, tenants)

@@ -95,7 +95,10 @@ class SalesforceCrmAdapter:
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
+        # The update sends WhoId: a relink (previous_contact_id) moves the Task to the new
+        # contact with the same PATCH.
         fields = ms.task_fields(request, contact_id)
         if existing_activity_id:
             await self._http.call("PATCH", f"{self._api}/sobjects/Task/{existing_activity_id}",

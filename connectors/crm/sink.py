@@ -57,6 +57,7 @@ def fingerprint(request: ActivityRequested) -> str:
 def result_for(
     request: ActivityRequested, crm: str, status: str, *, activity_id: str | None = None,
     contact_id: str | None = None, record_url: str | None = None, error: str | None = None,
+    detail: str | None = None,
 ) -> ActivityResult:
     """An ActivityResult; its id and time derive from the request, so a result re-emitted
     after a crash is byte-for-byte the same one."""
@@ -73,6 +74,7 @@ def result_for(
         crm_contact_id=contact_id,
         record_url=record_url,
         error=error,
+        detail=detail,
     )
 
 
@@ -80,6 +82,24 @@ def rejected_result(request: ActivityRequested, crm: str, exc: CrmRejected) -> A
     """The result for a request the CRM refused for good (the excerpt is PII-masked)."""
     detail = f"{exc.status} {exc}" + (f": {exc.excerpt}" if exc.excerpt else "")
     return result_for(request, crm, "rejected", error=detail[:1000])
+
+
+def explicit_contact(request: ActivityRequested, crm: str) -> str | None:
+    """The contact the request names for this CRM: the routing-plan hint or the record the
+    agent picked (crm_record_hint), else the linked profile's CRM id; None = search."""
+    hint = request.crm_record_hint
+    if hint is not None and hint.crm == crm and hint.object_type == "contact":
+        return hint.record_id
+    return request.profile_crm_ids.get(crm)
+
+
+def contact_target(request: ActivityRequested, explicit: str | None) -> str:
+    """How the contact is chosen, as the ledger remembers it: an id, or a search by these
+    identifiers (hashed: the ledger holds no phone number or email)."""
+    if explicit is not None:
+        return f"id:{explicit}"
+    said = f"{request.customer_phone or ''}|{request.customer_email or ''}"
+    return "search:" + hashlib.sha256(said.encode()).hexdigest()[:24]
 
 
 @dataclass(slots=True)
@@ -123,25 +143,23 @@ class CrmSink:
                                                                  stored.fingerprint):
             # Written before a crash that came before the commit: say so again, write nothing.
             return Written(self._result(request, crm, stored), "duplicate")
-        contact_id = stored.crm_contact_id if stored else None
         try:
-            written = await self._upsert(adapter, request, contact_id, stored)
+            written = await self._upsert(adapter, request, stored)
         except StaleCrmReference:
             # The stored contact or activity was merged/deleted CRM-side: look both up afresh
             # (the adapter finds the activity by idempotency key, the contact by identifier).
             log.warning("crm_reference_stale_repairing", crm=crm)
-            contact_id = None
             try:
-                written = await self._upsert(adapter, request, None, None, fresh=True)
+                written = await self._upsert(adapter, request, None, fresh=True)
             except StaleCrmReference as exc:
                 raise CrmRejected(f"still stale after a fresh lookup: {exc}", crm=crm,
                                   status=exc.status) from exc
-        activity, contact_id = written
+        activity, contact_id, target, detail = written
         if self.after_write is not None:
             self.after_write()
         status = "created" if activity.created else "updated"
         entry = LedgerEntry(activity.crm_activity_id, request.revision, print_, status,
-                            contact_id, activity.record_url)
+                            contact_id, activity.record_url, target, detail)
         self.ledger.put(key, crm, entry)
         result = self._result(request, crm, entry)
         if getattr(adapter, "fell_back", False):  # per-agent identity refused mid-write
@@ -149,24 +167,40 @@ class CrmSink:
         return Written(result, status)
 
     async def _upsert(
-        self, adapter: CrmAdapter, request: ActivityRequested, contact_id: str | None,
-        stored: LedgerEntry | None, *, fresh: bool = False,
-    ) -> tuple[ActivityWrite, str | None]:
-        if contact_id is None:
-            contact_id = await self._contact(adapter, request, fresh)
+        self, adapter: CrmAdapter, request: ActivityRequested, stored: LedgerEntry | None,
+        *, fresh: bool = False,
+    ) -> tuple[ActivityWrite, str | None, str, str | None]:
+        """Write with the contact the request targets now; when that is another contact
+        than the one stored for the activity, the adapter moves the association."""
+        explicit = None if fresh else explicit_contact(request, adapter.name)
+        target = contact_target(request, explicit)
+        if stored is not None and stored.target == target:
+            contact_id = stored.crm_contact_id  # same target as last time: no search
+        elif explicit is not None:
+            contact_id = explicit
+        else:
+            contact_id = await self._search(adapter, request)
+        previous = stored.crm_contact_id if stored is not None else None
+        existing = stored.crm_activity_id if stored is not None else None
+        if contact_id is None and previous is not None:
+            # The record linked now has no contact in this CRM: the activity stays where it
+            # is rather than losing its contact (said in the result).
+            activity = await adapter.upsert_activity(
+                request, contact_id=previous, existing_activity_id=existing)
+            kept = f"no contact in {adapter.name} for the linked record: left on {previous}"
+            return activity, previous, target, activity.detail or kept
+        moving = previous is not None and previous != contact_id
         activity = await adapter.upsert_activity(
-            request, contact_id=contact_id,
-            existing_activity_id=stored.crm_activity_id if stored else None,
+            request, contact_id=contact_id, existing_activity_id=existing,
+            previous_contact_id=previous if moving else None,
         )
-        return activity, contact_id
+        detail: str | None = None
+        if moving:
+            detail = activity.detail or f"re-associated from contact {previous} to {contact_id}"
+            log.info("activity_reassociated", crm=adapter.name, target=request.target)
+        return activity, contact_id, target, detail
 
-    async def _contact(
-        self, adapter: CrmAdapter, request: ActivityRequested, fresh: bool
-    ) -> str | None:
-        hint = request.crm_record_hint
-        usable = hint is not None and hint.crm == adapter.name and hint.object_type == "contact"
-        if hint is not None and usable and not fresh:
-            return hint.record_id  # the routing plan already knows the record
+    async def _search(self, adapter: CrmAdapter, request: ActivityRequested) -> str | None:
         phone, email = request.customer_phone, request.customer_email
         if phone is None and email is None:
             return None
@@ -177,4 +211,5 @@ class CrmSink:
 
     def _result(self, request: ActivityRequested, crm: str, entry: LedgerEntry) -> ActivityResult:
         return result_for(request, crm, entry.status, activity_id=entry.crm_activity_id,
-                          contact_id=entry.crm_contact_id, record_url=entry.record_url)
+                          contact_id=entry.crm_contact_id, record_url=entry.record_url,
+                          detail=entry.detail)

@@ -70,14 +70,17 @@ class WebhookCrmAdapter:
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         reply = await self._post(to_json(request).encode(), request.idempotency_key,
-                                 existing_activity_id, contact_id=contact_id)
+                                 existing_activity_id, contact_id=contact_id,
+                                 previous_contact_id=previous_contact_id)
         ident, url = _named(reply.body, request.idempotency_key)
         return ActivityWrite(ident, reply.status == 201, url)
 
     async def _post(
-        self, body: bytes, key: str, existing_id: str | None, *, contact_id: str | None = None
+        self, body: bytes, key: str, existing_id: str | None, *, contact_id: str | None = None,
+        previous_contact_id: str | None = None,
     ) -> HttpReply:
         headers = {"Content-Type": "application/json", "Idempotency-Key": key,
                    webhook_signature.HEADER: webhook_signature.sign(
@@ -86,6 +89,8 @@ class WebhookCrmAdapter:
             headers["X-C360-Activity-Id"] = existing_id
         if contact_id:
             headers["X-C360-Contact-Id"] = contact_id
+        if previous_contact_id:  # a relink: the receiver moves the activity off this contact
+            headers["X-C360-Previous-Contact-Id"] = previous_contact_id
         reply = await send(self._session, "POST", self._url, crm=self.name,
                            timeout_s=self._timeout, headers=headers, body=body)
         raise_for(reply, crm=self.name, speech=SPEECH, stale_on_404=existing_id is not None,

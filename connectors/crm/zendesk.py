@@ -79,6 +79,7 @@ class ZendeskCrmAdapter:
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         ticket = await self._existing(request.idempotency_key, existing_activity_id)
         if ticket is None:
@@ -86,8 +87,10 @@ class ZendeskCrmAdapter:
                                           json_body=mz.ticket_create(request, contact_id))
             return self._write(reply.body["ticket"], created=True)
         if not mz.has_revision(ticket, request.revision):
+            # A relink (previous_contact_id) changes the ticket's requester in the same PUT.
+            requester = contact_id if previous_contact_id else None
             reply = await self._http.call("PUT", f"/api/v2/tickets/{ticket['id']}",
-                                          json_body=mz.ticket_update(request, ticket),
+                                          json_body=mz.ticket_update(request, ticket, requester),
                                           stale_on_404=True)
             ticket = reply.body["ticket"]
         return self._write(ticket, created=False)

@@ -92,8 +92,10 @@ class ZohoCrmAdapter:
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         module = mz.module_for(request)
+        # The update sends Who_Id: a relink (previous_contact_id) moves the record with it.
         record = mz.activity_record(request, contact_id)
         ident = existing_activity_id
         if ident is None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from core.audit import audit_record, looks_identifying
+from core.crm.ports import CRM_NAMES
 from infra.audit_kafka import audit_message
 from infra.kafka_producer import Message
 from schemas import codec, json_limits
@@ -29,10 +30,12 @@ NEEDS: dict[str, str | None] = {
     "add_event": None,
     "link_record": "record_id",
     "unlink_record": "record_id",
+    "choose_crm": "crm",
 }
 # Actions that change which customer an interaction belongs to or what is shown of one:
 # on the audit trail (docs/operations.md "Audit trail"); notes and tasks are not.
-AUDITED = ("open_profile", "relink", "link_record", "unlink_record")
+# choose_crm too: it sends the customer's activities to another system of record.
+AUDITED = ("open_profile", "relink", "link_record", "unlink_record", "choose_crm")
 MAX_TEXT = 10_000
 MAX_ID = 256
 MAX_BODY = 64 * 1024
@@ -71,7 +74,7 @@ def _str(doc: dict[str, Any], name: str, limit: int, problems: list[str]) -> str
 
 
 def parse_action(body: bytes, ctx: ActionContext) -> DesktopActionTaken:
-    """Validate a JSON body `{action, interaction_id, profile_id?, record_id?, text?,
+    """Validate a JSON body `{action, interaction_id, profile_id?, record_id?, text?, crm?,
     client_action_id?}`. The event id derives from (tenant, agent, client_action_id) when
     the panel sends one, so a retried click publishes the same event (downstream handlers
     are idempotent by event id) — one note, not two."""
@@ -92,7 +95,10 @@ def parse_action(body: bytes, ctx: ActionContext) -> DesktopActionTaken:
         "profile_id": _str(doc, "profile_id", MAX_ID, problems),
         "record_id": _str(doc, "record_id", MAX_ID, problems),
         "text": _str(doc, "text", MAX_TEXT, problems),
+        "crm": _str(doc, "crm", MAX_ID, problems),
     }
+    if fields["crm"] is not None and fields["crm"] not in CRM_NAMES:
+        problems.append("crm must be one of " + ", ".join(CRM_NAMES))
     client_id = _str(doc, "client_action_id", MAX_ID, problems)
     needed = NEEDS.get(str(action))
     if needed is not None and fields[needed] is None:
@@ -114,6 +120,7 @@ def parse_action(body: bytes, ctx: ActionContext) -> DesktopActionTaken:
         profile_id=fields["profile_id"],
         record_id=fields["record_id"],
         text=fields["text"],
+        crm=fields["crm"],
     )
 
 
@@ -126,7 +133,9 @@ def audit_of(record: DesktopActionTaken) -> AuditRecorded | None:
     if record.action not in AUDITED:
         return None
     details = {"action_event_id": record.event_id}
-    for name, value in (("profile_id", record.profile_id), ("record_id", record.record_id)):
+    named = (("profile_id", record.profile_id), ("record_id", record.record_id),
+             ("crm", record.crm))
+    for name, value in named:
         if value is not None:
             details[name] = _withheld(value)
     actor = record.agent_id

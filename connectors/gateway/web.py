@@ -17,11 +17,13 @@ from connectors.gateway import auth
 from connectors.gateway import web_models as m
 from connectors.gateway.actions import (
     MAX_BODY,
+    MAX_ID,
     ActionContext,
     InvalidAction,
     action_messages,
     parse_action,
 )
+from connectors.gateway.crms import CrmMenu, no_menu
 from connectors.gateway.desk import ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import PopFeed, PopLog
@@ -34,6 +36,7 @@ from infra.http_routes import PRINCIPAL, Body, Operation, Reply
 from infra.kafka_producer import Publisher, PublishFailed
 from schemas import json_limits
 from schemas.errors import SchemaError
+from schemas.records import DesktopActionTaken
 
 log = structlog.get_logger("c360.gateway")
 STATIC = Path(__file__).with_name("static")
@@ -53,6 +56,9 @@ class Gateway:
     publisher: Publisher
     desk: ProfileDesk  # search, create and edit profiles (connectors.gateway.profiles)
     clock: Callable[[], float] = time.time
+    # CRM routing + the agent's per-interaction choice (GET /v1/desktop/crms, choose_crm);
+    # None: the deployment routes no CRM.
+    crm_menu: CrmMenu | None = None
 
 
 GATEWAY = web.AppKey("c360_gateway", Gateway)
@@ -96,6 +102,31 @@ def identify(request: web.Request, gw: Gateway) -> auth.AgentIdentity:
         if asked is not None and asked != mine:
             raise _Denied(_denied(403, "forbidden", f"this token is not valid for that {name}"))
     return who
+
+
+def _offered(gw: Gateway, record: DesktopActionTaken) -> None:
+    """choose_crm names a CRM the agent may pick (when the deployment routes CRMs)."""
+    if record.action != "choose_crm" or gw.crm_menu is None:
+        return
+    offered = gw.crm_menu.offered(record.tenant_id, record.agent_id)
+    if record.crm not in offered:
+        raise InvalidAction([f"crm must be one of the tenant's CRMs: {', '.join(offered)}"])
+
+
+async def crms(request: web.Request, gw: Gateway) -> web.Response:
+    """The CRMs the agent may log the interaction to, the default and its choice."""
+    who = identify(request, gw)
+    interaction = (request.query.get("interaction_id") or "").strip()
+    if not interaction or len(interaction) > MAX_ID:
+        return _error(400, "invalid_request", f"interaction_id is required (at most {MAX_ID})")
+    if gw.crm_menu is None:
+        return web.json_response(no_menu())
+    try:
+        menu = await gw.crm_menu.describe(who.tenant, who.agent, interaction)
+    except StoreUnavailable:
+        return web.json_response({"error": "unavailable", "detail": "store unavailable"},
+                                 status=503, headers={"Retry-After": "2"})
+    return web.json_response(menu)
 
 
 def _guarded(
@@ -154,6 +185,7 @@ async def post_action(request: web.Request, gw: Gateway) -> web.Response:
     now = datetime.fromtimestamp(gw.clock(), tz=UTC)
     try:
         record = parse_action(body, ActionContext(who.tenant, who.agent, now))
+        _offered(gw, record)
     except InvalidAction as exc:
         return web.json_response(
             {"error": "invalid_action", "detail": str(exc), "problems": exc.problems},
@@ -337,6 +369,7 @@ def add_routes(app: web.Application, gw: Gateway) -> None:
     app.router.add_get("/v1/desktop/me", _guarded(me))
     app.router.add_get("/v1/desktop/stream", _guarded(stream))
     app.router.add_post("/v1/desktop/actions", _guarded(post_action))
+    app.router.add_get("/v1/desktop/crms", _guarded(crms))
     app.router.add_post("/v1/desktop/session", _guarded(session))
     app.router.add_get("/v1/desktop/search", _guarded(search))
     app.router.add_post("/v1/desktop/link-crm-contact", _guarded(link_crm_contact))
@@ -420,7 +453,7 @@ OPERATIONS = (
         "POST",
         "/v1/desktop/actions",
         "An agent action (open_profile, relink, add_note, add_task, add_call, add_event, "
-        "link_record, unlink_record) -> c360.desktop.v1",
+        "link_record, unlink_record, choose_crm) -> c360.desktop.v1",
         _TAG,
         {
             202: Reply("Published", m.ActionAccepted),
@@ -431,6 +464,21 @@ OPERATIONS = (
         },
         query=m.TokenQuery,
         body=Body("The action", m.Action),
+        security=("bearer",),
+        scope=DESKTOP,
+    ),
+    Operation(
+        "GET",
+        "/v1/desktop/crms",
+        "The CRMs the agent may log the interaction to: {crms, default, chosen, connected}",
+        _TAG,
+        {
+            200: Reply("The CRM menu", m.CrmMenu),
+            400: Reply("interaction_id missing", m.GatewayError),
+            **_AUTH,
+            503: Reply("Store unavailable", m.GatewayError, headers=("Retry-After",)),
+        },
+        query=m.CrmsQuery,
         security=("bearer",),
         scope=DESKTOP,
     ),

@@ -84,6 +84,7 @@ class Action(Described):
         "add_event",
         "link_record",
         "unlink_record",
+        "choose_crm",
     ]
     interaction_id: str = Field(max_length=MAX_ID)
     profile_id: str | None = Field(
@@ -95,10 +96,32 @@ class Action(Described):
         description="`<crm>:<object type>:<id>`; required by link_record and unlink_record.",
     )
     text: str | None = Field(None, max_length=MAX_TEXT, description="Required by add_note.")
+    crm: str | None = Field(
+        None,
+        max_length=MAX_ID,
+        description="A CRM name; required by choose_crm (the CRM this interaction logs to).",
+    )
     client_action_id: str | None = Field(
         None,
         max_length=MAX_ID,
         description="Makes a retried click publish the same event (one note, not two).",
+    )
+
+
+class CrmsQuery(TokenQuery):
+    """GET /v1/desktop/crms."""
+
+    interaction_id: str = Field(max_length=MAX_ID, description="The interaction on screen.")
+
+
+class CrmMenu(Described):
+    """The CRMs the agent may log this interaction to."""
+
+    crms: list[str] = Field(description="The default first, then the tenant's other CRMs.")
+    default: str | None = Field(description="The CRM the routing file selects for this agent.")
+    chosen: str | None = Field(description="The agent's choose_crm for this interaction.")
+    connected: dict[str, bool] = Field(
+        description="Per CRM: the agent has a per-agent OAuth token for it."
     )
 
 

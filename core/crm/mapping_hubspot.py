@@ -88,16 +88,25 @@ def activity_properties(request: ActivityRequested) -> dict[str, str]:
     return props
 
 
+def association_types(target: HubSpotObject) -> list[dict[str, Any]]:
+    """The HUBSPOT_DEFINED association type from the activity object to a contact."""
+    return [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": target.to_contact}]
+
+
 def activity_create(request: ActivityRequested, contact_id: str | None) -> dict[str, Any]:
     """POST body: properties plus an association to the contact when there is one."""
     body: dict[str, Any] = {"properties": activity_properties(request)}
     if contact_id:
-        body["associations"] = [{
-            "to": {"id": contact_id},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED",
-                       "associationTypeId": object_for(request).to_contact}],
-        }]
+        body["associations"] = [{"to": {"id": contact_id},
+                                 "types": association_types(object_for(request))}]
     return body
+
+
+def association_path(target: HubSpotObject, ident: str, contact_id: str) -> str:
+    """v4: /crm/v4/objects/<activity type>/<id>/associations/contacts/<contact id> (PUT
+    with the types creates the association, DELETE removes every association between the
+    two records)."""
+    return f"/crm/v4/objects/{target.path}/{ident}/associations/contacts/{contact_id}"
 
 
 def search_by(

@@ -50,19 +50,29 @@ def ticket_create(request: ActivityRequested, contact_id: str | None) -> dict[st
         "tags": tags(request),
     }
     if contact_id:
-        ticket["requester_id"] = int(contact_id) if contact_id.isdigit() else contact_id
+        ticket["requester_id"] = _user_id(contact_id)
     return {"ticket": ticket}
 
 
-def ticket_update(request: ActivityRequested, ticket: dict[str, Any]) -> dict[str, Any]:
+def _user_id(contact_id: str) -> int | str:
+    return int(contact_id) if contact_id.isdigit() else contact_id
+
+
+def ticket_update(
+    request: ActivityRequested, ticket: dict[str, Any], requester: str | None = None
+) -> dict[str, Any]:
     """PUT body: new subject, the revised description as a new internal note (comments are
-    immutable), revision tag replaced, other tags kept."""
+    immutable), revision tag replaced, other tags kept; `requester` (a relink) moves the
+    ticket to that user."""
     kept = [t for t in ticket.get("tags") or [] if not t.startswith(REVISION_TAG)]
-    return {"ticket": {
+    body: dict[str, Any] = {
         "subject": mc.clip(request.subject, 255),
         "comment": {"body": mc.description(request) or request.subject, "public": False},
         "tags": list(dict.fromkeys([*kept, *tags(request)])),
-    }}
+    }
+    if requester:
+        body["requester_id"] = _user_id(requester)
+    return {"ticket": body}
 
 
 def user_body(draft: ContactDraft, *, creating: bool) -> dict[str, Any]:

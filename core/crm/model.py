@@ -34,3 +34,6 @@ class ActivityWrite:
     crm_activity_id: str
     created: bool
     record_url: str | None = None
+    # Said when the write did more than upsert: e.g. "correction written" where the CRM
+    # cannot move an activity to another contact.
+    detail: str | None = None

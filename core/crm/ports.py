@@ -41,11 +41,15 @@ class CrmAdapter(Protocol):
         *,
         contact_id: str | None,
         existing_activity_id: str | None,
+        previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         """Create the activity, or update the one already written for
         `request.idempotency_key` (or `existing_activity_id` when the worker stored it),
-        linked to `contact_id` when given. Raises StaleCrmReference when
-        `existing_activity_id` or `contact_id` no longer exists."""
+        linked to `contact_id` when given. `previous_contact_id`: the contact the activity
+        was written to before (a relink moved it): the update moves the association from
+        it to `contact_id`, or, where the CRM cannot, writes a correction and says so in
+        ActivityWrite.detail. Raises StaleCrmReference when `existing_activity_id` or
+        `contact_id` no longer exists."""
         ...
 
     async def close(self) -> None:

@@ -31,6 +31,8 @@ ENUMS = {
     "hs_communication_channel_type": {"SMS", "WHATS_APP", "LINKEDIN_MESSAGE"},
     "hs_task_status": {"NOT_STARTED", "COMPLETED", "IN_PROGRESS", "WAITING", "DEFERRED"},
 }
+TYPE_IDS = {"calls": "0-48", "notes": "0-46", "tasks": "0-27", "emails": "0-49",
+            "meetings": "0-47", "communications": "0-18", "contacts": "0-1"}
 NUMERIC = ("hs_timestamp", "hs_call_duration", "hs_meeting_start_time", "hs_meeting_end_time")
 OBJECT_PATH = r"{kind:calls|notes|tasks|emails|meetings|communications|contacts}"
 
@@ -53,6 +55,10 @@ class HubSpotEmulator(Emulator):
             web.post(f"/crm/v3/objects/{OBJECT_PATH}", self.create),
             web.patch(f"/crm/v3/objects/{OBJECT_PATH}/{{id}}", self.update),
             web.get(f"/crm/v3/objects/{OBJECT_PATH}/{{id}}", self.read),
+            web.put(f"/crm/v4/objects/{OBJECT_PATH}/{{id}}/associations/contacts/{{to}}",
+                    self.associate),
+            web.delete(f"/crm/v4/objects/{OBJECT_PATH}/{{id}}/associations/contacts/{{to}}",
+                       self.dissociate),
         ]
 
     def error(self, status: int, message: str, *, code: str = "") -> web.Response:
@@ -142,6 +148,40 @@ class HubSpotEmulator(Emulator):
         if record is None:
             return self.error(404, "Object not found.")
         return web.json_response(self._view(record))
+
+    async def associate(self, request: web.Request) -> web.Response:
+        """v4 "associate records (labelled)": PUT a list of {associationCategory,
+        associationTypeId}; 200 with the association (fromObjectTypeId .. labels)."""
+        kind, ident, to = (request.match_info[k] for k in ("kind", "id", "to"))
+        record = self.table(kind).get(ident)
+        if record is None or to not in self.table("contacts"):
+            return self.error(404, f"No {kind} with id {ident} or contact with id {to}")
+        types = await request.json()
+        if not isinstance(types, list) or not types:
+            return self.error(400, "Invalid input JSON: expected a list of association types")
+        problem = self._bad_associations(kind, {"associations": [{"to": {"id": to},
+                                                                   "types": types}]})
+        if problem:
+            return self.error(400, problem)
+        kept = [a for a in record["associations"] if str(a["to"]["id"]) != to]
+        record["associations"] = [*kept, {"to": {"id": to}, "types": types}]
+        return web.json_response({"fromObjectTypeId": TYPE_IDS.get(kind, kind),
+                                  "fromObjectId": ident, "toObjectTypeId": "0-1",
+                                  "toObjectId": to, "labels": []})
+
+    async def dissociate(self, request: web.Request) -> web.Response:
+        """v4 "remove association between records": deletes every association between the
+        two records; 204 (also when there was none)."""
+        kind, ident, to = (request.match_info[k] for k in ("kind", "id", "to"))
+        record = self.table(kind).get(ident)
+        if record is not None:
+            record["associations"] = [a for a in record["associations"]
+                                      if str(a["to"]["id"]) != to]
+        return web.Response(status=204)
+
+    def contacts_of(self, kind: str, ident: str) -> list[str]:
+        """The contact ids a record is associated with."""
+        return [str(a["to"]["id"]) for a in self.table(kind)[ident]["associations"]]
 
     def _bad_associations(self, kind: str, body: dict[str, Any]) -> str:
         for assoc in body.get("associations") or []:

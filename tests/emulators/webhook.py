@@ -1,6 +1,7 @@
 """A reference receiver for the signed webhook sink: verifies X-C360-Signature (401 if bad),
 upserts by Idempotency-Key (201 created, 200 updated), 404 for an unknown
-X-C360-Activity-Id, and stores the canonical JSON it received."""
+X-C360-Activity-Id, and stores the canonical JSON it received with its X-C360-Contact-Id
+(and a relink's X-C360-Previous-Contact-Id)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,13 @@ class WebhookReceiver(Emulator):
         if stale is not None and stale not in {e["id"] for e in events.values()}:
             return self.error(404, "unknown activity")
         doc: dict[str, Any] = json.loads(body)
+        contact = request.headers.get("X-C360-Contact-Id")
         if key in events:
-            events[key]["doc"] = doc
-            return web.json_response({"id": events[key]["id"]}, status=200)
-        events[key] = {"id": f"evt_{self.next_id()}", "doc": doc}
+            event = events[key]
+            event["doc"] = doc
+            if contact is not None:
+                event["contact"] = contact
+            event["previous_contact"] = request.headers.get("X-C360-Previous-Contact-Id")
+            return web.json_response({"id": event["id"]}, status=200)
+        events[key] = {"id": f"evt_{self.next_id()}", "doc": doc, "contact": contact}
         return web.json_response({"id": events[key]["id"]}, status=201)

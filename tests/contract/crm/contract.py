@@ -31,6 +31,10 @@ class CrmHarness(Protocol):
 
     def delete_activity(self, activity_id: str) -> None: ...
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        """The contact ids the activity is associated with, as the CRM holds it."""
+        ...
+
     def fail_rate_limited(self, seconds: int) -> float | None:
         """Script the vendor's rate-limit answer; returns the retry_after the adapter should
         report (None when the vendor publishes no wait hint)."""
@@ -224,3 +228,31 @@ class CrmAdapterContract(abc.ABC):
             await harness.adapter.upsert_activity(
                 activity(revision=2), contact_id=None, existing_activity_id=first.crm_activity_id
             )
+
+    async def test_a_relink_moves_the_activity_to_the_new_contact_and_back(
+        self, harness: CrmHarness
+    ) -> None:
+        """An update with previous_contact_id re-associates the activity (same record,
+        created=False): Alice -> Dave, then back to Alice; it is never on both."""
+        if harness.supports_contacts:
+            alice = harness.seed_contact(phone=E164, email=None)
+            dave = harness.seed_contact(phone=None, email=EMAIL)
+        else:
+            alice, dave = "contact-alice", "contact-dave"
+        first = await harness.adapter.upsert_activity(
+            activity(), contact_id=alice, existing_activity_id=None
+        )
+        assert harness.contacts_of(first.crm_activity_id) == [alice]
+        moved = await harness.adapter.upsert_activity(
+            activity(revision=2), contact_id=dave, existing_activity_id=first.crm_activity_id,
+            previous_contact_id=alice,
+        )
+        assert (moved.crm_activity_id, moved.created) == (first.crm_activity_id, False)
+        assert harness.contacts_of(first.crm_activity_id) == [dave]
+        back = await harness.adapter.upsert_activity(
+            activity(revision=3), contact_id=alice, existing_activity_id=first.crm_activity_id,
+            previous_contact_id=dave,
+        )
+        assert back.crm_activity_id == first.crm_activity_id
+        assert harness.contacts_of(first.crm_activity_id) == [alice]
+        assert harness.activities("ix-1:crm:call") == ["Inbound call: billing question"]

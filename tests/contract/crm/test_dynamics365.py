@@ -31,6 +31,11 @@ class Dynamics365Harness(EmulatorHarness):
             if r.get(KEY) == idempotency_key
         ]
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        bound = self.emulator.table("phonecalls")[activity_id].get(
+            "regardingobjectid_contact_phonecall@odata.bind")
+        return [bound.removeprefix("/contacts(").removesuffix(")")] if bound else []
+
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("phonecalls")[activity_id]
 

@@ -31,6 +31,9 @@ class HubSpotHarness(EmulatorHarness):
             if r["properties"].get("c360_idempotency_key") == idempotency_key
         ]
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        return self.emulator.contacts_of("calls", activity_id)
+
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("calls")[activity_id]
 

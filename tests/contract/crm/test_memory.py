@@ -31,6 +31,10 @@ class MemoryHarness:
         found = self.adapter.activity_for(idempotency_key)
         return [found.subject] if found else []
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        contact = self.adapter.contact_of.get(activity_id)
+        return [contact] if contact else []
+
     def delete_activity(self, activity_id: str) -> None:
         self.adapter.delete_activity(activity_id)
 

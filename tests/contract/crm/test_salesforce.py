@@ -31,6 +31,10 @@ class SalesforceHarness(EmulatorHarness):
             if r.get(EXT) == idempotency_key
         ]
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        who = self.emulator.table("Task")[activity_id].get("WhoId")
+        return [who] if who else []
+
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("Task")[activity_id]
 

@@ -29,6 +29,10 @@ class WebhookHarness(EmulatorHarness):
         event = self.emulator.table("events").get(idempotency_key)
         return [event["doc"]["subject"]] if event else []
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        return [e["contact"] for e in self.emulator.table("events").values()
+                if e["id"] == activity_id and e.get("contact")]
+
     def delete_activity(self, activity_id: str) -> None:
         events = self.emulator.table("events")
         for key, event in list(events.items()):

@@ -31,6 +31,10 @@ class ZendeskHarness(EmulatorHarness):
             if t.get("external_id") == idempotency_key
         ]
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        requester = self.emulator.table("tickets")[activity_id].get("requester_id")
+        return [str(requester)] if requester is not None else []
+
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("tickets")[activity_id]
 

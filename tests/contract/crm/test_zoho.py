@@ -31,6 +31,10 @@ class ZohoHarness(EmulatorHarness):
             if r.get(KEY) == idempotency_key
         ]
 
+    def contacts_of(self, activity_id: str) -> list[str]:
+        who = self.emulator.table("Calls")[activity_id].get("Who_Id") or {}
+        return [who["id"]] if who.get("id") else []
+
     def delete_activity(self, activity_id: str) -> None:
         del self.emulator.table("Calls")[activity_id]
 

@@ -49,10 +49,12 @@ class FakeCrmAdapter:
 
     async def upsert_activity(
         self, request: ActivityRequested, *, contact_id: str | None,
-        existing_activity_id: str | None,
+        existing_activity_id: str | None, previous_contact_id: str | None = None,
     ) -> ActivityWrite:
         self.calls.append(("upsert_activity", (request.revision, contact_id,
                                                existing_activity_id)))
+        if previous_contact_id is not None:
+            self.calls.append(("moved_from", previous_contact_id))
         if self.script:
             raise self.script.pop(0)
         if self.failing.get(request.interaction_id):

@@ -191,3 +191,46 @@ async def test_with_the_adapters_twin_a_lost_answer_and_429s_leave_one_activity(
     assert len(twin.activities) == 1
     assert (await sink.write(request(2))).reason == "updated"
     assert len(twin.activities) == 1
+
+
+async def test_the_profiles_crm_id_beats_the_search(sink, crm):
+    """profile_crm_ids[crm] names the contact: no search."""
+    dave = crm.add_contact(phone="+442079460999")
+    written = await sink.write(request(profile_crm_ids={"hubspot": dave, "zoho": "z1"}))
+    assert written.result.crm_contact_id == dave
+    assert not [c for c in crm.calls if c[0] == "find_contact"]
+
+
+async def test_a_relink_moves_the_written_activity_and_says_so(sink, crm):
+    """Written on Alice (search by phone); the relinked request names Dave: the same activity
+    is updated with Dave as its contact and the move is reported; back to Alice likewise."""
+    alice = crm.add_contact(phone=PHONE)
+    dave = crm.add_contact(phone="+442079460999")
+    first = await sink.write(request(1))
+    assert first.result.crm_contact_id == alice
+    moved = await sink.write(request(2, profile_crm_ids={"hubspot": dave}, target="profile"))
+    assert (moved.reason, moved.result.crm_contact_id) == ("updated", dave)
+    assert moved.result.detail == f"re-associated from contact {alice} to {dave}"
+    assert ("moved_from", alice) in crm.calls
+    assert crm.activities["acme:ix-1:default:call"]["contact"] == dave
+    back = await sink.write(request(3))
+    assert (back.result.crm_contact_id, back.result.detail) == (
+        alice, f"re-associated from contact {dave} to {alice}")
+
+
+async def test_the_same_target_reuses_the_stored_contact_without_a_search(sink, crm):
+    """A later revision with the same identifiers: no second search, no move."""
+    crm.add_contact(phone=PHONE)
+    await sink.write(request(1))
+    again = await sink.write(request(2))
+    assert [c[0] for c in crm.calls].count("find_contact") == 1
+    assert again.result.detail is None
+
+
+async def test_a_linked_record_without_a_contact_leaves_the_activity_and_says_so(sink, crm):
+    """Dave is not in this CRM (and contacts are not created): the activity stays on Alice."""
+    alice = crm.add_contact(phone=PHONE)
+    await sink.write(request(1))
+    kept = await sink.write(request(2, customer_phone="+442079460999"))
+    assert kept.result.crm_contact_id == alice
+    assert "no contact in hubspot" in kept.result.detail

@@ -50,14 +50,15 @@ SETTINGS = GatewaySettings(secret=SECRET, dev=True, buffer_size=2, heartbeat_sec
 
 @asynccontextmanager
 async def serve(
-    settings: GatewaySettings = SETTINGS, clock: Callable[[], float] = time.time
+    settings: GatewaySettings = SETTINGS, clock: Callable[[], float] = time.time,
+    crm_menu: Any = None,
 ) -> AsyncIterator[Env]:
     """An app with only the gateway mounted, on the twins (dev mode on by default)."""
     config = GatewayConfig.from_settings(SimpleNamespace(
         kafka_bootstrap_servers="unused:1", topic_prefix="t.", default_tenant="demo"))
     topic, publisher = InMemoryPopTopic(partitions=2), InMemoryPublisher()
     gateway = Gateway(settings, config, Hub(2, 60_000, lambda: int(time.time() * 1000)),
-                      topic, topic, publisher, twin_desk(), clock)
+                      topic, topic, publisher, twin_desk(), clock, crm_menu)
     app = web.Application()
     add_routes(app, gateway)
     client = TestClient(TestServer(app))

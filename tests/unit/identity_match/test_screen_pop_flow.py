@@ -177,8 +177,8 @@ async def test_relink_moves_the_interaction_and_relinking_back_reverts(deps):
     await run(voice_call("ix-1"), deps)
     assert await _profile_ids_of_timeline(deps, "p-alice") == ["ix-1"]
     out = await handle_desktop_action(relink("ix-1", "p-bob", T0 + timedelta(minutes=1)), deps)
-    assert [o.value.profile_id for o in out] == ["p-bob"]
-    assert json.loads(out[0].value.view_json)["match"]["source"] == "link"
+    assert [o.value.profile_id for o in out] == ["p-bob", "p-bob"]  # the call activity, the pop
+    assert json.loads(out[-1].value.view_json)["match"]["source"] == "link"
     assert await _profile_ids_of_timeline(deps, "p-alice") == []
     assert await _profile_ids_of_timeline(deps, "p-bob") == ["ix-1"]
     await handle_desktop_action(relink("ix-1", "p-alice", T0 + timedelta(minutes=2),
