@@ -12,7 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from connectors.gateway import crm_oauth_web as crm_identity_routes
 from connectors.gateway import web as gateway_routes
-from connectors.gateway.crm_oauth_web import CrmIdentity
+from connectors.gateway.crms import CrmIdentity
 from connectors.gateway.web import Gateway
 from connectors.sources import ingest_web as ingest_routes
 from connectors.sources.ingest_web import Ingest

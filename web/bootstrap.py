@@ -12,8 +12,7 @@ import structlog
 from connectors.crm.agent_oauth import AgentOAuth
 from connectors.crm.routing import load_routing
 from connectors.crm.worker import adapter_factory
-from connectors.gateway.crm_oauth_web import CrmIdentity
-from connectors.gateway.crms import CrmMenu
+from connectors.gateway.crms import CrmIdentity, CrmMenu
 from connectors.gateway.desk import CrmDesk, ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import KafkaPopFeed, KafkaPopLog

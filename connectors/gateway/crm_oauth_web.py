@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
 from pydantic import Field
 
 from connectors.crm.agent_oauth import AgentOAuth, ConnectFailed
+from connectors.gateway.crms import CRM_IDENTITY, CrmIdentity, connected_of
 from connectors.gateway.web import Gateway as GatewayDeps
 from connectors.gateway.web import _guarded, identify
 from connectors.gateway.web_models import TokenQuery
@@ -21,14 +21,6 @@ from infra.http_routes import Described, Operation, Parameters, Reply
 log = structlog.get_logger("c360.gateway.crm_oauth")
 
 
-@dataclass(frozen=True, slots=True)
-class CrmIdentity:
-    """The connect flow, or None when no CRM has an OAuth app (every route answers 404)."""
-
-    oauth: AgentOAuth | None = None
-
-
-CRM_IDENTITY = web.AppKey("c360_crm_identity", CrmIdentity)
 # The callback page carries the code in its URL: keep it out of Referer headers and caches.
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
@@ -92,9 +84,8 @@ def _oauth(request: web.Request) -> AgentOAuth | None:
 
 async def connected_crms(request: web.Request, tenant: str, agent: str) -> dict[str, bool]:
     """For every CRM with per-agent identity: has this agent connected it? ({} when the
-    feature is off). For GET /v1/desktop/crms's "connected" map. Raises StoreUnavailable."""
-    oauth = _oauth(request)
-    return {} if oauth is None else await oauth.connected_crms(tenant, agent)
+    feature is off). Raises StoreUnavailable."""
+    return await connected_of(request.app.get(CRM_IDENTITY), tenant, agent)
 
 
 async def connections(request: web.Request, gw: GatewayDeps) -> web.Response:

@@ -5,8 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
+from connectors.crm.agent_oauth import AgentOAuth
 from connectors.crm.routing import CrmRouting
 from core.activity_log import InteractionActivities
+
+
+@dataclass(frozen=True, slots=True)
+class CrmIdentity:
+    """The per-agent connect flow, or None when no CRM has an OAuth app (its routes answer
+    404 and no CRM shows as connectable)."""
+
+    oauth: AgentOAuth | None = None
+
+
+CRM_IDENTITY = web.AppKey("c360_crm_identity", CrmIdentity)
+
+
+async def connected_of(identity: CrmIdentity | None, tenant: str, agent: str) -> dict[str, bool]:
+    """For every CRM with per-agent identity: has this agent connected it? ({} when the
+    feature is off). Raises StoreUnavailable."""
+    if identity is None or identity.oauth is None:
+        return {}
+    return await identity.oauth.connected_crms(tenant, agent)
 
 
 @dataclass(frozen=True, slots=True)

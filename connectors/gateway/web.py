@@ -23,7 +23,7 @@ from connectors.gateway.actions import (
     action_messages,
     parse_action,
 )
-from connectors.gateway.crms import CrmMenu, no_menu
+from connectors.gateway.crms import CRM_IDENTITY, CrmMenu, connected_of, no_menu
 from connectors.gateway.desk import ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.kafka_feed import PopFeed, PopLog
@@ -119,10 +119,14 @@ async def crms(request: web.Request, gw: Gateway) -> web.Response:
     interaction = (request.query.get("interaction_id") or "").strip()
     if not interaction or len(interaction) > MAX_ID:
         return _error(400, "invalid_request", f"interaction_id is required (at most {MAX_ID})")
-    if gw.crm_menu is None:
-        return web.json_response(no_menu())
     try:
-        menu = await gw.crm_menu.describe(who.tenant, who.agent, interaction)
+        menu = no_menu()
+        if gw.crm_menu is not None:
+            menu = await gw.crm_menu.describe(who.tenant, who.agent, interaction)
+        # Per-agent identity (connectors.gateway.crm_oauth_web): which CRMs this agent
+        # connected, so the panel offers "Connect" only where it is missing.
+        menu["connected"] = await connected_of(request.app.get(CRM_IDENTITY), who.tenant,
+                                               who.agent)
     except StoreUnavailable:
         return web.json_response({"error": "unavailable", "detail": "store unavailable"},
                                  status=503, headers={"Retry-After": "2"})

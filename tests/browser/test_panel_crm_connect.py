@@ -18,7 +18,7 @@ pytest.importorskip("connectors.gateway.crm_oauth_web", reason="per-agent CRM si
 # The imports below need the routes' modules, checked just above.
 from connectors.crm.agent_oauth import AgentOAuth
 from connectors.gateway import auth
-from connectors.gateway.crm_oauth_web import CrmIdentity
+from connectors.gateway.crms import CrmIdentity
 from connectors.gateway.memory import InMemoryPopTopic
 from infra.settings_crm_oauth import OAuthApp
 from infra.token_crypto import FernetSealer, new_key

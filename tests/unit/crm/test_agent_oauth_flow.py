@@ -24,7 +24,7 @@ from connectors.crm.routing import CrmRouting
 from connectors.crm.settings import CrmSettingsSet
 from connectors.crm.sink import FELL_BACK, CrmSink
 from connectors.gateway import auth
-from connectors.gateway.crm_oauth_web import CrmIdentity
+from connectors.gateway.crms import CrmIdentity
 from core.crm.agent_auth import AgentTokens
 from infra.settings_crm_oauth import OAuthApp
 from infra.token_crypto import FernetSealer, new_key
@@ -143,6 +143,10 @@ async def test_an_agent_connects_and_their_activities_are_written_as_them(world:
     assert await resp.json() == {"connected": {world.crm: True}}
     resp = await world.client.get("/v1/desktop/crm/connections", headers=world.desktop(BOB))
     assert await resp.json() == {"connected": {world.crm: False}}
+    # The panel's CRM menu carries the same map, so "Connect" shows only where missing.
+    resp = await world.client.get("/v1/desktop/crms?interaction_id=i-1",
+                                  headers=world.desktop(ALICE))
+    assert (await resp.json())["connected"] == {world.crm: True}
 
     sink = world.sink()
     written = await sink.write(activity(agent_id=ALICE))
