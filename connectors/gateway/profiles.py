@@ -133,16 +133,17 @@ class ProfileRoutes:
         return None
 
     # -- GET /v1/desktop/search ------------------------------------------------------------
-    async def search(self, who: AgentIdentity, q: str) -> Answer:
-        """Directory and (concurrently, bounded by a timeout) the agent's CRM; a CRM
-        contact a profile already holds shows once, as that profile with crm_id set."""
+    async def search(self, who: AgentIdentity, q: str, chosen: str | None = None) -> Answer:
+        """Directory and (concurrently, bounded by a timeout) the agent's CRM (`chosen`: the
+        one the agent picked for the interaction, else the routing's); a CRM contact a
+        profile already holds shows once, as that profile with crm_id set."""
         tenant = who.tenant
         try:
             plan = plan_query(q, tenant, self.desk.pepper, self.desk.region_for(tenant),
                               self.desk.schemas.for_tenant(tenant))
         except InvalidQuery as exc:
             return _problem(400, "invalid_query", [str(exc)])
-        crm = self.desk.crms.crm_for(tenant, who.agent)
+        crm = chosen or self.desk.crms.crm_for(tenant, who.agent)
         crm_text = plan.phone or plan.email or " ".join(q.split())
         crm_task = asyncio.create_task(self._crm_search(crm, crm_text)) if crm else None
         try:

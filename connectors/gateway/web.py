@@ -238,9 +238,17 @@ async def _small_body(request: web.Request) -> bytes | None:
 
 
 async def search(request: web.Request, gw: Gateway) -> web.Response:
-    """Contacts matching ?q= in the profile directory and the agent's CRM (docs/desktop.md)."""
+    """Contacts matching ?q= in the profile directory and the agent's CRM: the one picked for
+    ?interaction_id= (choose_crm) where there is a choice, else the routing's (docs/desktop.md)."""
     who = identify(request, gw)
-    return await _answer(_profile_routes(gw).search(who, request.query.get("q", "")))
+    chosen = None
+    interaction = (request.query.get("interaction_id") or "").strip()
+    if gw.crm_menu is not None and interaction and len(interaction) <= MAX_ID:
+        try:
+            chosen = (await gw.crm_menu.describe(who.tenant, who.agent, interaction))["chosen"]
+        except StoreUnavailable:
+            chosen = None  # the routing's CRM: search still answers
+    return await _answer(_profile_routes(gw).search(who, request.query.get("q", ""), chosen))
 
 
 async def link_crm_contact(request: web.Request, gw: Gateway) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,12 +16,15 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.crm.errors import CrmUnavailable
 from connectors.crm.memory import InMemoryCrmAdapter
+from connectors.crm.routing import CrmRouting, TenantCrm
 from connectors.gateway import auth
+from connectors.gateway.crms import CrmMenu
 from connectors.gateway.desk import ProfileDesk
 from connectors.gateway.hub import Hub
 from connectors.gateway.memory import InMemoryPopTopic
 from connectors.gateway.settings import GatewayConfig, GatewaySettings
-from connectors.gateway.web import Gateway, add_routes
+from connectors.gateway.web import GATEWAY, Gateway, add_routes
+from core.activity_log import CrmChoice, InMemoryInteractionActivities
 from core.crm.model import CrmContact
 from core.layouts import LayoutConfig, LayoutField, TenantLayout
 from core.profile_fields import email_value, identifiers_from, phone_normalizer
@@ -184,6 +188,29 @@ async def test_crm_failures_are_errors_not_500(env: Env) -> None:
     env.desk.crms._adapters = {"hubspot": SlowCrm("hubspot")}
     body = await search(env, "alice")
     assert body["errors"][0]["source"] == "hubspot" and "0.5s" in body["errors"][0]["message"]
+
+
+async def test_search_asks_the_crm_the_agent_picked_for_the_interaction(env: Env) -> None:
+    """With ?interaction_id= and a choose_crm on it, the picked CRM is searched; without
+    one (or for another interaction) the routing's."""
+    sales = InMemoryCrmAdapter("salesforce")
+    sid = sales.seed_contact(first_name="Smita", last_name="Sales", email="s@example.com")
+    hid = env.crm.seed_contact(first_name="Smita", last_name="Hub", email="h@example.com")
+    env.desk.crms._adapters = {"hubspot": env.crm, "salesforce": sales}
+    log = InMemoryInteractionActivities()
+    await log.choose("demo", "call-1", CrmChoice("salesforce", 1, "e1"))
+    routing = CrmRouting("hubspot", {"demo": TenantCrm("hubspot", crms=("salesforce",))})
+    gw = env.client.server.app[GATEWAY]
+    env.client.server.app[GATEWAY] = dataclasses.replace(gw, crm_menu=CrmMenu(routing, log))
+
+    async def crm_ids(interaction: str) -> set[tuple[str, str]]:
+        reply = await env.client.get("/v1/desktop/search", headers=env.headers(),
+                                     params={"q": "smita", "interaction_id": interaction})
+        assert reply.status == 200, await reply.text()
+        return {(r["source"], r["crm_id"]) for r in (await reply.json())["results"]}
+
+    assert await crm_ids("call-1") == {("salesforce", sid)}
+    assert await crm_ids("call-2") == {("hubspot", hid)}
 
 
 @pytest.mark.parametrize("q", ["", "a", "x" * 201])
