@@ -1,8 +1,7 @@
 """The panel's "Connect <CRM>" in headless Chromium against the real per-agent sign-in
 routes (connectors.gateway.crm_oauth_web) and the Zendesk emulator's authorization-code
 grant: the popup goes through the emulator's consent page back to the callback, and once
-the agent closes it the button is gone. Skipped where those routes are not there yet
-(they are built on another branch of issue 11)."""
+the agent closes it the button is gone."""
 
 from __future__ import annotations
 
@@ -13,9 +12,6 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, expect
 
-pytest.importorskip("connectors.gateway.crm_oauth_web", reason="per-agent CRM sign-in routes")
-
-# The imports below need the routes' modules, checked just above.
 from connectors.crm.agent_oauth import AgentOAuth
 from connectors.gateway import auth
 from connectors.gateway.crms import CrmIdentity

@@ -2,15 +2,12 @@
 desktop routes (connectors.gateway.profiles) on twins: web.app.create_app with an in-memory
 directory, search index, pop topic, publisher and HubSpot adapter. Two stand-ins remain:
 the contacts worker (ProfileUpserted -> directory) and the streams worker's fresh pop after a
-relink, both replayed from what the routes published. Skipped where the routes are not
-there yet (they are built on other branches of issue 11); the CRM choice needs
-connectors.gateway.crms (GET /v1/desktop/crms) as well."""
+relink, both replayed from what the routes published."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,9 +16,6 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-pytest.importorskip("connectors.gateway.profiles", reason="the desktop profile routes")
-
-# The imports below need the routes' modules, checked just above.
 from connectors.crm.memory import InMemoryCrmAdapter
 from connectors.gateway import auth
 from connectors.gateway.memory import InMemoryPopTopic
@@ -117,8 +111,7 @@ async def real() -> AsyncIterator[Real]:
     topic, publisher = InMemoryPopTopic(partitions=1), InMemoryPublisher()
     base = twin_deps(topic=topic, publisher=publisher)
     gateway = dataclasses.replace(base.gateway, desk=desk)
-    if importlib.util.find_spec("connectors.gateway.crms"):  # GET /v1/desktop/crms is there
-        gateway = dataclasses.replace(gateway, crm_menu=crm_menu())
+    gateway = dataclasses.replace(gateway, crm_menu=crm_menu())
     deps = dataclasses.replace(base, gateway=gateway)
     calls: list[Call] = []
     app = create_app(SETTINGS, deps)
@@ -195,16 +188,14 @@ async def test_search_pick_create_and_edit_on_the_real_routes(
     dialog = page.get_by_role("dialog", name="Create a profile for this caller")
     await expect(dialog.get_by_label("Phone")).to_have_value(CALLER)
     await dialog.get_by_label("Name").fill("Erin Example")
-    in_crm = importlib.util.find_spec("connectors.gateway.crms") is not None
-    if in_crm:  # the CRM menu says HubSpot: the contact can be made there too
-        await dialog.get_by_label("Also create the contact in HubSpot").check()
+    # The CRM menu says HubSpot: the contact can be made there too.
+    await dialog.get_by_label("Also create the contact in HubSpot").check()
     await dialog.get_by_role("button", name="Create").click()
     await shows(page, "Erin Example")
     assert sent(real, "POST", "/v1/desktop/profiles")[-1]["interaction_id"] == iid
-    if in_crm:
-        await expect(page.locator("#notice")).to_contain_text("HubSpot contact c")
-        assert [(c.first_name, c.phones) for c in real.crm.contacts.values()
-                if c.id != "501"] == [("Erin", (CALLER,))]
+    await expect(page.locator("#notice")).to_contain_text("HubSpot contact c")
+    assert [(c.first_name, c.phones) for c in real.crm.contacts.values()
+            if c.id != "501"] == [("Erin", (CALLER,))]
 
     await caller.get_by_role("button", name="Edit Erin Example").click()
     edit = page.get_by_role("dialog", name="Edit Erin Example")
@@ -233,7 +224,6 @@ async def test_search_pick_create_and_edit_on_the_real_routes(
 async def test_crm_choice_on_the_real_route(browser: Browser, real: Real) -> None:
     """GET /v1/desktop/crms lists HubSpot (default) and Salesforce: the selector shows the
     default; picking Salesforce publishes choose_crm for the interaction."""
-    pytest.importorskip("connectors.gateway.crms", reason="GET /v1/desktop/crms")
     page = await open_panel(browser, real)
     iid = real.pop(status="one", candidates=[("p-1", "Dave Miller")])
     select = page.get_by_label("Log to CRM")
