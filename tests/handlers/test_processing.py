@@ -215,13 +215,14 @@ def _note(agent="agent-1"):
 
 
 async def test_a_desktop_action_is_decoded_once_and_offered_to_every_handler():
-    """The desktop agent's table: links, manual activities and related records, in order;
-    a note makes one activity request and nothing else."""
+    """The desktop agent's table: links, manual activities, the CRM choice and related
+    records, in order; a note makes one activity request and nothing else."""
     deps = _deps()
     table = routes(deps)[DESKTOP]
     assert [r.stage for r in table[DesktopActionTaken]] == [
         "desktop_links",
         "desktop_activities",
+        "crm_choice",
         "related_links",
     ]
     sent, stats = Sent(), StatsBook()
@@ -231,6 +232,7 @@ async def test_a_desktop_action_is_decoded_once_and_offered_to_every_handler():
     assert {s: c.processed for s, c in stats.stages.items() if c.processed} == {
         "desktop_links": 1,
         "desktop_activities": 1,
+        "crm_choice": 1,
         "related_links": 1,
     }
 

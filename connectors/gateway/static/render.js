@@ -162,10 +162,17 @@
       deps.notice("Could not link: " + ((r.body && r.body.detail) || "service unavailable"));
       return false;
     }
-    state.chosen = { profile_id: cand.profile_id, display_name: cand.display_name };
-    deps.render();
+    linking(state, deps, cand.profile_id, cand.display_name);
     deps.notice("Linked to " + (cand.display_name || cand.profile_id) + ".");
     return true;
+  }
+
+  // Shows "linked, refreshing" until the fresh pop naming the profile arrives; that pop may
+  // already be on screen (it can beat the action's answer), and then there is nothing to wait for.
+  function linking(state, deps, profileId, name) {
+    if (state.pop && state.pop.profile_id === profileId) return;
+    state.chosen = { profile_id: profileId, display_name: name };
+    deps.render();
   }
 
   // ---- relink dialog ----------------------------------------------------------------------
@@ -265,5 +272,5 @@
     related(state, deps);
   }
 
-  window.C360Render = { h, fill, cap, timeEl, icon, channelName, relative, refreshTimes, renderAll, wireRelinkDialog, choose };
+  window.C360Render = { h, fill, cap, timeEl, icon, channelName, relative, refreshTimes, renderAll, wireRelinkDialog, choose, linking };
 })();

@@ -117,8 +117,7 @@
       deps.notice("Could not link " + name + detailOf(r) + ".");
       return false;
     }
-    state.chosen = { profile_id: r.body.profile_id, display_name: res.display_name || name };
-    deps.render();
+    R.linking(state, deps, r.body.profile_id, res.display_name || name);
     deps.notice("Linked to " + name + " from " + sourceName(res.crm || res.source) + ".");
     return true;
   }
