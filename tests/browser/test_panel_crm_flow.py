@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -52,6 +52,7 @@ from web.app import create_app
 from web.bootstrap import build_web_deps
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+T = TypeVar("T")
 
 TENANT, AGENT = "demo", "agent-1"
 SECRET = "browser-crm-flow-secret-0123456789"
@@ -96,7 +97,7 @@ class Stack:
         await asyncio.to_thread(self.publish, INTERACTIONS, call[3:],
                                 lambda r: r.interaction_id)
 
-    async def redis(self, read: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def redis(self, read: Callable[[Any], Awaitable[T]]) -> T:
         """`read(client)` on a client of the stack's Redis."""
         client = redis_client(self.redis_url)
         try:
@@ -108,8 +109,9 @@ class Stack:
         return await self.redis(
             lambda c: RedisProfileDirectory(c, self.keys).get(TENANT, profile_id))
 
-    async def linked_by_agent(self, iid: str) -> bool:
-        return await self.redis(lambda c: _by_agent(RedisInteractionLinks(c, self.keys), iid))
+    async def linked_by_agent(self, iid: str, profile_id: str) -> bool:
+        return await self.redis(
+            lambda c: _by_agent(RedisInteractionLinks(c, self.keys), iid, profile_id))
 
     async def crm_chosen(self, iid: str) -> str | None:
         book = await self.redis(
@@ -117,8 +119,9 @@ class Stack:
         return book.choice.crm if book.choice else None
 
 
-async def _by_agent(links: RedisInteractionLinks, iid: str) -> bool:
-    return any(a.by == "agent" for a in await links.actions(TENANT, iid))
+async def _by_agent(links: RedisInteractionLinks, iid: str, profile_id: str) -> bool:
+    return any((a.by, a.profile_id) == ("agent", profile_id)
+               for a in await links.actions(TENANT, iid))
 
 
 async def until(what: str, probe: Callable[[], Any], deadline: float = DEADLINE) -> Any:
@@ -153,6 +156,8 @@ async def stack(
                                               "phone": CALLER}),
            "dave": hubspot.seed("contacts", {"firstname": "Dave", "lastname": "Dobson",
                                              "phone": DAVE_PHONE}),
+           "frank": hubspot.seed("contacts", {"firstname": "Frank", "lastname": "Fisher",
+                                              "phone": "+442079460321"}),
            "sf-alice": sf.seed("Contact", {"FirstName": "Alice", "LastName": "Archer",
                                            "Phone": CALLER})}
     shared = {"C360_PROFILE_SCHEMA_FILE": str(tmp_path / "schema.json"),
@@ -231,13 +236,22 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     call = await stack.ring("ix-relink")
     await shows(page, "Alice Archer")
     box = page.get_by_role("searchbox", name="Name, phone, email or attribute")
-    await box.fill("Dave")
     results = page.locator("#search-results > li")
+    # Frank is only in HubSpot: Link makes his profile (link-crm-contact) and relinks to it.
+    await box.fill("fish")
+    await expect(results).to_have_count(1, timeout=20_000)
+    await expect(results.locator(".badge")).to_have_text(["HubSpot"])
+    await page.get_by_role("button", name="Link Frank Fisher (HubSpot)").click()
+    await shows(page, "Frank Fisher")
+    frank = await page.evaluate("window.c360Panel.state.pop.profile_id")
+    assert frank != "p-alice"
+    # Dave is in both, merged into one result: his c360 profile holds his HubSpot id.
+    await box.fill("Dave")
     await expect(results).to_have_count(1, timeout=20_000)
     await expect(results.locator(".badge")).to_have_text(["c360"])
     await page.get_by_role("button", name="Link Dave Dobson (c360)").click()
     await shows(page, "Dave Dobson")
-    await until("the relink recorded", lambda: stack.linked_by_agent("ix-relink"))
+    await until("the relink recorded", lambda: stack.linked_by_agent("ix-relink", "p-dave"))
     await page.get_by_label("Text").fill("Dave asked about his invoice.")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#note-status")).to_have_text("Note saved.")
@@ -251,7 +265,7 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     assert note["properties"]["hs_note_body"].startswith("Dave asked about his invoice.")
 
     # 4. An unknown caller: Create profile, also in HubSpot.
-    await stack.ring("ix-new", caller=NEW_CALLER)
+    new_call = await stack.ring("ix-new", caller=NEW_CALLER)
     await expect(caller).to_contain_text("Not identified", timeout=DEADLINE * 1000)
     await caller.get_by_role("button", name="Create profile…").click()
     dialog = page.get_by_role("dialog", name="Create a profile for this caller")
@@ -260,15 +274,18 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     await dialog.get_by_label("Also create the contact in HubSpot").check()
     await dialog.get_by_role("button", name="Create").click()
     await shows(page, "Erin Example")
-    made = [r["properties"] for r in list(stack.hubspot.table("contacts").values())
-            if r["id"] not in (stack.ids["alice"], stack.ids["dave"])]
-    assert [(p.get("firstname"), p.get("lastname"), p.get("phone")) for p in made] == [
+    made = {r["id"]: r["properties"] for r in list(stack.hubspot.table("contacts").values())
+            if r["id"] not in stack.ids.values()}
+    assert [(p.get("firstname"), p.get("lastname"), p.get("phone")) for p in made.values()] == [
         ("Erin", "Example", NEW_CALLER)]
     pid = await page.evaluate("window.c360Panel.state.pop.profile_id")
     erin = await until("Erin in the directory", lambda: stack.profile(pid))
     assert (erin.display_name, [(i.kind, i.value) for i in erin.identifiers]) == (
         "Erin Example", [("phone", NEW_CALLER)])
-    assert set(erin.crm_ids) == {"hubspot"}
+    assert erin.crm_ids == {"hubspot": next(iter(made))}
+    await stack.wrap_up(new_call)  # the call goes to the contact just made
+    await until("the new caller's call on the new HubSpot contact", lambda: hubspot_on(
+        stack.hubspot, "calls", "ix-new") == [list(made)])
 
     # 5. Edit a field the layout marks editable.
     await caller.get_by_role("button", name="Edit Erin Example").click()
@@ -277,6 +294,7 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     await edit.get_by_label("Tier").select_option("silver")
     await edit.get_by_role("button", name="Save").click()
     await expect(edit).to_be_hidden()
+    await expect(caller.locator(".fields")).to_contain_text("silver")
     edited = await until("the edit in the directory", lambda: _with_tier(stack, pid, "silver"))
     assert edited.display_name == "Erin Example"
 
@@ -289,6 +307,8 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     await expect(page.locator("#notice")).to_have_text(
         "Activities of this interaction go to Salesforce.")
     await until("the choice recorded", lambda: stack.crm_chosen("ix-choice"))
+    await page.reload()  # the menu's "chosen" comes back from the interaction's record
+    await expect(page.get_by_label("Log to CRM")).to_have_value("salesforce", timeout=20_000)
     await stack.wrap_up(call)
     await until("the call in Salesforce, on Alice",
                 lambda: salesforce_tasks(stack.salesforce, "ix-choice") == [stack.ids["sf-alice"]])
@@ -298,12 +318,14 @@ async def test_the_crm_follows_the_agent_in_the_panel(
 
     # What the streams worker asked the CRM sink for: the relinked profile (Dave, by his
     # HubSpot id) as the target of the automatic call and of the manual note, on the
-    # routing default; the agent's choice of Salesforce, where Alice is found by her phone.
+    # routing default; the contact the create made (the relink names that record); the
+    # agent's choice of Salesforce, where Alice is found by her phone.
     requests = await asyncio.to_thread(consume_until, stack.prefix + ACTIVITIES_REQUESTED,
-                                       lambda rs: len(_requested(rs)) >= 3)
+                                       lambda rs: len(_requested(rs)) >= 4)
     assert sorted((r.interaction_id, r.kind, r.crm, r.profile_id, r.target, r.crm_choice)
                   for r in _requested(requests)) == [
         ("ix-choice", "call", "salesforce", "p-alice", "search", "agent"),
+        ("ix-new", "call", None, pid, "agent", None),
         ("ix-relink", "call", None, "p-dave", "profile", None),
         ("ix-relink", "note", None, "p-dave", "profile", None)]
 
