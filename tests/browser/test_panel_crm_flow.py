@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from connectors.gateway import auth
 from core.profiles import Profile
@@ -238,6 +238,11 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     box = page.get_by_role("searchbox", name="Name, phone, email or attribute")
     results = page.locator("#search-results > li")
     # Frank is only in HubSpot: Link makes his profile (link-crm-contact) and relinks to it.
+    # The answers of link-crm-contact and relink are held until the streams worker's fresh
+    # pop naming the profile is on screen (a race the panel must survive: the pop may
+    # come first).
+    for path in ("link-crm-contact", "actions"):
+        await page.route(f"**/v1/desktop/{path}", lambda route: _after_the_pop(page, route))
     await box.fill("fish")
     await expect(results).to_have_count(1, timeout=20_000)
     await expect(results.locator(".badge")).to_have_text(["HubSpot"])
@@ -251,6 +256,7 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     await expect(results.locator(".badge")).to_have_text(["c360"])
     await page.get_by_role("button", name="Link Dave Dobson (c360)").click()
     await shows(page, "Dave Dobson")
+    await page.unroute_all()
     await until("the relink recorded", lambda: stack.linked_by_agent("ix-relink", "p-dave"))
     await page.get_by_label("Text").fill("Dave asked about his invoice.")
     await page.get_by_role("button", name="Save").click()
@@ -333,6 +339,21 @@ async def test_the_crm_follows_the_agent_in_the_panel(
 def _requested(records: list[Received]) -> list[ActivityRequested]:
     return [r for r in (codec.decode(x.value) for x in records if x.value)
             if isinstance(r, ActivityRequested)]
+
+
+async def _after_the_pop(page: Page, route: Route) -> None:
+    """Answer a link request (link-crm-contact, a relink action) once the pop naming the
+    profile it links is on screen; other actions go through."""
+    sent = route.request.post_data_json or {}
+    if sent.get("action", "relink") != "relink":
+        await route.continue_()
+        return
+    answer = await route.fetch()
+    made = sent.get("profile_id") or (await answer.json())["profile_id"]
+    await page.wait_for_function(
+        "id => (window.c360Panel.state.pop || {}).profile_id === id", arg=made,
+        timeout=DEADLINE * 1000)
+    await route.fulfill(response=answer)
 
 
 async def _both(stack: Stack) -> bool:

@@ -151,11 +151,7 @@
       if (r.status !== 201 && r.status !== 200) { showProblems(r.body, "The profile was not created"); return; }
       close();
       const name = body.display_name;
-      // The fresh pop naming the new profile may have come before this answer.
-      if (state.pop && state.pop.interaction_id === iid && state.pop.profile_id !== r.body.profile_id) {
-        state.chosen = { profile_id: r.body.profile_id, display_name: name };
-        deps.render();
-      }
+      R.linked(state, deps, iid, r.body.profile_id, name);
       const crmName = inCrm ? window.C360Search.sourceName(crm) : "";
       const crmPart = !inCrm ? "" : r.body.crm_id ? " (" + crmName + " contact " + r.body.crm_id + ")"
         : "; the " + crmName + " contact was not created" + (r.body.crm_error ? " (" + r.body.crm_error + ")" : "");
