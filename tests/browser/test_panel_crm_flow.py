@@ -250,6 +250,10 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     await shows(page, "Frank Fisher")
     frank = await page.evaluate("window.c360Panel.state.pop.profile_id")
     assert frank != "p-alice"
+    # Dave's number as typed locally finds his profile (and his HubSpot contact, merged).
+    await box.fill("020 7946 0456")
+    await expect(results).to_have_count(1, timeout=20_000)
+    await expect(results).to_contain_text("Dave Dobson")
     # Dave is in both, merged into one result: his c360 profile holds his HubSpot id.
     await box.fill("Dave")
     await expect(results).to_have_count(1, timeout=20_000)
