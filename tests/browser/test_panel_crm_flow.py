@@ -6,7 +6,7 @@ connectors.crm.worker`) and the HubSpot and Salesforce emulators.
 A call from Alice's number rings agent-1; the agent finds Dave in "Find a contact", links
 him (the relink goes through the desktop topic and the streams worker, which re-pops), adds
 a note, the call is wrapped up: HubSpot gets the call and the note on Dave's contact, not
-Alice's. An unknown caller: Create profile (phone prefilled, also in HubSpot) makes the
+Alice's; relinked back to Alice from the Relink dialog, both move to her. An unknown caller: Create profile (phone prefilled, also in HubSpot) makes the
 HubSpot contact and the directory's profile, and the pop shows it; Edit changes a field the
 tenant's layout marks editable, and the directory has it. A third call: the agent picks
 Salesforce under "Log to CRM", and the call activity lands in Salesforce."""
@@ -273,16 +273,26 @@ async def test_the_crm_follows_the_agent_in_the_panel(
     [note] = [r for r in stack.hubspot.table("notes").values()
               if r["properties"]["c360_idempotency_key"].startswith(f"{TENANT}:ix-relink:")]
     assert note["properties"]["hs_note_body"].startswith("Dave asked about his invoice.")
+    # Relinked back to Alice after the wrap-up: both records move to her contact.
+    await page.get_by_role("button", name="Relink…").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_label("Alice Archer").check()
+    await dialog.get_by_role("button", name="Relink", exact=True).click()
+    await shows(page, "Alice Archer")
+    alice = [[stack.ids["alice"]]]
+    await until("the call and the note moved to Alice", lambda: (
+        hubspot_on(stack.hubspot, "calls", "ix-relink") == alice
+        and hubspot_on(stack.hubspot, "notes", "ix-relink") == alice))
 
     # 4. An unknown caller: Create profile, also in HubSpot.
     new_call = await stack.ring("ix-new", caller=NEW_CALLER)
     await expect(caller).to_contain_text("Not identified", timeout=DEADLINE * 1000)
     await caller.get_by_role("button", name="Create profile…").click()
-    dialog = page.get_by_role("dialog", name="Create a profile for this caller")
-    await expect(dialog.get_by_label("Phone")).to_have_value(NEW_CALLER)
-    await dialog.get_by_label("Name").fill("Erin Example")
-    await dialog.get_by_label("Also create the contact in HubSpot").check()
-    await dialog.get_by_role("button", name="Create").click()
+    form = page.get_by_role("dialog", name="Create a profile for this caller")
+    await expect(form.get_by_label("Phone")).to_have_value(NEW_CALLER)
+    await form.get_by_label("Name").fill("Erin Example")
+    await form.get_by_label("Also create the contact in HubSpot").check()
+    await form.get_by_role("button", name="Create").click()
     await shows(page, "Erin Example")
     made = {r["id"]: r["properties"] for r in list(stack.hubspot.table("contacts").values())
             if r["id"] not in stack.ids.values()}
@@ -328,15 +338,18 @@ async def test_the_crm_follows_the_agent_in_the_panel(
 
     # What the streams worker asked the CRM sink for: the relinked profile (Dave, by his
     # HubSpot id) as the target of the automatic call and of the manual note, on the
-    # routing default; the contact the create made (the relink names that record); the
-    # agent's choice of Salesforce, where Alice is found by her phone.
+    # routing default, each asked again for Alice after the relink back; the contact the
+    # create made (the relink names that record); the agent's choice of Salesforce, where
+    # Alice is found by her phone.
     requests = await asyncio.to_thread(consume_until, stack.prefix + ACTIVITIES_REQUESTED,
-                                       lambda rs: len(_requested(rs)) >= 4)
+                                       lambda rs: len(_requested(rs)) >= 6)
     assert sorted((r.interaction_id, r.kind, r.crm, r.profile_id, r.target, r.crm_choice)
                   for r in _requested(requests)) == [
         ("ix-choice", "call", "salesforce", "p-alice", "search", "agent"),
         ("ix-new", "call", None, pid, "agent", None),
+        ("ix-relink", "call", None, "p-alice", "profile", None),
         ("ix-relink", "call", None, "p-dave", "profile", None),
+        ("ix-relink", "note", None, "p-alice", "profile", None),
         ("ix-relink", "note", None, "p-dave", "profile", None)]
 
 
