@@ -6,10 +6,11 @@ connectors.crm.worker`) and the HubSpot and Salesforce emulators.
 A call from Alice's number rings agent-1; the agent finds Dave in "Find a contact", links
 him (the relink goes through the desktop topic and the streams worker, which re-pops), adds
 a note, the call is wrapped up: HubSpot gets the call and the note on Dave's contact, not
-Alice's; relinked back to Alice from the Relink dialog, both move to her. An unknown caller: Create profile (phone prefilled, also in HubSpot) makes the
-HubSpot contact and the directory's profile, and the pop shows it; Edit changes a field the
-tenant's layout marks editable, and the directory has it. A third call: the agent picks
-Salesforce under "Log to CRM", and the call activity lands in Salesforce."""
+Alice's; relinked back to Alice from the Relink dialog, both move to her. An unknown
+caller: Create profile (phone prefilled, also in HubSpot) makes the HubSpot contact and the
+directory's profile, and the pop shows it; Edit changes a field the tenant's layout marks
+editable, and the directory has it. A third call: the agent picks Salesforce under "Log to
+CRM", and the call activity lands in Salesforce."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ class Stack:
     keys: Keys
     hubspot: HubSpotEmulator
     salesforce: SalesforceEmulator
-    ids: dict[str, str]  # CRM ids seeded: alice, dave (HubSpot), sf-alice (Salesforce)
+    ids: dict[str, str]  # CRM ids seeded: alice, dave, frank (HubSpot), sf-alice (Salesforce)
     errors: list[str]  # uncaught page errors
 
     def publish(self, topic: str, records: list[Any], key: Callable[[Any], str]) -> None:
@@ -165,9 +166,9 @@ async def stack(
               "C360_KEY_NAMESPACE": redis_namespace, "C360_MAX_FUTURE_SECONDS": "86400"}
     crm_env = {"C360_CRM_ROUTING_FILE": str(tmp_path / "routing.json"),
                **hubspot.env(), **sf.env()}
+    log = (tmp_path / "streams.log").open("wb")
     streams = start_streams_worker(
-        streams_env(kafka_bootstrap, redis_url, topic_prefix, "flow", **shared),
-        (tmp_path / "streams.log").open("wb"), tmp_path)
+        streams_env(kafka_bootstrap, redis_url, topic_prefix, "flow", **shared), log, tmp_path)
     sink = start_worker(worker_env(kafka_bootstrap, topic_prefix, hubspot, tmp_path,
                                    f"crm-{uuid.uuid4().hex[:8]}", **crm_env),
                         tmp_path / "crm-worker.log")
@@ -181,6 +182,7 @@ async def stack(
                         hubspot, sf, ids, [])
     finally:
         stop_streams(streams)
+        log.close()
         code = stop_worker(sink)
         await hubspot.stop()
         await sf.stop()
