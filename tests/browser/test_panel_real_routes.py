@@ -252,8 +252,7 @@ async def test_create_form_asks_the_required_attribute(browser: Browser, real: R
     dialog = page.get_by_role("dialog", name="Create a profile for this caller")
     await expect(dialog.locator("#profile-fields label")).to_have_text([
         "Name (required)", "Phones (comma-separated)", "Emails (comma-separated)", "Tier",
-        "Renewal", "VIP", "Account number (required)",
-        "Also create the contact in HubSpot"])  # the CRM menu says HubSpot
+        "Renewal", "VIP", "Account number (required)", "Also create the contact in HubSpot"])
     await expect(dialog.get_by_label("Phones")).to_have_value(CALLER)
     await dialog.get_by_label("Name").fill("Fay Required")
     await dialog.get_by_role("button", name="Create").click()

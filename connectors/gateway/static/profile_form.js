@@ -151,7 +151,7 @@
       if (r.status !== 201 && r.status !== 200) { showProblems(r.body, "The profile was not created"); return; }
       close();
       const name = body.display_name;
-      if (state.pop && state.pop.interaction_id === iid) R.linking(state, deps, r.body.profile_id, name);
+      R.linked(state, deps, iid, r.body.profile_id, name);
       const crmName = inCrm ? window.C360Search.sourceName(crm) : "";
       const crmPart = !inCrm ? "" : r.body.crm_id ? " (" + crmName + " contact " + r.body.crm_id + ")"
         : "; the " + crmName + " contact was not created" + (r.body.crm_error ? " (" + r.body.crm_error + ")" : "");

@@ -156,23 +156,24 @@
   const createButton = (state, deps) => h("button", { type: "button", class: "create",
     onclick: () => window.C360ProfileForm.openCreate(state, deps) }, "Create profile…");
 
+  // "linked, refreshing" until the fresh pop naming the profile comes, unless it already
+  // came while the link was being answered (or another interaction is on screen now).
+  function linked(state, deps, iid, profileId, displayName) {
+    if (!state.pop || state.pop.interaction_id !== iid || state.pop.profile_id === profileId) return;
+    state.chosen = { profile_id: profileId, display_name: displayName };
+    deps.render();
+  }
+
   async function choose(state, deps, action, cand) {
+    const iid = state.pop.interaction_id;
     const r = await deps.act(action, { profile_id: cand.profile_id });
     if (r.status !== 202) {
       deps.notice("Could not link: " + ((r.body && r.body.detail) || "service unavailable"));
       return false;
     }
-    linking(state, deps, cand.profile_id, cand.display_name);
+    linked(state, deps, iid, cand.profile_id, cand.display_name);
     deps.notice("Linked to " + (cand.display_name || cand.profile_id) + ".");
     return true;
-  }
-
-  // Shows "linked, refreshing" until the fresh pop naming the profile arrives; that pop may
-  // already be on screen (it can beat the action's answer), and then there is nothing to wait for.
-  function linking(state, deps, profileId, name) {
-    if (state.pop && state.pop.profile_id === profileId) return;
-    state.chosen = { profile_id: profileId, display_name: name };
-    deps.render();
   }
 
   // ---- relink dialog ----------------------------------------------------------------------
@@ -272,5 +273,5 @@
     related(state, deps);
   }
 
-  window.C360Render = { h, fill, cap, timeEl, icon, channelName, relative, refreshTimes, renderAll, wireRelinkDialog, choose, linking };
+  window.C360Render = { h, fill, cap, timeEl, icon, channelName, relative, refreshTimes, renderAll, wireRelinkDialog, choose, linked };
 })();

@@ -109,7 +109,8 @@
   }
 
   async function linkCrm(state, deps, res, name) {
-    const body = { interaction_id: state.pop.interaction_id, crm: res.crm || res.source, crm_id: res.crm_id,
+    const iid = state.pop.interaction_id;
+    const body = { interaction_id: iid, crm: res.crm || res.source, crm_id: res.crm_id,
       display_name: res.display_name, phones: res.phones || [], emails: res.emails || [] };
     let r;
     try { r = await deps.api("/v1/desktop/link-crm-contact", { method: "POST", json: body }); } catch (_e) { r = { status: 0 }; }
@@ -117,7 +118,7 @@
       deps.notice("Could not link " + name + detailOf(r) + ".");
       return false;
     }
-    R.linking(state, deps, r.body.profile_id, res.display_name || name);
+    R.linked(state, deps, iid, r.body.profile_id, res.display_name || name);
     deps.notice("Linked to " + name + " from " + sourceName(res.crm || res.source) + ".");
     return true;
   }
