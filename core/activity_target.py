@@ -167,6 +167,29 @@ def _revised(activity: ActivityRequested, revision: int, why: str) -> ActivityRe
     return dataclasses.replace(activity, revision=revision, event_id=str(uuid.uuid5(_NS, name)))
 
 
+def above(activity: ActivityRequested, floor: int | None) -> ActivityRequested:
+    """An automatic activity revised above `floor` (the latest agent link or CRM choice of
+    its interaction) when that came after the activity's own revision: a late update (a
+    recording after a relink) then outranks the re-targeted revision, which is at most
+    `floor` (see `moved`). Deterministic, so a replay is the same request."""
+    if floor is None or activity.revision > floor:
+        return activity
+    return _revised(activity, floor + 1, "update")
+
+
+def moved(activity: ActivityRequested, at_ms: int) -> ActivityRequested:
+    """A recomputed automatic activity re-emitted for a relink or CRM choice made at `at_ms`:
+    above its own revision (the entry's latest event) and at least `at_ms`."""
+    return _revised(activity, max(activity.revision + 1, at_ms), "retarget")
+
+
+def same_target(a: LinkAction | None, b: LinkAction | None) -> bool:
+    """Whether two links send activities to the same place (profile and picked record)."""
+    if a is None or b is None:
+        return a is b
+    return (a.profile_id, a.record_id, a.crm) == (b.profile_id, b.record_id, b.crm)
+
+
 def over(activity: ActivityRequested, prior: ActivityRequested | None) -> ActivityRequested:
     """A freshly built activity, revised above `prior` (the one last emitted for its slot)
     when a re-target gave that one a higher revision and this one says something new (a

@@ -10,20 +10,22 @@ from typing import Any, Protocol
 
 import structlog
 
-from core.activity_log import CrmChoice, slot_of
+from core.activity_log import ActivityLog, CrmChoice, slot_of
 from core.activity_target import (
     CHOICE_AGENT,
     CHOICE_RULE,
     Caller,
     LinkedProfile,
+    above,
     fill,
     linked_profile,
+    moved,
     over,
     plan_hint,
     retarget,
 )
 from core.crm.ports import CRM_NAMES
-from core.links import LinkAction, current_link
+from core.links import AGENT, LinkAction, current_link
 from core.ports import InteractionParties, Party, TimelineStore
 from core.related import (
     RelatedRecordsStore,
@@ -126,20 +128,91 @@ async def activities_for_entry(
     """The activity requests the tenant's rules ask for on the interaction's merged entry
     (`rules` None = the current tenant rules: the rules file, else the built-in call rule),
     targeted at the record the interaction is linked to now. Duplicates re-emit the same
-    revision, which the sink ignores. Only interactions with activities read their link."""
+    revision, which the sink ignores. Only interactions with activities read their link.
+
+    Automatic activities are not logged: a relink or CRM choice recomputes them from the
+    entry (`recomputed`), which the fold keeps anyway. So the hot path reads the link and
+    the CRM choice and writes nothing more. The writer folds the entry before it reads the
+    link, and a relink writes the link before it reads the entry: one of the two always sees
+    the other."""
     ruleset = rules if rules is not None else deps.rules.current()
     party = party_of(record)
     built = activities_for(entry, party, ruleset)
-    filled = await targeted(deps, record.tenant_id, entry.interaction_id, caller_of(party),
-                            built)
-    return [_out(a) for a in filled]
+    if not built:
+        return []
+    state = await link_state(deps, record.tenant_id, entry.interaction_id)
+    caller = caller_of(party)
+    return [_out(above(fill(a, caller=caller, linked=state.linked, chosen_crm=state.chosen),
+                       state.floor)) for a in built]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """What the target rule needs of an interaction: its link (and the linked profile), the
+    agent's CRM choice, the time of the latest agent decision (the floor of the revisions
+    written after it) and the activity log."""
+
+    link: LinkAction | None
+    linked: LinkedProfile | None
+    chosen: str | None
+    floor: int | None
+    book: ActivityLog
+    actions: tuple[LinkAction, ...]
+
+
+async def link_state(deps: Deps, tenant_id: str, interaction_id: str) -> LinkState:
+    """The interaction's link, CRM choice and decision floor (two reads, three when linked)."""
+    book, actions = await asyncio.gather(
+        deps.activity_log.read(tenant_id, interaction_id),
+        _actions(deps, tenant_id, interaction_id),
+    )
+    link = current_link(actions)
+    linked = await _profile_of(deps, tenant_id, link)
+    times = [a.at_ms for a in actions if a.by == AGENT]
+    if book.choice is not None:
+        times.append(book.choice.at_ms)
+    chosen = book.choice.crm if book.choice else None
+    return LinkState(link, linked, chosen, max(times, default=None), book, tuple(actions))
+
+
+async def _actions(deps: Deps, tenant_id: str, interaction_id: str) -> list[LinkAction]:
+    if not deps.directory.local_crm:
+        return []
+    return list(await deps.directory.links.actions(tenant_id, interaction_id))
+
+
+async def _profile_of(
+    deps: Deps, tenant_id: str, link: LinkAction | None
+) -> LinkedProfile | None:
+    if link is None:
+        return None
+    return linked_profile(link, await deps.directory.profiles.get(tenant_id, link.profile_id))
+
+
+async def recomputed(
+    deps: Deps, party: Party | None, entry: InteractionEntry | None, at_ms: int,
+    state: LinkState,
+) -> list[Outgoing]:
+    """After a relink or CRM choice at `at_ms`: the interaction's automatic activities
+    recomputed from its entry for the current link and choice, at a higher revision (at
+    least `at_ms`). A copy written earlier to a CRM the agent has since switched away from
+    stays where it was written (docs/activities.md)."""
+    if party is None or entry is None:
+        return []
+    caller = caller_of(party)
+    out = [moved(fill(a, caller=caller, linked=state.linked, chosen_crm=state.chosen), at_ms)
+           for a in activities_for(entry, party, deps.rules.current())]
+    if out:
+        log.info("activities_retargeted", interaction_id=entry.interaction_id, count=len(out))
+    return [_out(a) for a in out]
 
 
 async def retarget_logged(
     deps: Deps, tenant_id: str, interaction_id: str, party: Party | None, at_ms: int
 ) -> list[Outgoing]:
-    """After a relink/open_profile: every logged activity of the interaction re-emitted for
-    the current link (a higher revision, at least `at_ms`), if its target changed."""
+    """After a relink/open_profile: every logged (manual) activity of the interaction
+    re-emitted for the current link (a higher revision, at least `at_ms`), if its target
+    changed."""
     book = await deps.activity_log.read(tenant_id, interaction_id)
     if not book.activities:
         return []
@@ -156,33 +229,38 @@ async def retarget_logged(
 
 async def handle_crm_choice(record: DesktopActionTaken, deps: Deps) -> list[Outgoing]:
     """choose_crm: activities written after it go to the chosen CRM; the ones already
-    written for the interaction are written there too (new writes in that CRM). A rule
-    that names its CRM keeps it. Other desktop actions: nothing."""
+    written for the interaction are written there too (new writes in that CRM): the
+    automatic ones recomputed from the entry, the manual ones from the log. A rule that
+    names its CRM keeps it; choosing the CRM already chosen writes nothing. Other desktop
+    actions: nothing."""
     if record.action != "choose_crm" or record.crm not in CRM_NAMES:
         return []
     tenant_id, interaction_id = record.tenant_id, record.interaction_id
     at_ms = to_ms(record.occurred_at)
+    before = (await deps.activity_log.read(tenant_id, interaction_id)).choice
+    if before is not None and before.crm == record.crm:
+        return []  # a redelivered or repeated choice
     await deps.activity_log.choose(tenant_id, interaction_id,
                                    CrmChoice(record.crm, at_ms, record.event_id))
-    book = await deps.activity_log.read(tenant_id, interaction_id)
-    chosen = book.choice.crm if book.choice else record.crm
-    there = {a.idempotency_key for a in book.activities if a.crm == chosen}
+    state = await link_state(deps, tenant_id, interaction_id)
+    chosen = state.chosen or record.crm
+    party = await deps.parties.lookup(tenant_id, interaction_id)
+    entry = (await deps.timeline.get(tenant_id, party.token, interaction_id)
+             if party is not None else None)
+    automatic = await recomputed(deps, party, entry, at_ms, state)
+    there = {a.idempotency_key for a in state.book.activities if a.crm == chosen}
     todo: dict[str, ActivityRequested] = {}
-    for a in book.activities:
+    for a in state.book.activities:
         if a.crm_choice != CHOICE_RULE and a.idempotency_key not in there:
             held = todo.get(a.idempotency_key)
             if held is None or held.revision < a.revision:
                 todo[a.idempotency_key] = a
-    if not todo:
-        return []
-    party = await deps.parties.lookup(tenant_id, interaction_id)
-    _link, linked = await linked_now(deps, tenant_id, interaction_id)
     caller = caller_of(party)
-    copies = [retarget(a, caller=caller, linked=linked, chosen_crm=chosen, revision=at_ms)
-              for a in todo.values()]
+    copies = [retarget(a, caller=caller, linked=state.linked, chosen_crm=chosen,
+                       revision=at_ms) for a in todo.values()]
     out = [a for a in copies if a is not None]
     await deps.activity_log.put(tenant_id, interaction_id, out)
-    return [_out(a) for a in out]
+    return automatic + [_out(a) for a in out]
 
 
 def manual_activity_for(
