@@ -87,6 +87,8 @@ KAFKA_SECURITY_VARIABLES = ("C360_KAFKA_SECURITY_", "C360_KAFKA_SASL_", "C360_KA
 DEV_TENANT_REGIONS = "demo=GB"
 # The demo tenant's automation rules: the call rule plus missed/abandoned/voicemail/parked.
 DEV_RULES = Path(__file__).with_name("dev_rules.toml")
+# The demo tenant's panel layout: the built-in fields, editable from the panel (Edit).
+DEV_LAYOUT = Path(__file__).with_name("dev_layout.json")
 
 
 def stack_env(ctx: StackContext, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -97,6 +99,7 @@ def stack_env(ctx: StackContext, environ: Mapping[str, str] | None = None) -> di
             del env[name]
     env.setdefault("C360_TENANT_REGIONS", DEV_TENANT_REGIONS)
     env.setdefault("C360_RULES_FILE", str(DEV_RULES))
+    env.setdefault("C360_LAYOUT_FILE", str(DEV_LAYOUT))
     env.update(
         {
             "C360_KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap,

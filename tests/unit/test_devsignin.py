@@ -44,3 +44,20 @@ def test_the_lines_say_how_long_and_where_a_fresh_link_comes_from() -> None:
     assert "sign in" in text
     assert "valid 12 h" in text
     assert "c360 dev status" in text
+
+
+def test_the_dev_stack_lets_agents_edit_the_demo_profiles(tmp_path):
+    """`c360 dev up` uses c360/dev_layout.json (unless C360_LAYOUT_FILE is set): the demo
+    tenant's name, phones and emails are editable from the panel; other tenants keep the
+    default (nothing editable)."""
+    from c360.devspecs import DEV_LAYOUT, StackContext, stack_env  # noqa: PLC0415
+    from core.layouts import layout_from_json  # noqa: PLC0415
+
+    ctx = StackContext("127.0.0.1:1", "redis://x", 8360, tmp_path, tmp_path)
+    assert stack_env(ctx, {})["C360_LAYOUT_FILE"] == str(DEV_LAYOUT)
+    assert stack_env(ctx, {"C360_LAYOUT_FILE": "/etc/l.json"})["C360_LAYOUT_FILE"] == "/etc/l.json"
+    layouts = layout_from_json(DEV_LAYOUT.read_text())
+    demo = layouts.for_tenant("demo").fields or ()
+    assert [(f.name, f.editable) for f in demo] == [
+        ("display_name", True), ("phones", True), ("emails", True)]
+    assert layouts.for_tenant("other").fields is None
