@@ -31,6 +31,8 @@ class ActivityLog:
 
     activities: tuple[ActivityRequested, ...] = ()
     choice: CrmChoice | None = None
+    # Every CRM choice of the interaction, oldest first (which CRMs got copies, and when).
+    choices: tuple[CrmChoice, ...] = ()
 
 
 def slot_of(activity: ActivityRequested) -> str:
@@ -40,7 +42,16 @@ def slot_of(activity: ActivityRequested) -> str:
 
 def latest(choices: Sequence[CrmChoice]) -> CrmChoice | None:
     """The choice that counts (order-free: the maximum of the set)."""
-    return max(choices, key=lambda c: (c.at_ms, c.event_id), default=None)
+    return max(choices, key=_order, default=None)
+
+
+def in_order(choices: Sequence[CrmChoice]) -> tuple[CrmChoice, ...]:
+    """The choices oldest first (order-free: sorted by (time, event id))."""
+    return tuple(sorted(choices, key=_order))
+
+
+def _order(choice: CrmChoice) -> tuple[int, str]:
+    return (choice.at_ms, choice.event_id)
 
 
 class InteractionActivities(Protocol):
@@ -94,5 +105,6 @@ class InMemoryInteractionActivities:
     async def read(self, tenant_id: str, interaction_id: str) -> ActivityLog:
         key = (tenant_id, interaction_id)
         bucket = self.stored.get(key, {})
-        return ActivityLog(tuple(bucket[s] for s in sorted(bucket)),
-                           latest(list(self.choices.get(key, {}).values())))
+        choices = list(self.choices.get(key, {}).values())
+        return ActivityLog(tuple(bucket[s] for s in sorted(bucket)), latest(choices),
+                           in_order(choices))

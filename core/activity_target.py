@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from core.activity_log import CrmChoice
 from core.links import LinkAction
 from core.profiles import Profile
 from schemas.records import ActivityRequested, CrmRecordHint
@@ -181,6 +182,16 @@ def moved(activity: ActivityRequested, at_ms: int) -> ActivityRequested:
     """A recomputed automatic activity re-emitted for a relink or CRM choice made at `at_ms`:
     above its own revision (the entry's latest event) and at least `at_ms`."""
     return _revised(activity, max(activity.revision + 1, at_ms), "retarget")
+
+
+def crms_written(choices: Sequence[CrmChoice], written_ms: int) -> list[str | None]:
+    """The CRMs an automatic activity first written at `written_ms` went to: the one chosen
+    then (None = the routing default), and every CRM chosen after it (choose_crm writes the
+    interaction's activities there too). `choices` oldest first."""
+    before = [c for c in choices if c.at_ms <= written_ms]
+    crms: list[str | None] = [before[-1].crm if before else None]
+    crms += [c.crm for c in choices if c.at_ms > written_ms]
+    return list(dict.fromkeys(crms))
 
 
 def same_target(a: LinkAction | None, b: LinkAction | None) -> bool:

@@ -90,6 +90,16 @@ def trigger_of(entry: InteractionEntry) -> str | None:
     return None
 
 
+def fired_ms(entry: InteractionEntry) -> int:
+    """When the entry's rules first fired: the wrap-up of an answered interaction, else its
+    end (a missed call's wrap-up, if any, comes later); the latest event when neither is
+    known."""
+    ended = ended_ms_of(entry)
+    if entry.wrapup is not None and (is_answered(entry) or ended is None):
+        return entry.wrapup.stamp[0]
+    return ended if ended is not None else entry.last_ms
+
+
 def wait_seconds_of(entry: InteractionEntry) -> int | None:
     """Seconds from entering the first queue to the end (None when either is unknown)."""
     ended = ended_ms_of(entry)

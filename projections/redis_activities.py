@@ -10,6 +10,7 @@ from core.activity_log import (
     MAX_PER_INTERACTION,
     ActivityLog,
     CrmChoice,
+    in_order,
     latest,
     slot_of,
 )
@@ -87,4 +88,5 @@ class RedisInteractionActivities:
                 record = codec.decode(body)
                 if isinstance(record, ActivityRequested):
                     found[name[2:]] = record
-        return ActivityLog(tuple(found[s] for s in sorted(found)), latest(choices))
+        return ActivityLog(tuple(found[s] for s in sorted(found)), latest(choices),
+                           in_order(choices))

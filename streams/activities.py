@@ -191,20 +191,23 @@ async def _profile_of(
 
 async def recomputed(
     deps: Deps, party: Party | None, entry: InteractionEntry | None, at_ms: int,
-    state: LinkState,
+    state: LinkState, crms: Sequence[str | None],
 ) -> list[Outgoing]:
     """After a relink or CRM choice at `at_ms`: the interaction's automatic activities
-    recomputed from its entry for the current link and choice, at a higher revision (at
-    least `at_ms`). A copy written earlier to a CRM the agent has since switched away from
-    stays where it was written (docs/activities.md)."""
+    recomputed from its entry for the current link, in each of `crms` (None = the routing
+    default), at a higher revision (at least `at_ms`)."""
     if party is None or entry is None:
         return []
     caller = caller_of(party)
-    out = [moved(fill(a, caller=caller, linked=state.linked, chosen_crm=state.chosen), at_ms)
-           for a in activities_for(entry, party, deps.rules.current())]
+    built = activities_for(entry, party, deps.rules.current())
+    out: dict[str, ActivityRequested] = {}
+    for crm in crms:
+        for a in built:
+            one = moved(fill(a, caller=caller, linked=state.linked, chosen_crm=crm), at_ms)
+            out.setdefault(slot_of(one), one)  # a rule that names its CRM fills it once
     if out:
         log.info("activities_retargeted", interaction_id=entry.interaction_id, count=len(out))
-    return [_out(a) for a in out]
+    return [_out(a) for a in out.values()]
 
 
 async def retarget_logged(
@@ -247,7 +250,7 @@ async def handle_crm_choice(record: DesktopActionTaken, deps: Deps) -> list[Outg
     party = await deps.parties.lookup(tenant_id, interaction_id)
     entry = (await deps.timeline.get(tenant_id, party.token, interaction_id)
              if party is not None else None)
-    automatic = await recomputed(deps, party, entry, at_ms, state)
+    automatic = await recomputed(deps, party, entry, at_ms, state, [chosen])
     there = {a.idempotency_key for a in state.book.activities if a.crm == chosen}
     todo: dict[str, ActivityRequested] = {}
     for a in state.book.activities:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from core.activity_target import same_target
+from core.activity_target import crms_written, same_target
 from core.links import AGENT, LinkAction, current_link
 from core.policies import PopDecision
 from core.timeline import to_ms
+from core.triggers import fired_ms
 from schemas.records import DesktopActionTaken
 from streams.activities import link_state, recomputed, retarget_logged
 from streams.handlers import Deps, Outgoing
@@ -48,8 +49,11 @@ async def handle_desktop_action(record: DesktopActionTaken, deps: Deps) -> list[
     # The link before this action (a redelivered action is left out too, so a crash after
     # the link write re-emits the same requests: duplicates the sink ignores).
     before = current_link(a for a in state.actions if a.event_id != record.event_id)
-    if not same_target(before, state.link):
-        moved = [*await recomputed(deps, party, entry, at_ms, state), *moved]
+    if not same_target(before, state.link) and entry is not None:
+        # Every CRM the rule activities went to: the one chosen when they were first
+        # written and each chosen since (choose_crm copied them there).
+        crms = crms_written(state.book.choices, fired_ms(entry))
+        moved = [*await recomputed(deps, party, entry, at_ms, state, crms), *moved]
     if party is None or entry is None:
         return moved
     decision = PopDecision(record.agent_id, suppressed=False, trigger=record.action)

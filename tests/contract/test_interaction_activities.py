@@ -66,7 +66,9 @@ class InteractionActivitiesContract(abc.ABC):
         await store.choose("acme", "ix-1", late)
         await store.choose("acme", "ix-1", early)
         await store.choose("acme", "ix-1", late)
-        assert (await store.read("acme", "ix-1")).choice == late
+        book = await store.read("acme", "ix-1")
+        assert book.choice == late
+        assert book.choices == (early, late)  # every choice, oldest first, each once
 
     async def test_the_count_is_bounded(self):
         """Past the bound new slots are dropped; known slots still update."""

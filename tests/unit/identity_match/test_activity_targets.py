@@ -139,10 +139,10 @@ async def test_choose_crm_sends_later_and_earlier_activities_to_the_chosen_crm(d
     assert [(a.crm, a.crm_choice) for a in note] == [("salesforce", "agent")]
     moved = emitted(await handle_desktop_action(
         action("relink", WRAP + timedelta(seconds=9), profile_id="p-dave"), deps))
-    # the call in the chosen CRM and the note follow the relink; the copy written to the
-    # default CRM before the choice stays where it was written (docs/activities.md)
+    # every copy follows the relink: the default-CRM call (written before the choice), the
+    # salesforce call and the note
     assert sorted((a.crm or "", a.kind) for a in moved) == [
-        ("salesforce", "call"), ("salesforce", "note")]
+        ("", "call"), ("salesforce", "call"), ("salesforce", "note")]
     assert {a.profile_id for a in moved} == {"p-dave"}
 
 
@@ -161,3 +161,18 @@ async def test_a_late_update_after_a_relink_is_revised_above_the_re_target(deps)
     assert (updated.recording_url, updated.profile_id) == ("https://rec.test/ix-1.wav", "p-dave")
     (replayed,) = await activities([late], deps)
     assert replayed == updated  # the sink sees a duplicate
+
+
+async def test_a_choice_before_the_wrap_up_means_one_crm_only_follows_the_relink(deps):
+    """Chosen before the activity was first written: it only ever went to the chosen CRM,
+    so a relink moves it there and writes nothing to the default CRM."""
+    await profiles(deps)
+    call = voice_call("ix-1")
+    await activities(call[:3], deps)
+    await handle_crm_choice(action("choose_crm", T0 + timedelta(seconds=20), crm="salesforce"),
+                            deps)
+    written = await activities(call[3:], deps)
+    assert {(a.crm, a.crm_choice) for a in written} == {("salesforce", "agent")}
+    moved = emitted(await handle_desktop_action(
+        action("relink", WRAP + timedelta(seconds=9), profile_id="p-dave"), deps))
+    assert [(a.crm, a.profile_id) for a in moved] == [("salesforce", "p-dave")]
