@@ -48,6 +48,7 @@ log = structlog.get_logger("c360.gateway.profiles")
 Answer = tuple[int, dict[str, Any]]
 PROFILE_PREFIX = "p-"  # new profile ids: p-<uuid4 hex>; CRM-linked ones: p-<crm>-<hash>
 SOURCE = "agent"
+_NS = uuid.UUID("0b9e1c52-7f3a-4d6e-9a41-c360de5c7c11")  # create attempts -> profile ids
 
 
 def _problem(status: int, error: str, problems: Sequence[str]) -> Answer:
@@ -93,18 +94,18 @@ class ProfileRoutes:
         return phone_normalizer(self.desk.region_for(tenant)), email_value
 
     def _upsert(self, tenant: str, pid: str, fields: ProfileFields,
-                crm_ids: Mapping[str, str]) -> ProfileUpserted:
+                crm_ids: Mapping[str, str], event_id: str | None = None) -> ProfileUpserted:
         return ProfileUpserted(
-            event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=self._now(),
+            event_id=event_id or str(uuid.uuid4()), tenant_id=tenant, occurred_at=self._now(),
             profile_id=pid, display_name=fields.display_name, phones=fields.phones,
             emails=fields.emails, attributes=dict(fields.attributes), source=SOURCE,
             crm_ids=dict(crm_ids))
 
     def _relink(self, who: AgentIdentity, interaction: str, pid: str, crm: str | None,
-                crm_id: str | None) -> DesktopActionTaken:
+                crm_id: str | None, event_id: str | None = None) -> DesktopActionTaken:
         record = f"{crm}:contact:{crm_id}" if crm and crm_id else None
         return DesktopActionTaken(
-            event_id=str(uuid.uuid4()), tenant_id=who.tenant, occurred_at=self._now(),
+            event_id=event_id or str(uuid.uuid4()), tenant_id=who.tenant, occurred_at=self._now(),
             agent_id=who.agent, interaction_id=interaction, action="relink", profile_id=pid,
             record_id=record, crm=crm if record else None)
 
@@ -263,6 +264,7 @@ class ProfileRoutes:
         crm = _id(doc, "crm", problems, required=False)
         if crm is not None and crm not in CRM_NAMES:
             problems.append(f"crm: one of {', '.join(CRM_NAMES)}")
+        client = _id(doc, "client_action_id", problems, required=False)
         if not (fields.display_name or fields.phones or fields.emails):
             problems.append("a display_name, a phone or an email is required")
         if create_in_crm is True:
@@ -271,7 +273,13 @@ class ProfileRoutes:
                 problems.append("create_in_crm: this tenant has no CRM")
         if problems:
             return _problem(422, "invalid_profile", problems)
-        pid = PROFILE_PREFIX + uuid.uuid4().hex
+        # A retried submit (same client_action_id from the same agent) names the same profile
+        # and the same events: one profile, however often the agent clicks or the network
+        # drops the answer.
+        attempt = uuid.uuid5(_NS, f"{tenant}:{who.agent}:{client}") if client else None
+        pid = PROFILE_PREFIX + (attempt or uuid.uuid4()).hex
+        upsert_id = str(uuid.uuid5(attempt, "profile")) if attempt else None
+        relink_id = str(uuid.uuid5(attempt, "relink")) if attempt else None
         crm_ids: dict[str, str] = {}
         crm_error = None
         if create_in_crm is True and crm is not None:
@@ -279,9 +287,10 @@ class ProfileRoutes:
             if contact is not None:
                 crm_ids[crm] = contact.id
         crm_id = crm_ids.get(crm or "")
-        relink = (self._relink(who, interaction, pid, crm if crm_id else None, crm_id)
-                  if interaction else None)
-        failed = await self._publish(self._upsert(tenant, pid, fields, crm_ids), relink)
+        relink = (self._relink(who, interaction, pid, crm if crm_id else None, crm_id,
+                               relink_id) if interaction else None)
+        failed = await self._publish(self._upsert(tenant, pid, fields, crm_ids, upsert_id),
+                                     relink)
         if failed:
             return failed
         log.info("desk_profile_created", tenant=tenant, agent=who.agent, profile_id=pid,

@@ -228,6 +228,11 @@ class NewProfile(Described):
     )
     create_in_crm: bool = Field(False, description="Also create the contact in the CRM.")
     crm: str | None = Field(None, description="Default: the agent's CRM (routing).")
+    client_action_id: str | None = Field(
+        None,
+        max_length=MAX_ID,
+        description="One per create dialog: a retried submit names the same profile and events.",
+    )
 
 
 class ProfileCreated(Described):

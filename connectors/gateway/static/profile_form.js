@@ -136,6 +136,9 @@
     // are required.
     const list = described.map((f) => Object.assign({}, f, { required: Boolean(f.required) || f.name === "display_name", value: prefill[f.name] ?? null }));
     const crm = window.C360Crm.current(state);
+    // One id per dialog: a submit retried after a lost answer creates one profile, not two.
+    const attempt = Array.from(crypto.getRandomValues(new Uint8Array(16)),
+      (b) => b.toString(16).padStart(2, "0")).join("");
     const extra = crm ? h("label", { class: "choice", for: "pf-create-in-crm" },
       h("input", { type: "checkbox", id: "pf-create-in-crm", name: "create_in_crm" }),
       " Also create the contact in " + window.C360Search.sourceName(crm)) : null;
@@ -145,7 +148,8 @@
       // Attributes left empty (an optional box unticked) are not sent.
       const given = filled.filter((f) => BUILTINS.includes(f.name) || (f.value !== null && (f.value !== false || f.required)));
       const inCrm = Boolean(crm && $("pf-create-in-crm").checked);
-      const body = Object.assign({ interaction_id: iid, phones: [], emails: [], attributes: {} }, bodyOf(given), { create_in_crm: inCrm });
+      const body = Object.assign({ interaction_id: iid, phones: [], emails: [], attributes: {} }, bodyOf(given),
+        { create_in_crm: inCrm, client_action_id: attempt });
       if (inCrm) body.crm = crm;
       const r = await send("/v1/desktop/profiles", "POST", body, deps);
       if (r.status !== 201 && r.status !== 200) { showProblems(r.body, "The profile was not created"); return; }

@@ -369,3 +369,23 @@ async def test_create_profile_demands_the_required_attribute(env: Env) -> None:
     [record] = [codec.decode(m.value) for m in env.publisher.messages]
     assert isinstance(record, ProfileUpserted)
     assert (record.tenant_id, record.attributes) == ("acme", {"region": "EU", "tier": "gold"})
+
+
+async def test_a_retried_create_names_the_same_profile_and_events(env: Env) -> None:
+    """The same client_action_id from the same agent: one profile id, the same upsert and
+    relink event ids (duplicates downstream); another attempt or agent: another profile."""
+    body = {"interaction_id": "call-9", "display_name": "Rita Retry",
+            "phones": ["+14155550177"], "client_action_id": "attempt-1"}
+
+    async def create(agent: str = "a1", **extra: str) -> tuple[str, list[str]]:
+        before = len(env.publisher.messages)
+        reply = await env.client.post("/v1/desktop/profiles", json={**body, **extra},
+                                      headers=env.headers(agent))
+        assert reply.status == 201, await reply.text()
+        events = [codec.decode(m.value).event_id for m in env.publisher.messages[before:]]
+        return (await reply.json())["profile_id"], events
+
+    first = await create()
+    assert await create() == first
+    assert (await create(client_action_id="attempt-2"))[0] != first[0]
+    assert (await create(agent="a2"))[0] != first[0]
