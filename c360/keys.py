@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import secrets
 import sys
 import time
@@ -13,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from c360 import reach
+from c360 import options, reach
 from core.access import KNOWN_SCOPES, TENANT, valid_scope
 from core.api_keys import ApiKey, compose, secret_hash
 from core.audit import audit_record
@@ -38,26 +37,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """`c360 keys create|list|revoke` (also used by the `c360` command's tree)."""
-    p.add_argument(
-        "--redis",
-        default=os.environ.get("C360_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        help="Redis holding the key records (default: $C360_REDIS_URL)",
-    )
+    defaults = ToolSettings.from_env()  # the C360_* defaults, as every other tool
+    p.add_argument("--redis", default=defaults.redis_url, help=options.REDIS_URL)
     p.add_argument(
         "--namespace",
-        default=os.environ.get("C360_KEY_NAMESPACE", "c360"),
+        default=defaults.key_namespace,
         help="Redis key namespace (default: $C360_KEY_NAMESPACE or c360)",
     )
-    p.add_argument(
-        "--bootstrap",
-        default=os.environ.get("C360_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers for the audit record (SASL/TLS: C360_KAFKA_* variables)",
-    )
-    p.add_argument(
-        "--topic-prefix",
-        default=os.environ.get("C360_TOPIC_PREFIX", ""),
-        help="prefix of the topic names (default: $C360_TOPIC_PREFIX)",
-    )
+    p.add_argument("--bootstrap", default=defaults.kafka_bootstrap_servers,
+                   help=options.BOOTSTRAP + ", for the audit record")
+    p.add_argument("--topic-prefix", default=defaults.topic_prefix, help=options.PREFIX)
     sub = p.add_subparsers(dest="verb", required=True, metavar="{create,list,revoke}")
     c = sub.add_parser(
         "create",

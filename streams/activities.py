@@ -72,14 +72,8 @@ async def linked_now(
 ) -> tuple[LinkAction | None, LinkedProfile | None]:
     """The interaction's current link and the linked profile (None, None: not linked, or
     no profile directory in this deployment)."""
-    directory = deps.directory
-    if not directory.local_crm:
-        return None, None
-    link = current_link(await directory.links.actions(tenant_id, interaction_id))
-    if link is None:
-        return None, None
-    profile = await directory.profiles.get(tenant_id, link.profile_id)
-    return link, linked_profile(link, profile)
+    link = current_link(await _actions(deps, tenant_id, interaction_id))
+    return link, await _profile_of(deps, tenant_id, link)
 
 
 async def targeted(
@@ -94,13 +88,11 @@ async def targeted(
     the logged activities (and re-targets them itself) or is seen here."""
     if not built:
         return []
-    book, (link, linked) = await asyncio.gather(
-        deps.activity_log.read(tenant_id, interaction_id),
-        linked_now(deps, tenant_id, interaction_id),
-    )
-    chosen = book.choice.crm if book.choice else None
+    state = await link_state(deps, tenant_id, interaction_id)
+    link, book = state.link, state.book
     held = {slot_of(a): a for a in book.activities}
-    filled = [fill(a, caller=caller, linked=linked, chosen_crm=chosen) for a in built]
+    filled = [fill(a, caller=caller, linked=state.linked, chosen_crm=state.chosen)
+              for a in built]
     filled = [over(a, held.get(slot_of(a))) for a in filled]
     news = [a for a in filled if held.get(slot_of(a)) != a]  # a re-emit writes nothing
     if news:
@@ -211,18 +203,15 @@ async def recomputed(
 
 
 async def retarget_logged(
-    deps: Deps, tenant_id: str, interaction_id: str, party: Party | None, at_ms: int
+    deps: Deps, tenant_id: str, interaction_id: str, party: Party | None, at_ms: int,
+    state: LinkState,
 ) -> list[Outgoing]:
     """After a relink/open_profile: every logged (manual) activity of the interaction
-    re-emitted for the current link (a higher revision, at least `at_ms`), if its target
-    changed."""
-    book = await deps.activity_log.read(tenant_id, interaction_id)
-    if not book.activities:
-        return []
-    _link, linked = await linked_now(deps, tenant_id, interaction_id)
+    re-emitted for the current link in `state` (a higher revision, at least `at_ms`), if its
+    target changed."""
     caller = caller_of(party)
-    moved = [retarget(a, caller=caller, linked=linked, chosen_crm=_chosen_of(a),
-                      revision=at_ms) for a in book.activities]
+    moved = [retarget(a, caller=caller, linked=state.linked, chosen_crm=_chosen_of(a),
+                      revision=at_ms) for a in state.book.activities]
     out = [a for a in moved if a is not None]
     await deps.activity_log.put(tenant_id, interaction_id, out)
     if out:

@@ -44,8 +44,9 @@ async def handle_desktop_action(record: DesktopActionTaken, deps: Deps) -> list[
              if party is not None else None)
     # The link is written before the entry is read (the writer of automatic activities
     # folds the entry before it reads the link): one of the two sees the other.
-    moved = await retarget_logged(deps, tenant_id, interaction_id, party, at_ms)
+    # One read of the link, the profile and the log serves both kinds of re-target.
     state = await link_state(deps, tenant_id, interaction_id)
+    moved = await retarget_logged(deps, tenant_id, interaction_id, party, at_ms, state)
     # The link before this action (a redelivered action is left out too, so a crash after
     # the link write re-emits the same requests: duplicates the sink ignores).
     before = current_link(a for a in state.actions if a.event_id != record.event_id)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import structlog
 
 from connectors.crm.agent_oauth import AgentOAuth
-from connectors.crm.routing import load_routing
+from connectors.crm.routing import CrmRouting, load_routing
 from connectors.crm.worker import adapter_factory
 from connectors.gateway.crms import CrmIdentity, CrmMenu
 from connectors.gateway.desk import CrmDesk, ProfileDesk
@@ -114,14 +114,18 @@ def _decoder(schema_registry_url: str) -> Decoder:
     return lambda data: codec.decode(data, confluent=confluent)
 
 
+def crm_routing(env: Mapping[str, str]) -> CrmRouting:
+    """The CRM routing the sink uses (C360_CRM_ROUTING_FILE / C360_CRM_DEFAULT); a bad
+    routing file fails the start."""
+    return load_routing(env.get("C360_CRM_ROUTING_FILE") or None,
+                        env.get("C360_CRM_DEFAULT") or None)
+
+
 def build_crm_menu(
-    settings: StreamSettings, env: Mapping[str, str]
+    settings: StreamSettings, routing: CrmRouting
 ) -> tuple[CrmMenu | None, Closer | None]:
-    """The CRM menu of GET /v1/desktop/crms: the routing file (C360_CRM_ROUTING_FILE /
-    C360_CRM_DEFAULT, the sink's) and the activity log the streams process keeps the agents'
-    choices in; None when no CRM is routed. A bad routing file fails the start."""
-    routing = load_routing(env.get("C360_CRM_ROUTING_FILE") or None,
-                           env.get("C360_CRM_DEFAULT") or None)
+    """The CRM menu of GET /v1/desktop/crms: the routing and the activity log the streams
+    process keeps the agents' choices in; None when no CRM is routed."""
     if not routing.crms():
         return None, None
     client = redis_client(settings.redis_url)
@@ -130,7 +134,9 @@ def build_crm_menu(
     return CrmMenu(routing, log_), client.aclose
 
 
-def build_desk(settings: StreamSettings, env: Mapping[str, str]) -> ProfileDesk:
+def build_desk(
+    settings: StreamSettings, env: Mapping[str, str], routing: CrmRouting | None = None
+) -> ProfileDesk:
     """The desktop's profile side: directory and search index on a Redis client of their
     own (connects on first use), the tenant configs, and the CRM adapters of the routing
     (C360_CRM_ROUTING_FILE / C360_CRM_DEFAULT, C360_CRM_<VENDOR>_*) opened on first use,
@@ -138,8 +144,7 @@ def build_desk(settings: StreamSettings, env: Mapping[str, str]) -> ProfileDesk:
     client = redis_client(settings.redis_url)
     keys = Keys(settings.key_namespace)
     schema, layouts = load_configs(settings.profile_schema_file, settings.layout_file)
-    routing = load_routing(env.get("C360_CRM_ROUTING_FILE") or None,
-                           env.get("C360_CRM_DEFAULT") or None)
+    routing = routing if routing is not None else crm_routing(env)
     crms = CrmDesk(routing, opener=lambda: adapter_factory(env)(frozenset(routing.crms()), env))
     return ProfileDesk(
         profiles=RedisProfileDirectory(client, keys, schema.policy_for),
@@ -271,8 +276,10 @@ def build_web_deps(settings: StreamSettings, env: Mapping[str, str] | None = Non
     # waits behind a burst of reads for one of their connections.
     probe = redis_client(settings.redis_url)
     ingest, close_ingest = build_ingest(settings, env)
-    menu, close_menu = build_crm_menu(settings, env)
-    gateway = build_gateway(settings, env, crm_menu=menu)
+    routing = crm_routing(env)  # read once: the CRM menu and the desk's CRM search share it
+    menu, close_menu = build_crm_menu(settings, routing)
+    gateway = build_gateway(settings, env, desk=build_desk(settings, env, routing),
+                            crm_menu=menu)
     access, close_access = build_access(
         settings, AccessSettings.from_env(env), gateway, ingest_credentials(settings, env)
     )
